@@ -1,0 +1,222 @@
+//! Writes a planned release into a directory with the layout `mix release`
+//! produces:
+//!
+//! ```text
+//! bin/<name>                         launcher
+//! erts-<vsn>/bin/                    runtime executables only, when bundled
+//! lib/<app>-<vsn>/{ebin,priv}        priv symlinks dereferenced
+//! releases/COOKIE                    mode 0600
+//! releases/start_erl.data            "<erts vsn> <release vsn>"
+//! releases/<vsn>/<name>.rel, start.{script,boot}, start_clean.{script,boot},
+//!                sys.config, vm.args, consolidated/
+//! ```
+//!
+//! Everything is written into a temporary directory beside the destination
+//! and renamed into place at the end, so the destination only ever holds a
+//! whole release.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::boot::{self, ScriptInput};
+use crate::error::{Error, IoContext, Result};
+use crate::etf::AtomEncoding;
+use crate::fsutil::{copy_tree, write_with_mode, TempPath};
+use crate::plan::ReleasePlan;
+use crate::templates;
+use crate::term::to_consult_text;
+
+/// What ERTS needs at run time from `erts-<vsn>/bin`; compilers, test and
+/// analysis tools stay out. (`erl` is replaced by a relocatable script.)
+const ERTS_RUNTIME: &[&str] = &[
+    "beam.smp",
+    "erl_child_setup",
+    "erlexec",
+    "epmd",
+    "heart",
+    "inet_gethost",
+    "run_erl",
+    "to_erl",
+];
+const ERTS_REQUIRED: &[&str] = &["beam.smp", "erl_child_setup", "erlexec"];
+
+/// A release written to a temporary directory, not yet in place.
+#[derive(Debug)]
+pub struct Staged {
+    pub dir: TempPath,
+}
+
+/// Writes the release described by `plan` into a temporary directory
+/// beside `plan.output_dir`.
+pub fn stage(plan: &ReleasePlan) -> Result<Staged> {
+    let staged = Staged {
+        dir: TempPath::beside(&plan.output_dir)?,
+    };
+    let root = staged.dir.path().to_owned();
+    fs::create_dir_all(&root).at(&root, "cannot create the release directory")?;
+    write_apps(plan, &root)?;
+    if plan.include_erts {
+        write_erts(plan, &root)?;
+    }
+    write_releases(plan, &root)?;
+    let bin = root.join("bin");
+    fs::create_dir_all(&bin).at(&bin, "cannot create directory")?;
+    let launcher = templates::render("launcher.sh", &plan.name)?;
+    write_with_mode(&bin.join(&plan.name), launcher.as_bytes(), 0o755)?;
+    Ok(staged)
+}
+
+impl Staged {
+    /// Replaces `plan.output_dir` with the staged release.
+    pub fn publish(self, dest: &Path) -> Result<()> {
+        self.dir.publish(dest)
+    }
+}
+
+fn write_apps(plan: &ReleasePlan, root: &Path) -> Result<()> {
+    for app in plan.apps.iter().filter(|a| a.bundled) {
+        let dest = root.join("lib").join(app.dir_name());
+        let src = &app.source.dir;
+        let ebin = dest.join("ebin");
+        fs::create_dir_all(&ebin).at(&ebin, "cannot create directory")?;
+        let src_ebin = src.join("ebin");
+        for entry in fs::read_dir(&src_ebin).at(&src_ebin, "cannot list")? {
+            let entry = entry.at(&src_ebin, "cannot list")?;
+            if entry.path().is_file() {
+                let target = ebin.join(entry.file_name());
+                fs::copy(entry.path(), &target).at(entry.path(), "cannot copy")?;
+            }
+        }
+        let priv_dir = src.join("priv");
+        if priv_dir.exists() {
+            copy_tree(&priv_dir, &dest.join("priv"))?;
+        } else if priv_dir.is_symlink() {
+            return Err(Error::Project {
+                path: priv_dir,
+                message: "dangling symlink: recompile the application or remove the link".into(),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn write_erts(plan: &ReleasePlan, root: &Path) -> Result<()> {
+    let src = plan.otp.erts_dir().join("bin");
+    let dest = root.join(format!("erts-{}", plan.otp.erts_vsn)).join("bin");
+    fs::create_dir_all(&dest).at(&dest, "cannot create directory")?;
+    for name in ERTS_RUNTIME {
+        let from = src.join(name);
+        if from.is_file() {
+            fs::copy(&from, dest.join(name)).at(&from, "cannot copy")?;
+        } else if ERTS_REQUIRED.contains(name) {
+            return Err(Error::Otp(format!(
+                "{}: missing; this ERTS is incomplete",
+                from.display()
+            )));
+        }
+    }
+    let erl = templates::render("erl.sh", &plan.name)?;
+    write_with_mode(&dest.join("erl"), erl.as_bytes(), 0o755)
+}
+
+fn write_releases(plan: &ReleasePlan, root: &Path) -> Result<()> {
+    let releases = root.join("releases");
+    let vsn_dir = root.join(plan.version_dir());
+    fs::create_dir_all(&vsn_dir).at(&vsn_dir, "cannot create directory")?;
+
+    let atoms = AtomEncoding::for_otp(plan.otp.otp_release);
+    let apps = plan.boot_apps(false);
+    let rel = boot::rel_term(&plan.name, &plan.version, &plan.otp.erts_vsn, &apps);
+    write(
+        &vsn_dir.join(format!("{}.rel", plan.name)),
+        to_consult_text(&[rel]).as_bytes(),
+    )?;
+    let consolidated = plan
+        .consolidated
+        .as_ref()
+        .map(|_| format!("$RELEASE_LIB/../releases/{}/consolidated", plan.version));
+    for (file, clean) in [("start", false), ("start_clean", true)] {
+        let script = boot::script_term(&ScriptInput {
+            release_name: &plan.name,
+            release_vsn: &plan.version,
+            apps: plan.boot_apps(clean),
+            kernel_modules: &plan.kernel_modules,
+            consolidated: consolidated.clone(),
+        })?;
+        write(
+            &vsn_dir.join(format!("{file}.script")),
+            to_consult_text(std::slice::from_ref(&script)).as_bytes(),
+        )?;
+        write(
+            &vsn_dir.join(format!("{file}.boot")),
+            &boot::boot_bytes(&script, atoms),
+        )?;
+    }
+    if let Some(src) = &plan.consolidated {
+        copy_tree(src, &vsn_dir.join("consolidated"))?;
+    }
+    write(
+        &vsn_dir.join("sys.config"),
+        templates::render("sys.config", &plan.name)?.as_bytes(),
+    )?;
+    write(
+        &vsn_dir.join("vm.args"),
+        templates::render("vm.args", &plan.name)?.as_bytes(),
+    )?;
+    write(
+        &releases.join("start_erl.data"),
+        format!("{} {}", plan.otp.erts_vsn, plan.version).as_bytes(),
+    )?;
+    let cookie = existing_cookie(&plan.output_dir).map_or_else(random_cookie, Ok)?;
+    write_with_mode(&releases.join("COOKIE"), cookie.as_bytes(), 0o600)
+}
+
+fn write(path: &PathBuf, bytes: &[u8]) -> Result<()> {
+    fs::write(path, bytes).at(path, "cannot write")
+}
+
+/// A previous build's cookie is kept, as `mix release` does, so nodes of
+/// the old and new build can still talk.
+fn existing_cookie(output_dir: &Path) -> Option<String> {
+    let text = fs::read_to_string(output_dir.join("releases").join("COOKIE")).ok()?;
+    let ok = !text.is_empty() && text.bytes().all(|b| b.is_ascii_graphic());
+    ok.then_some(text)
+}
+
+/// 32 bytes from the OS RNG as base32 (56 characters, like `mix release`).
+fn random_cookie() -> Result<String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| Error::Option(format!("no OS randomness for the cookie: {e}")))?;
+    Ok(base32(&bytes))
+}
+
+fn base32(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let mut out = String::new();
+    for chunk in bytes.chunks(5) {
+        let mut buf = [0u8; 5];
+        buf[..chunk.len()].copy_from_slice(chunk);
+        let n = u64::from_be_bytes([0, 0, 0, buf[0], buf[1], buf[2], buf[3], buf[4]]);
+        let chars = (chunk.len() * 8).div_ceil(5);
+        for i in 0..8 {
+            if i < chars {
+                out.push(ALPHABET[((n >> (35 - 5 * i)) & 31) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base32_matches_rfc4648() {
+        assert_eq!(base32(b"foobar"), "MZXW6YTBOI======");
+        assert_eq!(base32(&[0u8; 32]).len(), 56);
+    }
+}

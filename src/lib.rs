@@ -1,0 +1,109 @@
+//! relpack turns a compiled Mix project (`_build/<env>`) into a
+//! self-contained Erlang/OTP release and its tarball, without starting an
+//! Erlang VM: boot scripts, `.boot` files and everything else are computed
+//! natively.
+//!
+//! # The pipeline
+//!
+//! Data flows one way through four stages, each in its own module:
+//!
+//! 1. **inputs** ([`inputs`]): find the project's compiled applications,
+//!    the Erlang/OTP installation and Elixir's applications, and read
+//!    `.app` files ([`app`]) with the Erlang term reader ([`term`]).
+//! 2. **resolve and plan** ([`resolve`], [`plan`]): the application
+//!    closure with start types, checked for missing applications, cycles
+//!    and duplicate modules, becomes a [`ReleasePlan`], which holds every
+//!    decision about the release.
+//! 3. **assemble** ([`assemble`]): write the release directory (files,
+//!    boot scripts from [`boot`], `.boot` files through [`etf`], launcher
+//!    from [`templates`]) into a temporary directory.
+//! 4. **archive** ([`archive`]): pack the staged directory into a
+//!    deterministic `.tar.gz`.
+//!
+//! Nothing is visible at the destinations until every stage has
+//! succeeded: the release directory and the tarball are renamed into place
+//! at the end, so a failed build leaves the previous output intact.
+//!
+//! ```no_run
+//! use relpack::{build, BuildOptions};
+//!
+//! let mut options = BuildOptions::new("path/to/mix/project");
+//! options.env = "prod".into();
+//! let report = build(&options)?;
+//! println!("{} {} in {}", report.name, report.version, report.release_dir.display());
+//! # Ok::<(), relpack::Error>(())
+//! ```
+//!
+//! Or step by step, to inspect or change the plan before writing:
+//!
+//! ```no_run
+//! let plan = relpack::plan(&relpack::BuildOptions::new("."))?;
+//! for app in &plan.apps {
+//!     println!("{} {} {}", app.name(), app.vsn(), app.start_type);
+//! }
+//! let report = relpack::write(&plan)?;
+//! # Ok::<(), relpack::Error>(())
+//! ```
+
+pub mod app;
+pub mod archive;
+pub mod assemble;
+pub mod boot;
+pub mod error;
+pub mod etf;
+mod fsutil;
+pub mod inputs;
+pub mod plan;
+pub mod resolve;
+pub mod templates;
+pub mod term;
+
+use std::path::PathBuf;
+
+pub use error::{Error, Result};
+pub use plan::{plan, BuildOptions, IncludeErts, ReleasePlan};
+pub use resolve::StartType;
+
+/// What a build produced.
+#[derive(Debug, Clone)]
+pub struct BuildReport {
+    pub name: String,
+    pub version: String,
+    pub erts_vsn: String,
+    pub release_dir: PathBuf,
+    /// The tarball and its size in bytes, if one was written.
+    pub tarball: Option<(PathBuf, u64)>,
+    /// Number of applications in the release.
+    pub apps: usize,
+}
+
+/// Plans and writes a release: [`plan`] followed by [`write`].
+pub fn build(options: &BuildOptions) -> Result<BuildReport> {
+    write(&plan(options)?)
+}
+
+/// Writes the release directory and, if the plan asks for it, the tarball.
+pub fn write(plan: &ReleasePlan) -> Result<BuildReport> {
+    let staged = assemble::stage(plan)?;
+    let packed = match &plan.tarball {
+        Some(dest) => Some((archive::pack(staged.dir.path(), dest)?, dest.clone())),
+        None => None,
+    };
+    staged.publish(&plan.output_dir)?;
+    let tarball = match packed {
+        Some((packed, dest)) => {
+            let size = packed.size;
+            packed.publish(&dest)?;
+            Some((dest, size))
+        }
+        None => None,
+    };
+    Ok(BuildReport {
+        name: plan.name.clone(),
+        version: plan.version.clone(),
+        erts_vsn: plan.otp.erts_vsn.clone(),
+        release_dir: plan.output_dir.clone(),
+        tarball,
+        apps: plan.apps.len(),
+    })
+}

@@ -1,0 +1,352 @@
+//! The application closure of a release and each application's start type.
+//!
+//! The start list is built the way `mix release` builds it: kernel, stdlib,
+//! elixir and sasl (`permanent`), then the applications the release names
+//! with their start types, then the project's own application (`permanent`),
+//! then `iex` as `none` unless something pulls it in. Every application
+//! reachable through `applications` and `included_applications` follows,
+//! sorted by name.
+//!
+//! Start types of the applications nobody named are inherited: a dependency
+//! gets the strongest type among the applications that need it
+//! (`permanent > transient > temporary > load > none`), and an included
+//! application is at most `load` (its includer starts it). This is newer
+//! Elixir's rule; Elixir 1.14 made every unnamed application `permanent`,
+//! which starts the dependencies of a `load` application behind its back.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::str::FromStr;
+
+use crate::error::{Error, Result};
+use crate::inputs::{AppSource, Inputs};
+
+/// How the application controller treats an application at boot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum StartType {
+    /// Neither loaded nor started; only its code is on the path.
+    None,
+    /// Loaded, not started.
+    Load,
+    Temporary,
+    Transient,
+    Permanent,
+}
+
+impl StartType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StartType::None => "none",
+            StartType::Load => "load",
+            StartType::Temporary => "temporary",
+            StartType::Transient => "transient",
+            StartType::Permanent => "permanent",
+        }
+    }
+
+    /// Whether the application controller starts applications of this type.
+    pub fn starts(self) -> bool {
+        self >= StartType::Temporary
+    }
+}
+
+impl fmt::Display for StartType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for StartType {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<StartType> {
+        Ok(match s {
+            "none" => StartType::None,
+            "load" => StartType::Load,
+            "temporary" => StartType::Temporary,
+            "transient" => StartType::Transient,
+            "permanent" => StartType::Permanent,
+            other => return Err(Error::Option(format!(
+                "unknown start type `{other}` (use permanent, transient, temporary, load or none)"
+            ))),
+        })
+    }
+}
+
+/// One application of the release with its start type.
+#[derive(Debug, Clone)]
+pub struct ResolvedApp {
+    pub source: AppSource,
+    pub start_type: StartType,
+}
+
+impl ResolvedApp {
+    pub fn name(&self) -> &str {
+        &self.source.spec.name
+    }
+}
+
+/// What the release asks for before resolution.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// Applications the release names, in order, with their start types.
+    pub apps: Vec<(String, StartType)>,
+    /// Whether the default Elixir applications (elixir, iex) belong in the
+    /// start list: true for Mix projects.
+    pub elixir: bool,
+}
+
+/// Resolves the release's applications, in `.rel` order.
+pub fn resolve(inputs: &Inputs, request: &Request) -> Result<Vec<ResolvedApp>> {
+    let mut defaults = vec!["kernel", "stdlib"];
+    if request.elixir {
+        defaults.push("elixir");
+    }
+    defaults.push("sasl");
+    // As Keyword.merge: a default the release names again moves to its place.
+    let mut named: Vec<(String, StartType)> = defaults
+        .into_iter()
+        .filter(|d| !request.apps.iter().any(|(n, _)| n == d))
+        .map(|d| (d.to_owned(), StartType::Permanent))
+        .collect();
+    for (name, ty) in &request.apps {
+        if !named.iter().any(|(n, _)| n == name) {
+            named.push((name.clone(), *ty));
+        }
+    }
+
+    let mut closure = Closure::default();
+    for (name, _) in &named {
+        closure.visit(inputs, name, None)?;
+    }
+    if request.elixir && !closure.apps.contains_key("iex") {
+        closure.visit(inputs, "iex", None)?;
+        named.push(("iex".into(), StartType::None));
+    }
+
+    let types = start_types(&closure, &named);
+    check_modes(&closure, &types)?;
+    check_cycles(&closure)?;
+    check_unique(&closure, "module", |s| &s.spec.modules)?;
+    check_unique(&closure, "registered", |s| &s.spec.registered)?;
+
+    let mut order: Vec<String> = named.iter().map(|(n, _)| n.clone()).collect();
+    order.extend(
+        closure
+            .apps
+            .keys()
+            .filter(|n| !order.contains(n))
+            .cloned()
+            .collect::<Vec<_>>(),
+    );
+    Ok(order
+        .into_iter()
+        .map(|name| {
+            let start_type = types[&name];
+            let source = closure
+                .apps
+                .remove(&name)
+                .expect("every named app was visited");
+            ResolvedApp { source, start_type }
+        })
+        .collect())
+}
+
+#[derive(Default)]
+struct Closure {
+    apps: BTreeMap<String, AppSource>,
+    /// Who includes each included application.
+    includer: HashMap<String, String>,
+    /// Who first needs each application through `applications`.
+    user: HashMap<String, String>,
+}
+
+impl Closure {
+    fn visit(&mut self, inputs: &Inputs, name: &str, parent: Option<&str>) -> Result<()> {
+        if self.apps.contains_key(name) {
+            return Ok(());
+        }
+        let source = inputs.find_app(name)?.ok_or_else(|| Error::MissingApp {
+            app: name.to_owned(),
+            needed_by: parent.map_or("the release".to_owned(), |p| format!("`{p}`")),
+            looked: inputs.search_path(),
+        })?;
+        let spec = source.spec.clone();
+        self.apps.insert(name.to_owned(), source);
+        for dep in &spec.applications {
+            if let Some(includer) = self.includer.get(dep) {
+                return Err(Error::UsedAndIncluded {
+                    app: dep.clone(),
+                    user: name.to_owned(),
+                    includer: includer.clone(),
+                });
+            }
+            self.user
+                .entry(dep.clone())
+                .or_insert_with(|| name.to_owned());
+            let optional = spec.optional_applications.contains(dep);
+            if optional && !self.apps.contains_key(dep) && inputs.find_app(dep)?.is_none() {
+                continue;
+            }
+            self.visit(inputs, dep, Some(name))?;
+        }
+        for inc in &spec.included_applications {
+            if let Some(first) = self.includer.get(inc) {
+                return Err(Error::IncludedTwice {
+                    app: inc.clone(),
+                    first: first.clone(),
+                    second: name.to_owned(),
+                });
+            }
+            // systools allows the one loop of an included app using its includer.
+            if let Some(user) = self.user.get(inc).filter(|u| *u != name) {
+                return Err(Error::UsedAndIncluded {
+                    app: inc.clone(),
+                    user: user.clone(),
+                    includer: name.to_owned(),
+                });
+            }
+            self.includer.insert(inc.clone(), name.to_owned());
+            self.visit(inputs, inc, Some(name))?;
+        }
+        Ok(())
+    }
+
+    fn deps<'a>(&'a self, name: &str) -> impl Iterator<Item = &'a String> + 'a {
+        let spec = &self.apps[name].spec;
+        let present = |d: &&String| self.apps.contains_key(d.as_str());
+        spec.applications.iter().filter(present)
+    }
+
+    fn included<'a>(&'a self, name: &str) -> impl Iterator<Item = &'a String> + 'a {
+        self.apps[name].spec.included_applications.iter()
+    }
+}
+
+/// Named applications keep their type; the others inherit (see module docs).
+fn start_types(closure: &Closure, named: &[(String, StartType)]) -> HashMap<String, StartType> {
+    let mut types: HashMap<String, StartType> = closure
+        .apps
+        .keys()
+        .map(|n| (n.clone(), StartType::None))
+        .collect();
+    types.extend(named.iter().cloned());
+    let fixed = |n: &str| named.iter().any(|(m, _)| m == n);
+    loop {
+        let mut changed = false;
+        for name in closure.apps.keys() {
+            let ty = types[name];
+            let edges = closure
+                .deps(name)
+                .map(|d| (d, ty))
+                .chain(closure.included(name).map(|d| (d, ty.min(StartType::Load))));
+            for (dep, inherited) in edges.collect::<Vec<_>>() {
+                if !fixed(dep) && types[dep] < inherited {
+                    types.insert(dep.clone(), inherited);
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            return types;
+        }
+    }
+}
+
+/// A started application cannot depend on one that is only loaded.
+fn check_modes(closure: &Closure, types: &HashMap<String, StartType>) -> Result<()> {
+    for name in closure.apps.keys() {
+        let ty = types[name];
+        if !ty.starts() {
+            continue;
+        }
+        if let Some(dep) = closure.deps(name).find(|d| !types[d.as_str()].starts()) {
+            return Err(Error::UnsafeMode {
+                app: name.clone(),
+                mode: ty.to_string(),
+                dep: dep.clone(),
+                dep_mode: types[dep].to_string(),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn check_cycles(closure: &Closure) -> Result<()> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        Open,
+        Done,
+    }
+    fn walk(
+        closure: &Closure,
+        name: &str,
+        marks: &mut HashMap<String, Mark>,
+        stack: &mut Vec<String>,
+    ) -> Result<()> {
+        match marks.get(name) {
+            Some(Mark::Done) => return Ok(()),
+            Some(Mark::Open) => {
+                let start = stack.iter().position(|s| s == name).unwrap_or(0);
+                let mut cycle = stack[start..].to_vec();
+                cycle.push(name.to_owned());
+                return Err(Error::Cycle(cycle.join(" -> ")));
+            }
+            None => {}
+        }
+        marks.insert(name.to_owned(), Mark::Open);
+        stack.push(name.to_owned());
+        let includes_me = |dep: &str| {
+            closure.apps[dep]
+                .spec
+                .included_applications
+                .iter()
+                .any(|i| i == name)
+        };
+        let edges: Vec<String> = closure
+            .deps(name)
+            .filter(|d| !includes_me(d))
+            .chain(closure.included(name))
+            .cloned()
+            .collect();
+        for dep in edges {
+            walk(closure, &dep, marks, stack)?;
+        }
+        stack.pop();
+        marks.insert(name.to_owned(), Mark::Done);
+        Ok(())
+    }
+    let mut marks = HashMap::new();
+    for name in closure.apps.keys() {
+        walk(closure, name, &mut marks, &mut Vec::new())?;
+    }
+    Ok(())
+}
+
+fn check_unique(
+    closure: &Closure,
+    what: &str,
+    items: impl Fn(&AppSource) -> &Vec<String>,
+) -> Result<()> {
+    let mut owner: HashMap<&str, &str> = HashMap::new();
+    for (app, source) in &closure.apps {
+        for item in items(source) {
+            if let Some(first) = owner.insert(item, app) {
+                let (first, second, name) = (first.to_owned(), app.clone(), item.clone());
+                return Err(if what == "module" {
+                    Error::DuplicateModule {
+                        module: name,
+                        first,
+                        second,
+                    }
+                } else {
+                    Error::DuplicateRegistered {
+                        name,
+                        first,
+                        second,
+                    }
+                });
+            }
+        }
+    }
+    Ok(())
+}

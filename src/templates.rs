@@ -1,0 +1,57 @@
+//! The text files relpack writes, from templates embedded in the binary
+//! (`templates/` in the source tree).
+//!
+//! Jinja's default comment marker `{#` would break shell code such as
+//! `${#VAR}`, so comments are `{## ... ##}` here.
+
+use minijinja::{context, Environment};
+
+use crate::error::{Error, Result};
+
+const TEMPLATES: &[(&str, &str)] = &[
+    ("launcher.sh", include_str!("../templates/launcher.sh")),
+    ("erl.sh", include_str!("../templates/erl.sh")),
+    ("vm.args", include_str!("../templates/vm.args")),
+    ("sys.config", include_str!("../templates/sys.config")),
+];
+
+/// Renders template `name` for release `rel_name`.
+pub fn render(name: &str, rel_name: &str) -> Result<String> {
+    let mut env = Environment::new();
+    let syntax = minijinja::syntax::SyntaxConfig::builder()
+        .comment_delimiters("{##", "##}")
+        .keep_trailing_newline(true)
+        .build()
+        .map_err(template_error)?;
+    env.set_syntax(syntax);
+    let source = TEMPLATES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, s)| *s)
+        .ok_or_else(|| Error::Option(format!("no template named {name}")))?;
+    env.add_template(name, source).map_err(template_error)?;
+    env.get_template(name)
+        .and_then(|t| t.render(context! { rel_name => rel_name }))
+        .map_err(template_error)
+}
+
+fn template_error(e: minijinja::Error) -> Error {
+    Error::Option(format!("template: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_every_template() {
+        for (name, _) in TEMPLATES {
+            let text = render(name, "my_app").unwrap();
+            assert!(text.ends_with('\n'), "{name} lost its final newline");
+            assert!(!text.contains("{{"), "{name} has unrendered tags");
+        }
+        assert!(render("launcher.sh", "my_app")
+            .unwrap()
+            .contains("RELEASE_NAME:-my_app}"));
+    }
+}
