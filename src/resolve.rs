@@ -65,9 +65,11 @@ impl FromStr for StartType {
             "temporary" => StartType::Temporary,
             "transient" => StartType::Transient,
             "permanent" => StartType::Permanent,
-            other => return Err(Error::Option(format!(
+            other => {
+                return Err(Error::Option(format!(
                 "unknown start type `{other}` (use permanent, transient, temporary, load or none)"
-            ))),
+            )))
+            }
         })
     }
 }

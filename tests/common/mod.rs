@@ -1,0 +1,314 @@
+//! Helpers for the integration and end-to-end tests: compiling fixtures
+//! with the real `mix`, running relpack, unpacking, and running commands
+//! with the system Erlang hidden or inside a minimal Debian rootfs.
+//!
+//! Nothing here skips: a missing `erl`, `mix` or `unshare` fails the test
+//! with a message saying what to install.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+pub const REPO: &str = env!("CARGO_MANIFEST_DIR");
+
+/// Fails the test unless `program` is on PATH.
+pub fn require(program: &str, install: &str) {
+    let found = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .any(|d| d.join(program).is_file());
+    assert!(found, "`{program}` is not on PATH: {install}");
+}
+
+/// Runs a command, failing the test if it cannot start.
+pub fn run(cmd: &mut Command) -> Output {
+    cmd.output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+}
+
+/// Runs a command that must succeed; returns its stdout.
+pub fn run_ok(cmd: &mut Command) -> String {
+    let out = run(cmd);
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed ({}):\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A directory under `target/` removed when dropped.
+pub struct Scratch(pub PathBuf);
+
+impl Scratch {
+    pub fn new(label: &str) -> Scratch {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let dir = Path::new(REPO)
+            .join("target")
+            .join("test-scratch")
+            .join(format!("{label}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Copies a tree with `cp -a` (keeps symlinks, as a checkout has them).
+pub fn copy_dir(src: &Path, dest: &Path) {
+    run_ok(Command::new("cp").arg("-a").arg(src).arg(dest));
+}
+
+/// A fresh copy of `fixtures/<name>`, compiled with `MIX_ENV=prod mix
+/// compile`. The fixture is compiled once per test binary and copied for
+/// each caller, so tests never share output paths.
+pub fn compiled_fixture(name: &str) -> Scratch {
+    require("mix", "apt-get install elixir");
+    static COMPILED: OnceLock<Mutex<HashMap<String, &'static Scratch>>> = OnceLock::new();
+    let template: &'static Scratch = {
+        let mut map = COMPILED.get_or_init(Default::default).lock().unwrap();
+        if let Some(s) = map.get(name) {
+            s
+        } else {
+            let s: &'static Scratch =
+                Box::leak(Box::new(Scratch::new(&format!("compiled-{name}"))));
+            let project = s.path().join(name);
+            copy_dir(&Path::new(REPO).join("fixtures").join(name), &project);
+            let _ = std::fs::remove_dir_all(project.join("_build"));
+            run_ok(
+                Command::new("mix")
+                    .arg("compile")
+                    .current_dir(&project)
+                    .env("MIX_ENV", "prod"),
+            );
+            map.insert(name.to_owned(), s);
+            s
+        }
+    };
+    let copy = Scratch::new(name);
+    copy_dir(&template.path().join(name), &copy.path().join(name));
+    copy
+}
+
+/// Runs the relpack binary in `dir`.
+pub fn relpack(dir: &Path, args: &[&str]) -> Output {
+    run(Command::new(env!("CARGO_BIN_EXE_relpack"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("MIX_ENV"))
+}
+
+/// Runs relpack and requires success.
+pub fn relpack_ok(dir: &Path, args: &[&str]) -> String {
+    let out = relpack(dir, args);
+    assert!(
+        out.status.success(),
+        "relpack {args:?} failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Unpacks a tarball with the system `tar` into `dest` (created).
+pub fn unpack(tarball: &Path, dest: &Path) {
+    std::fs::create_dir_all(dest).unwrap();
+    run_ok(
+        Command::new("tar")
+            .arg("xzf")
+            .arg(tarball)
+            .arg("-C")
+            .arg(dest),
+    );
+}
+
+/// A command that runs `program args` in a private mount namespace where
+/// the system's Erlang and Elixir are hidden under empty tmpfs mounts, so
+/// only what the release bundles can be used.
+pub fn without_system_erlang(program: &Path, args: &[&str]) -> Command {
+    require("unshare", "apt-get install util-linux");
+    let mut cmd = Command::new("unshare");
+    cmd.arg("-m")
+        .arg("sh")
+        .arg("-c")
+        .arg(
+            "mount -t tmpfs tmpfs /usr/lib/erlang && mount -t tmpfs tmpfs /usr/lib/elixir && exec \"$0\" \"$@\"",
+        )
+        .arg(program)
+        .args(args);
+    cmd
+}
+
+/// The cached minimal Debian rootfs (`scripts/rootfs.sh` builds it once).
+pub fn rootfs() -> PathBuf {
+    let out = run_ok(&mut Command::new(
+        Path::new(REPO).join("scripts").join("rootfs.sh"),
+    ));
+    PathBuf::from(out.trim())
+}
+
+/// The release's cookie.
+pub fn cookie(release: &Path) -> String {
+    std::fs::read_to_string(release.join("releases").join("COOKIE")).unwrap()
+}
+
+/// Evaluates an Erlang expression on `node@host` from a hidden probe node
+/// of the host's Erlang; returns what `io:format("~p")` prints of it, or
+/// `None` if the node does not answer.
+pub fn rpc(node: &str, cookie: &str, expr: &str) -> Option<String> {
+    let code = format!(
+        "N = list_to_atom(\"{node}@\" ++ net_adm:localhost()), \
+         case net_adm:ping(N) of pong -> io:format(\"~p\", [rpc:call(N, erlang, apply, [fun() -> {expr} end, []])]), halt(0); \
+         pang -> halt(3) end."
+    );
+    let out = run(Command::new("erl")
+        .args(["-noshell", "-hidden", "-sname"])
+        .arg(format!("probe{}_{}", std::process::id(), unique()))
+        .args(["-setcookie", cookie, "-eval", &code]));
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn unique() -> u64 {
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+}
+
+/// A node name unique to this test process.
+pub fn node_name(label: &str) -> String {
+    format!("{label}_{}_{}", std::process::id(), unique())
+}
+
+/// Polls `rpc` until it answers or `timeout` passes.
+pub fn wait_for_rpc(node: &str, cookie: &str, expr: &str, timeout: Duration) -> Option<String> {
+    let start = Instant::now();
+    while start.elapsed() < timeout {
+        if let Some(v) = rpc(node, cookie, expr) {
+            return Some(v);
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    None
+}
+
+/// Spawns a command with its output in files (read with [`read_log`]).
+pub fn spawn_logged(cmd: &mut Command, log: &Path) -> std::process::Child {
+    let f = std::fs::File::create(log).unwrap();
+    cmd.stdin(Stdio::null())
+        .stdout(f.try_clone().unwrap())
+        .stderr(f)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot spawn {cmd:?}: {e}"))
+}
+
+pub fn read_log(log: &Path) -> String {
+    std::fs::read_to_string(log).unwrap_or_default()
+}
+
+/// Sends SIGTERM to `child` and waits (up to 30 s) for it to exit.
+pub fn terminate(child: &mut std::process::Child) -> std::process::ExitStatus {
+    run_ok(
+        Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string()),
+    );
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if start.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("process {} ignored SIGTERM for 30 s", child.id());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A fixture project and how to build and probe its release.
+pub struct Fixture {
+    /// Directory under `fixtures/`.
+    pub dir: &'static str,
+    /// Extra `relpack build` arguments (what the fixture's mix.exs
+    /// `releases:` says, until relpack reads it).
+    pub args: &'static [&'static str],
+    pub release: &'static str,
+    pub vsn: &'static str,
+    /// An Elixir expression for `bin/<release> eval` and what it prints.
+    pub eval: (&'static str, &'static str),
+    /// An Erlang expression evaluated on the running node and a fragment
+    /// of its printed value.
+    pub running: (&'static str, &'static str),
+}
+
+pub const FIXTURES: &[Fixture] = &[
+    Fixture {
+        dir: "hello",
+        args: &[],
+        release: "hello",
+        vsn: "0.1.0",
+        eval: (
+            "IO.puts(inspect({Hello.hello(), Protocol.consolidated?(Hello.Greeter), Hello.__info__(:attributes)[:relpack_marker]}))",
+            "{:world, true, [:kept]}",
+        ),
+        running: ("{'Elixir.Hello.Worker':ping(), 'Elixir.Hello':priv_greeting()}", "pong"),
+    },
+    Fixture {
+        dir: "umbrella",
+        args: &["--name", "umbrella_rel", "--release-version", "1.0.0", "--app", "web"],
+        release: "umbrella_rel",
+        vsn: "1.0.0",
+        eval: ("IO.puts(Web.hello())", "3"),
+        running: (
+            "{is_pid(whereis('Elixir.Web.Server')), is_pid(whereis('Elixir.Core.Store'))}",
+            "{true,true}",
+        ),
+    },
+    Fixture {
+        dir: "nif",
+        args: &[],
+        release: "nif_app",
+        vsn: "0.1.0",
+        eval: ("IO.puts(NifApp.encode(%{\"a\" => 1}))", "{\"a\":1}"),
+        running: ("'Elixir.NifApp':encode(#{<<\"a\">> => [1,2]})", "<<\"{\\\"a\\\":[1,2]}\">>"),
+    },
+    Fixture {
+        dir: "included",
+        args: &["--app", "runtime_tools=load"],
+        release: "outer",
+        vsn: "0.1.0",
+        eval: ("IO.puts(Outer.ping_inner() |> inspect())", "** (exit)"),
+        running: (
+            "{'Elixir.Outer':ping_inner(), lists:keymember(inner, 1, application:which_applications()), lists:keymember(runtime_tools, 1, application:loaded_applications()) andalso not lists:keymember(runtime_tools, 1, application:which_applications())}",
+            "{pong,false,true}",
+        ),
+    },
+];
+
+pub fn fixture(dir: &str) -> &'static Fixture {
+    FIXTURES
+        .iter()
+        .find(|f| f.dir == dir)
+        .expect("known fixture")
+}
+
+/// Starts the host's epmd so nodes started inside test namespaces do not
+/// leave one of their own running.
+pub fn ensure_epmd() {
+    require("epmd", "apt-get install erlang");
+    run_ok(Command::new("epmd").arg("-daemon"));
+}
