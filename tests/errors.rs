@@ -1,0 +1,288 @@
+//! Bad input: each case gets a one-line error naming the file or app at
+//! fault, a non-zero exit, and no output written (a previous good release
+//! stays as it was).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::*;
+
+/// A hand-made compiled project: `mix.exs` naming `app: :foo` and
+/// `_build/prod/lib/<app>/ebin/<app>.app` for each `(name, deps, extra)`.
+struct FakeProject {
+    scratch: Scratch,
+}
+
+impl FakeProject {
+    fn new(label: &str) -> FakeProject {
+        let scratch = Scratch::new(label);
+        std::fs::write(
+            scratch.path().join("mix.exs"),
+            "defmodule Foo.MixProject do\n  use Mix.Project\n  def project, do: [app: :foo, version: \"0.1.0\"]\nend\n",
+        )
+        .unwrap();
+        FakeProject { scratch }
+    }
+
+    fn root(&self) -> &Path {
+        self.scratch.path()
+    }
+
+    fn app_file(&self, name: &str) -> PathBuf {
+        self.root()
+            .join(format!("_build/prod/lib/{name}/ebin/{name}.app"))
+    }
+
+    /// Adds an application whose `.app` has `props` after the required keys.
+    fn app(&self, name: &str, deps: &[&str], props: &str) -> &Self {
+        let mut apps = vec!["kernel", "stdlib", "elixir"];
+        apps.extend(deps);
+        let text = format!(
+            "{{application,{name},[{{description,\"{name}\"}},{{vsn,\"0.1.0\"}},{{modules,[]}},\
+             {{registered,[]}},{{applications,[{}]}}{props}]}}.\n",
+            apps.join(",")
+        );
+        self.raw_app(name, &text)
+    }
+
+    fn raw_app(&self, name: &str, text: &str) -> &Self {
+        let path = self.app_file(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+        self
+    }
+
+    /// Runs `relpack build`, requires failure, returns stderr, and checks
+    /// that nothing was written.
+    fn fails(&self, extra: &[&str]) -> String {
+        let mut args = vec!["build"];
+        args.extend(extra);
+        let out = relpack(self.root(), &args);
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert_eq!(
+            stderr.trim_end().lines().count(),
+            1,
+            "not one line: {stderr}"
+        );
+        assert!(stderr.starts_with("relpack: error: "), "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        let rel = self.root().join("_build/prod/rel");
+        let leftovers: Vec<_> = std::fs::read_dir(self.root().join("_build/prod"))
+            .map(|d| d.filter_map(|e| e.ok()).map(|e| e.file_name()).collect())
+            .unwrap_or_default();
+        assert!(!rel.exists(), "release dir written despite the error");
+        assert!(
+            leftovers.iter().all(|n| n == "lib"),
+            "output left behind: {leftovers:?}"
+        );
+        stderr
+    }
+}
+
+#[test]
+fn no_build_directory() {
+    let p = FakeProject::new("no-build");
+    let err = p.fails(&[]);
+    assert!(err.contains("_build: no _build directory"), "{err}");
+    assert!(err.contains("MIX_ENV=prod mix compile"), "{err}");
+}
+
+#[test]
+fn build_for_another_env() {
+    let p = FakeProject::new("other-env");
+    p.app("foo", &[], "");
+    let err = p.fails(&["--env", "staging"]);
+    assert!(
+        err.contains("not built for env `staging` (found: prod)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn mix_env_selects_the_env() {
+    let p = FakeProject::new("mix-env");
+    p.app("foo", &[], "");
+    let out = common::run(
+        std::process::Command::new(env!("CARGO_BIN_EXE_relpack"))
+            .arg("build")
+            .current_dir(p.root())
+            .env("MIX_ENV", "dev"),
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not built for env `dev`"), "{err}");
+}
+
+#[test]
+fn malformed_app_file() {
+    let p = FakeProject::new("malformed");
+    p.raw_app(
+        "foo",
+        "{application,foo,[{vsn,\"0.1.0\"},\n {modules,[a,}]}.\n",
+    );
+    let err = p.fails(&[]);
+    assert!(err.contains("foo/ebin/foo.app:2:"), "{err}");
+    assert!(err.contains("recompile"), "{err}");
+}
+
+#[test]
+fn app_file_without_vsn() {
+    let p = FakeProject::new("no-vsn");
+    p.raw_app(
+        "foo",
+        "{application,foo,[{description,\"\"},{modules,[]},{registered,[]},{applications,[kernel]}]}.",
+    );
+    let err = p.fails(&[]);
+    assert!(err.contains("foo.app: missing `vsn`"), "{err}");
+}
+
+#[test]
+fn missing_dependency_names_who_needs_it() {
+    let p = FakeProject::new("missing-dep");
+    p.app("foo", &["bar"], "")
+        .app("bar", &["nowhere_to_be_found"], "");
+    let err = p.fails(&[]);
+    assert!(
+        err.contains("application `nowhere_to_be_found` not found (needed by `bar`)"),
+        "{err}"
+    );
+    assert!(err.contains("_build/prod/lib"), "{err}");
+}
+
+#[test]
+fn missing_app_named_on_the_command_line() {
+    let p = FakeProject::new("missing-named");
+    p.app("foo", &[], "");
+    let err = p.fails(&["--app", "ghost"]);
+    assert!(
+        err.contains("`ghost` not found (needed by the release)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn optional_missing_dependency_is_skipped() {
+    let p = FakeProject::new("optional");
+    p.app(
+        "foo",
+        &["maybe_there"],
+        ",{optional_applications,[maybe_there]}",
+    );
+    relpack_ok(p.root(), &["build", "--no-tar", "--include-erts", "false"]);
+    let rel = std::fs::read_to_string(p.root().join("_build/prod/rel/foo/releases/0.1.0/foo.rel"))
+        .unwrap();
+    assert!(!rel.contains("maybe_there"), "{rel}");
+}
+
+#[test]
+fn dependency_cycle() {
+    let p = FakeProject::new("cycle");
+    p.app("foo", &["bar"], "")
+        .app("bar", &["baz"], "")
+        .app("baz", &["bar"], "");
+    let err = p.fails(&[]);
+    assert!(
+        err.contains("dependency cycle between applications: bar -> baz -> bar"),
+        "{err}"
+    );
+}
+
+#[test]
+fn duplicate_module() {
+    let p = FakeProject::new("dup-mod");
+    p.raw_app(
+        "foo",
+        "{application,foo,[{description,\"\"},{vsn,\"0.1.0\"},{modules,['Elixir.Same']},{registered,[]},{applications,[kernel,stdlib,elixir,bar]}]}.",
+    )
+    .raw_app(
+        "bar",
+        "{application,bar,[{description,\"\"},{vsn,\"0.1.0\"},{modules,['Elixir.Same']},{registered,[]},{applications,[kernel,stdlib]}]}.",
+    );
+    let err = p.fails(&[]);
+    assert!(
+        err.contains("module `Elixir.Same` is in two applications"),
+        "{err}"
+    );
+}
+
+#[test]
+fn app_included_twice() {
+    let p = FakeProject::new("incl-twice");
+    p.app("foo", &["bar"], ",{included_applications,[inc]}")
+        .app("bar", &[], ",{included_applications,[inc]}")
+        .app("inc", &[], "");
+    let err = p.fails(&[]);
+    assert!(err.contains("`inc` is included by both"), "{err}");
+}
+
+#[test]
+fn started_app_depending_on_a_load_app() {
+    let p = FakeProject::new("unsafe-mode");
+    p.app("foo", &["bar"], "").app("bar", &[], "");
+    let err = p.fails(&["--app", "bar=load"]);
+    assert!(
+        err.contains("`foo` is `permanent` but depends on `bar`, which is `load`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn invalid_release_name() {
+    let p = FakeProject::new("bad-name");
+    p.app("foo", &[], "");
+    let err = p.fails(&["--name", "Bad-Name"]);
+    assert!(err.contains("invalid release name `Bad-Name`"), "{err}");
+}
+
+#[test]
+fn unknown_start_type() {
+    let p = FakeProject::new("bad-type");
+    p.app("foo", &[], "");
+    let err = p.fails(&["--app", "foo=forever"]);
+    assert!(err.contains("unknown start type `forever`"), "{err}");
+}
+
+#[test]
+fn include_erts_pointing_at_something_else() {
+    let p = FakeProject::new("bad-erts");
+    p.app("foo", &[], "");
+    let err = p.fails(&["--include-erts", "/tmp"]);
+    assert!(err.contains("Erlang/OTP not found: /tmp:"), "{err}");
+}
+
+/// A failing rebuild leaves the previous good release and tarball intact.
+#[test]
+fn failed_rebuild_keeps_the_previous_output() {
+    let p = FakeProject::new("keep-previous");
+    p.app("foo", &[], "");
+    relpack_ok(p.root(), &["build", "--include-erts", "false"]);
+    let rel_dir = p.root().join("_build/prod/rel/foo");
+    let tarball = p.root().join("_build/prod/foo-0.1.0.tar.gz");
+    let before = std::fs::read(&tarball).unwrap();
+    let boot_before = std::fs::read(rel_dir.join("releases/0.1.0/start.boot")).unwrap();
+    p.app("foo", &["ghost"], "");
+    let out = relpack(p.root(), &["build", "--include-erts", "false"]);
+    assert!(!out.status.success());
+    assert_eq!(std::fs::read(&tarball).unwrap(), before);
+    assert_eq!(
+        std::fs::read(rel_dir.join("releases/0.1.0/start.boot")).unwrap(),
+        boot_before
+    );
+    let names: Vec<String> = std::fs::read_dir(p.root().join("_build/prod"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names.iter().all(|n| !n.starts_with('.')),
+        "temporary files left: {names:?}"
+    );
+}
+
+#[test]
+fn unwritable_output_directory() {
+    let p = FakeProject::new("unwritable");
+    p.app("foo", &[], "");
+    let err = p.fails(&["--out", "/proc/relpack-cannot-write-here/foo"]);
+    assert!(err.contains("/proc/relpack-cannot-write-here"), "{err}");
+}
