@@ -172,7 +172,7 @@ fn eval_of_a_raising_expression_exits_non_zero() {
 #[test]
 fn launcher_version_and_help() {
     let (_scratch, release) = packaged("hello");
-    let version = run_ok(&mut Command::new(launcher(&release, "hello")).arg("version"));
+    let version = run_ok(Command::new(launcher(&release, "hello")).arg("version"));
     assert_eq!(version.trim(), "hello 0.1.0");
     let bad = run(Command::new(launcher(&release, "hello")).arg("frobnicate"));
     assert!(!bad.status.success());
