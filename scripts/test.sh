@@ -7,4 +7,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 echo "test: minimal Debian rootfs at $(scripts/rootfs.sh)" >&2
-cargo test --all-targets "$@"
+cargo test "$@"

@@ -21,6 +21,11 @@ struct Cli {
 enum Command {
     /// Build the release directory and its tarball from `_build/<env>`.
     Build(BuildArgs),
+    /// Validate a release directory or tarball; exit 1 listing the problems.
+    Check {
+        /// A release directory or `.tar.gz`.
+        path: PathBuf,
+    },
 }
 
 #[derive(clap::Args)]
@@ -71,7 +76,26 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Build(args) => build(args),
+        Command::Check { path } => check(&path),
     }
+}
+
+fn check(path: &std::path::Path) -> anyhow::Result<()> {
+    let report = relpack::check::check(path)?;
+    for p in &report.problems {
+        println!("problem: {p}");
+    }
+    anyhow::ensure!(
+        report.ok(),
+        "{}: {} problem(s) found",
+        path.display(),
+        report.problems.len()
+    );
+    println!(
+        "ok: {} {} ({} applications, {} modules)",
+        report.name, report.version, report.apps, report.modules
+    );
+    Ok(())
 }
 
 fn build(args: BuildArgs) -> anyhow::Result<()> {
