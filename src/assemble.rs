@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use crate::boot::{self, ScriptInput};
 use crate::error::{Error, IoContext, Result};
 use crate::etf::AtomEncoding;
-use crate::fsutil::{copy_tree, write_with_mode, TempPath};
+use crate::fsutil::{check_interrupted, copy_tree, write_with_mode, TempPath};
 use crate::plan::ReleasePlan;
 use crate::templates;
 use crate::term::to_consult_text;
@@ -82,6 +82,7 @@ fn write_apps(plan: &ReleasePlan, root: &Path) -> Result<()> {
         let src_ebin = src.join("ebin");
         for entry in fs::read_dir(&src_ebin).at(&src_ebin, "cannot list")? {
             let entry = entry.at(&src_ebin, "cannot list")?;
+            check_interrupted()?;
             if entry.path().is_file() {
                 let target = ebin.join(entry.file_name());
                 fs::copy(entry.path(), &target).at(entry.path(), "cannot copy")?;

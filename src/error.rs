@@ -91,6 +91,9 @@ pub enum Error {
 
     #[error("invalid option: {0}")]
     Option(String),
+
+    #[error("interrupted by signal {0}: no output written, the previous output is intact")]
+    Interrupted(i32),
 }
 
 /// What the library's functions return.

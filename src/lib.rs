@@ -62,6 +62,7 @@ pub mod term;
 use std::path::PathBuf;
 
 pub use error::{Error, Result};
+pub use fsutil::{interrupt, remove_pending as abandon_unfinished_output};
 pub use plan::{plan, BuildOptions, IncludeErts, ReleasePlan};
 pub use resolve::StartType;
 

@@ -64,13 +64,38 @@ struct BuildArgs {
 }
 
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
+    let cli = Cli::parse();
+    exit_cleanly_on_signals();
+    match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("relpack: error: {e}");
-            ExitCode::FAILURE
+            match e.downcast_ref::<relpack::Error>() {
+                Some(relpack::Error::Interrupted(signal)) => ExitCode::from(128 + *signal as u8),
+                _ => ExitCode::FAILURE,
+            }
         }
     }
+}
+
+/// On SIGINT/SIGTERM the build stops at its next file operation, removes
+/// what it had not published (the previous output stays as it was) and
+/// exits 128+signal. Should it not stop within 10 s, the unfinished output
+/// is removed from here.
+fn exit_cleanly_on_signals() {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
+        return;
+    };
+    std::thread::spawn(move || {
+        if let Some(signal) = signals.forever().next() {
+            relpack::interrupt(signal);
+            std::thread::sleep(std::time::Duration::from_secs(10));
+            let _held = relpack::abandon_unfinished_output();
+            eprintln!("relpack: error: interrupted: no output written");
+            std::process::exit(128 + signal);
+        }
+    });
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {

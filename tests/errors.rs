@@ -286,3 +286,27 @@ fn unwritable_output_directory() {
     let err = p.fails(&["--out", "/proc/relpack-cannot-write-here/foo"]);
     assert!(err.contains("/proc/relpack-cannot-write-here"), "{err}");
 }
+
+#[test]
+fn priv_symlink_leading_outside_priv() {
+    let p = FakeProject::new("priv-escape");
+    p.app("foo", &[], "");
+    let private = p.root().join("_build/prod/lib/foo/priv");
+    std::fs::create_dir_all(&private).unwrap();
+    std::os::unix::fs::symlink("/etc/hostname", private.join("leak")).unwrap();
+    let err = p.fails(&["--include-erts", "false"]);
+    assert!(err.contains("priv/leak: symlink leads outside"), "{err}");
+}
+
+#[test]
+fn dangling_priv_symlink() {
+    let p = FakeProject::new("priv-dangling");
+    p.app("foo", &[], "");
+    std::os::unix::fs::symlink(
+        "../../../../nowhere",
+        p.root().join("_build/prod/lib/foo/priv"),
+    )
+    .unwrap();
+    let err = p.fails(&["--include-erts", "false"]);
+    assert!(err.contains("foo/priv: dangling symlink"), "{err}");
+}
