@@ -28,7 +28,7 @@ use crate::term::to_consult_text;
 
 /// What ERTS needs at run time from `erts-<vsn>/bin`; compilers, test and
 /// analysis tools stay out. (`erl` is replaced by a relocatable script.)
-const ERTS_RUNTIME: &[&str] = &[
+pub const ERTS_RUNTIME: &[&str] = &[
     "beam.smp",
     "erl_child_setup",
     "erlexec",

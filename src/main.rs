@@ -21,6 +21,8 @@ struct Cli {
 enum Command {
     /// Build the release directory and its tarball from `_build/<env>`.
     Build(BuildArgs),
+    /// Show what a release would hold and why, without building it.
+    Inspect(InspectArgs),
     /// Validate a release directory or tarball; exit 1 listing the problems.
     Check {
         /// A release directory or `.tar.gz`.
@@ -63,6 +65,18 @@ struct BuildArgs {
     elixir_root: Option<PathBuf>,
 }
 
+#[derive(clap::Args)]
+struct InspectArgs {
+    #[command(flatten)]
+    build: BuildArgs,
+    /// Print the result as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Print only the shared libraries (and Debian packages) the target needs.
+    #[arg(long)]
+    deps: bool,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     exit_cleanly_on_signals();
@@ -101,6 +115,7 @@ fn exit_cleanly_on_signals() {
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Build(args) => build(args),
+        Command::Inspect(args) => inspect(args),
         Command::Check { path } => check(&path),
     }
 }
@@ -123,7 +138,7 @@ fn check(path: &std::path::Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn build(args: BuildArgs) -> anyhow::Result<()> {
+fn options(args: BuildArgs) -> anyhow::Result<BuildOptions> {
     let mut options = BuildOptions::new(args.path);
     options.env = args
         .env
@@ -147,7 +162,12 @@ fn build(args: BuildArgs) -> anyhow::Result<()> {
         };
         options.apps.push((name.to_owned(), ty));
     }
-    let report = relpack::build(&options)?;
+    Ok(options)
+}
+
+fn build(args: BuildArgs) -> anyhow::Result<()> {
+    let plan = relpack::plan(&options(args)?)?;
+    let report = relpack::write(&plan)?;
     println!(
         "Release {} {} ({} applications, ERTS {})",
         report.name, report.version, report.apps, report.erts_vsn
@@ -160,5 +180,91 @@ fn build(args: BuildArgs) -> anyhow::Result<()> {
             *size as f64 / 1e6
         );
     }
+    print_deps(&relpack::inspect::inspect(&plan)?);
     Ok(())
+}
+
+fn inspect(args: InspectArgs) -> anyhow::Result<()> {
+    let plan = relpack::plan(&options(args.build)?)?;
+    let inspection = relpack::inspect::inspect(&plan)?;
+    if args.json && args.deps {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&inspection.runtime_deps)?
+        );
+    } else if args.json {
+        println!("{}", serde_json::to_string_pretty(&inspection)?);
+    } else if args.deps {
+        print_deps(&inspection);
+    } else {
+        print_inspection(&inspection);
+    }
+    Ok(())
+}
+
+fn print_deps(i: &relpack::inspect::Inspection) {
+    let external: Vec<_> = i.runtime_deps.iter().filter(|l| !l.bundled).collect();
+    println!(
+        "Runtime shared libraries the target needs ({}):",
+        external.len()
+    );
+    for lib in external {
+        println!(
+            "  {:<28} {:<14} needed by {}",
+            lib.soname,
+            lib.package.as_deref().unwrap_or("?"),
+            lib.needed_by.join(", ")
+        );
+    }
+    let packages = i.packages();
+    if !packages.is_empty() {
+        println!("Debian packages: {}", packages.join(" "));
+    }
+}
+
+fn print_inspection(i: &relpack::inspect::Inspection) {
+    println!(
+        "Release {} {} on ERTS {}{}",
+        i.name,
+        i.version,
+        i.erts_vsn,
+        if i.include_erts {
+            " (bundled)"
+        } else {
+            " (from the target)"
+        }
+    );
+    println!("Applications (.rel order):");
+    for a in &i.apps {
+        let why = match (&a.included_by, a.required_by.is_empty()) {
+            (Some(by), _) => format!("included by {by}"),
+            (None, false) => format!("required by {}", a.required_by.join(", ")),
+            (None, true) => "named by the release".to_owned(),
+        };
+        println!(
+            "  {:<16} {:<10} {:<9} {:<7} {:>8.1} kB  {}",
+            a.name,
+            a.vsn,
+            a.start_type,
+            a.origin,
+            (a.ebin_bytes + a.priv_bytes) as f64 / 1e3,
+            why
+        );
+    }
+    println!("Boot order: {}", i.boot_order.join(" "));
+    let mb = |b: u64| b as f64 / 1e6;
+    let s = &i.sizes;
+    println!(
+        "Sizes: ERTS {:.1} MB, OTP apps {:.1} MB, Elixir {:.1} MB, project {:.1} MB (priv {:.1} MB), total {:.1} MB",
+        mb(s.erts),
+        mb(s.otp_apps),
+        mb(s.elixir_apps),
+        mb(s.project_apps),
+        mb(s.priv_dirs),
+        mb(s.total)
+    );
+    print_deps(i);
+    for w in &i.warnings {
+        println!("warning: {w}");
+    }
 }
