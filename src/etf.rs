@@ -178,7 +178,7 @@ impl std::fmt::Display for DecodeError {
 /// Reads `term_to_binary/1` output (as in a `.boot` file) back into a term.
 /// Accepts every encoding [`encode`] writes for either OTP and the other
 /// atom tags (`SMALL_ATOM_EXT`); rejects kinds a text file cannot hold
-/// (pids, funs, ...), trailing bytes, and nesting deeper than 512 levels.
+/// (pids, funs, ...), trailing bytes, and nesting deeper than 128 levels.
 pub fn decode(bytes: &[u8]) -> Result<Term, DecodeError> {
     let mut d = Decoder { bytes, pos: 0 };
     if d.u8()? != VERSION {
@@ -192,7 +192,7 @@ pub fn decode(bytes: &[u8]) -> Result<Term, DecodeError> {
 }
 
 const SMALL_ATOM_EXT: u8 = 115;
-const MAX_DEPTH: usize = 512;
+const MAX_DEPTH: usize = 128;
 
 struct Decoder<'a> {
     bytes: &'a [u8],

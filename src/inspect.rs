@@ -154,7 +154,8 @@ pub fn inspect(plan: &ReleasePlan) -> Result<Inspection> {
     }
     sizes.total = sizes.erts + sizes.otp_apps + sizes.elixir_apps + sizes.project_apps;
 
-    let warnings = warnings(plan, &apps);
+    let mut warnings = plan.warnings.clone();
+    warnings.extend(app_warnings(plan, &apps));
     Ok(Inspection {
         name: plan.name.clone(),
         version: plan.version.clone(),
@@ -187,7 +188,7 @@ fn tree_size(dir: &Path, each: &mut dyn FnMut(&str, &Path)) -> u64 {
     total
 }
 
-fn warnings(plan: &ReleasePlan, apps: &[AppInfo]) -> Vec<String> {
+fn app_warnings(plan: &ReleasePlan, apps: &[AppInfo]) -> Vec<String> {
     let mut out = Vec::new();
     let defaults = ["kernel", "stdlib", "elixir", "sasl", "iex"];
     // Apps the release asked for: the defaults and the project's own.

@@ -167,6 +167,9 @@ fn options(args: BuildArgs) -> anyhow::Result<BuildOptions> {
 
 fn build(args: BuildArgs) -> anyhow::Result<()> {
     let plan = relpack::plan(&options(args)?)?;
+    for w in &plan.warnings {
+        eprintln!("relpack: warning: {w}");
+    }
     let report = relpack::write(&plan)?;
     println!(
         "Release {} {} ({} applications, ERTS {})",

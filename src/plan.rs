@@ -119,6 +119,8 @@ pub struct ReleasePlan {
     pub kernel_modules: KernelModules,
     pub output_dir: PathBuf,
     pub tarball: Option<PathBuf>,
+    /// Things worth an operator's look that do not stop the build.
+    pub warnings: Vec<String>,
 }
 
 impl ReleasePlan {
@@ -200,7 +202,7 @@ pub fn plan(options: &BuildOptions) -> Result<ReleasePlan> {
     )?;
 
     let include_erts = options.include_erts != IncludeErts::No;
-    let apps = resolved
+    let apps: Vec<PlannedApp> = resolved
         .into_iter()
         .map(|r| {
             let clean_start_type = if matches!(r.name(), "kernel" | "stdlib") {
@@ -217,6 +219,7 @@ pub fn plan(options: &BuildOptions) -> Result<ReleasePlan> {
         })
         .collect();
 
+    let warnings = plan_warnings(&inputs, &apps);
     let Inputs { build, otp, .. } = inputs;
     let kernel_modules = read_kernel_modules(&otp);
     let output_dir = options
@@ -226,6 +229,10 @@ pub fn plan(options: &BuildOptions) -> Result<ReleasePlan> {
     let tarball = options
         .tar
         .then(|| build.build_dir.join(format!("{name}-{version}.tar.gz")));
+    let mut read = vec![build.build_dir.join("lib"), otp.root.clone()];
+    read.extend(apps.iter().map(|a| a.source.dir.clone()));
+    read.extend(build.consolidated.clone());
+    check_no_overlap(&output_dir, &build.root, &read)?;
     Ok(ReleasePlan {
         name,
         version,
@@ -236,7 +243,85 @@ pub fn plan(options: &BuildOptions) -> Result<ReleasePlan> {
         kernel_modules,
         output_dir,
         tarball,
+        warnings,
     })
+}
+
+/// Shadowed application copies and a compiler/runtime OTP mismatch.
+fn plan_warnings(inputs: &Inputs, apps: &[PlannedApp]) -> Vec<String> {
+    let mut out = Vec::new();
+    for app in apps.iter().filter(|a| a.source.origin != Origin::Otp) {
+        if let Some((vsn, dir)) = inputs.otp.libs.get(app.name()) {
+            if vsn != app.vsn() {
+                out.push(format!(
+                    "{} {} from {} is used; the OTP installation also has {} {} ({}), which is not",
+                    app.name(),
+                    app.vsn(),
+                    app.source.dir.display(),
+                    app.name(),
+                    vsn,
+                    dir.display()
+                ));
+            }
+        }
+    }
+    if let Some((elixir, otp)) = &inputs.build.compiled_with {
+        let target = inputs.otp.otp_release.to_string();
+        if *otp != target {
+            out.push(format!(
+                "the project was compiled by Elixir {elixir} on OTP {otp}, but the release runs on ERTS {} (OTP {target}): {}",
+                inputs.otp.erts_vsn,
+                if otp.parse::<u32>().unwrap_or(0) > inputs.otp.otp_release {
+                    "beams from a newer OTP may fail to load; recompile with the target's OTP"
+                } else {
+                    "recompile with the target's OTP to be safe"
+                }
+            ));
+        }
+    }
+    out
+}
+
+/// The output is replaced wholesale, so it may neither lie inside nor hold
+/// a directory the build reads, nor hold the project (`--out .` would
+/// otherwise swap the project away).
+fn check_no_overlap(output: &Path, project: &Path, read: &[PathBuf]) -> Result<()> {
+    let out = absolute(output);
+    let overlap = |input: &Path, out_may_be_inside: bool| {
+        let input = absolute(input);
+        let bad = input.starts_with(&out) || (!out_may_be_inside && out.starts_with(&input));
+        if bad {
+            Err(Error::Option(format!(
+                "--out {} overlaps {}, which the build reads: choose another output directory",
+                output.display(),
+                input.display()
+            )))
+        } else {
+            Ok(())
+        }
+    };
+    overlap(project, true)?;
+    read.iter().try_for_each(|dir| overlap(dir, false))
+}
+
+/// An absolute path with symlinks of its existing part resolved, so that
+/// overlapping spellings of one directory compare equal.
+fn absolute(path: &Path) -> PathBuf {
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+    let mut existing = abs.as_path();
+    let mut rest = Vec::new();
+    while !existing.exists() {
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_owned());
+                existing = parent;
+            }
+            _ => break,
+        }
+    }
+    let mut resolved = std::fs::canonicalize(existing).unwrap_or_else(|_| existing.to_owned());
+    resolved.extend(rest.iter().rev());
+    resolved
 }
 
 /// An `erts-<vsn>` directory stands for the OTP root holding it.

@@ -362,7 +362,7 @@ impl std::fmt::Display for ParseError {
 }
 
 /// How deep terms may nest: keeps hostile input from exhausting the stack.
-const MAX_DEPTH: usize = 512;
+const MAX_DEPTH: usize = 128;
 
 /// Reads every term of a consultable file, as `file:consult/1` does.
 /// Text that is not valid UTF-8 is read as Latin-1.

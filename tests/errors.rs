@@ -310,3 +310,125 @@ fn dangling_priv_symlink() {
     let err = p.fails(&["--include-erts", "false"]);
     assert!(err.contains("foo/priv: dangling symlink"), "{err}");
 }
+
+#[test]
+fn empty_build() {
+    let p = FakeProject::new("empty-build");
+    std::fs::create_dir_all(p.root().join("_build/prod/lib")).unwrap();
+    let err = p.fails(&[]);
+    assert!(err.contains("no compiled applications"), "{err}");
+}
+
+#[test]
+fn app_file_without_applications() {
+    let p = FakeProject::new("no-applications");
+    p.raw_app(
+        "foo",
+        "{application,foo,[{description,\"\"},{vsn,\"1\"},{modules,[]},{registered,[]}]}.",
+    );
+    let err = p.fails(&[]);
+    assert!(err.contains("foo.app: missing `applications`"), "{err}");
+}
+
+#[test]
+fn duplicate_registered_name() {
+    let p = FakeProject::new("dup-reg");
+    p.app("foo", &["bar"], "").app("bar", &[], "");
+    for app in ["foo", "bar"] {
+        let text = std::fs::read_to_string(p.app_file(app)).unwrap();
+        p.raw_app(
+            app,
+            &text.replace("{registered,[]}", "{registered,[the_server]}"),
+        );
+    }
+    let err = p.fails(&[]);
+    assert!(
+        err.contains("process name `the_server` is registered by two applications"),
+        "{err}"
+    );
+}
+
+#[test]
+fn output_overlapping_the_input() {
+    let p = FakeProject::new("overlap");
+    p.app("foo", &[], "");
+    let err = p.fails(&["--out", "."]);
+    assert!(err.contains("--out . overlaps"), "{err}");
+    assert!(p.root().join("mix.exs").exists(), "the project was touched");
+    let err = p.fails(&["--out", "_build/prod/lib/foo/rel"]);
+    assert!(
+        err.contains("overlaps") && err.contains("_build/prod/lib"),
+        "{err}"
+    );
+    let err = p.fails(&["--out", "/usr/lib/erlang/rel", "--include-erts", "false"]);
+    assert!(err.contains("overlaps /usr/lib/erlang"), "{err}");
+}
+
+/// A full disk mid-write: a one-line error naming the path, nothing left.
+#[test]
+fn full_output_file_system() {
+    require("mount", "apt-get install mount");
+    let p = FakeProject::new("full");
+    p.app("foo", &[], "");
+    let small = p.root().join("small");
+    std::fs::create_dir_all(&small).unwrap();
+    run_ok(
+        std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=2m", "tmpfs"])
+            .arg(&small),
+    );
+    let out = relpack(
+        p.root(),
+        &[
+            "build",
+            "--no-tar",
+            "--out",
+            small.join("rel").to_str().unwrap(),
+        ],
+    );
+    let listing: Vec<_> = std::fs::read_dir(&small)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    run_ok(std::process::Command::new("umount").arg(&small));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("No space left on device"), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(listing.is_empty(), "left on the full disk: {listing:?}");
+}
+
+#[test]
+fn shadowed_otp_app_and_otp_mismatch_are_warnings() {
+    let p = FakeProject::new("warnings");
+    p.app("foo", &["cowlib"], "").app("cowlib", &[], "");
+    let text = std::fs::read_to_string(p.app_file("cowlib")).unwrap();
+    p.raw_app("cowlib", &text.replace("\"0.1.0\"", "\"9.9.9\""));
+    let scm = relpack::term::Term::tuple(vec![
+        relpack::term::Term::Integer(1),
+        relpack::term::Term::tuple(vec![
+            relpack::term::Term::Binary(b"1.14.0".to_vec()),
+            relpack::term::Term::string("99"),
+        ]),
+        relpack::term::Term::atom("Elixir.Mix.SCM.Path"),
+    ]);
+    let mix_dir = p.root().join("_build/prod/lib/foo/.mix");
+    std::fs::create_dir_all(&mix_dir).unwrap();
+    std::fs::write(
+        mix_dir.join("compile.elixir_scm"),
+        relpack::etf::encode(&scm, relpack::etf::AtomEncoding::Latin1),
+    )
+    .unwrap();
+    let out = relpack(p.root(), &["build", "--no-tar"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("relpack: warning: cowlib 9.9.9 from")
+            && stderr.contains("also has cowlib 1.3.0"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("compiled by Elixir 1.14.0 on OTP 99, but the release runs on ERTS 13.1.5 (OTP 25): beams from a newer OTP may fail to load"),
+        "{stderr}"
+    );
+}
