@@ -58,6 +58,12 @@ pub fn pack(release_root: &Path, dest: &Path) -> Result<Packed> {
         header.set_mtime(mtime);
         header.set_uid(0);
         header.set_gid(0);
+        header
+            .set_username("root")
+            .at(dest, "cannot write the tarball")?;
+        header
+            .set_groupname("root")
+            .at(dest, "cannot write the tarball")?;
         let mode = meta.permissions().mode();
         if meta.is_dir() {
             header.set_entry_type(tar::EntryType::Directory);

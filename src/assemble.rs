@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use crate::boot::{self, ScriptInput};
 use crate::error::{Error, IoContext, Result};
 use crate::etf::AtomEncoding;
-use crate::fsutil::{check_interrupted, copy_tree, write_with_mode, TempPath};
+use crate::fsutil::{check_interrupted, copy_file, copy_tree, write_with_mode, TempPath};
 use crate::plan::ReleasePlan;
 use crate::templates;
 use crate::term::to_consult_text;
@@ -85,7 +85,7 @@ fn write_apps(plan: &ReleasePlan, root: &Path) -> Result<()> {
             check_interrupted()?;
             if entry.path().is_file() {
                 let target = ebin.join(entry.file_name());
-                fs::copy(entry.path(), &target).at(entry.path(), "cannot copy")?;
+                copy_file(&entry.path(), &target)?;
             }
         }
         let priv_dir = src.join("priv");
@@ -108,7 +108,7 @@ fn write_erts(plan: &ReleasePlan, root: &Path) -> Result<()> {
     for name in ERTS_RUNTIME {
         let from = src.join(name);
         if from.is_file() {
-            fs::copy(&from, dest.join(name)).at(&from, "cannot copy")?;
+            copy_file(&from, &dest.join(name))?;
         } else if ERTS_REQUIRED.contains(name) {
             return Err(Error::Otp(format!(
                 "{}: missing; this ERTS is incomplete",

@@ -186,8 +186,24 @@ pub fn copy_tree(src: &Path, dest: &Path) -> Result<()> {
         if entry.file_type().is_dir() {
             fs::create_dir_all(&target).at(&target, "cannot create directory")?;
         } else {
-            fs::copy(entry.path(), &target).at(entry.path(), "cannot copy")?;
+            copy_file(entry.path(), &target)?;
         }
+    }
+    Ok(())
+}
+
+/// Copies one file keeping its executable bits but never group or world
+/// write permission: nothing in a release is writable by others.
+pub fn copy_file(src: &Path, dest: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = fs::metadata(src)
+        .at(src, "cannot read")?
+        .permissions()
+        .mode();
+    fs::copy(src, dest).at(src, "cannot copy")?;
+    if mode & 0o022 != 0 {
+        fs::set_permissions(dest, fs::Permissions::from_mode(mode & !0o022))
+            .at(dest, "cannot set permissions")?;
     }
     Ok(())
 }

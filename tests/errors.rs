@@ -432,3 +432,48 @@ fn shadowed_otp_app_and_otp_mismatch_are_warnings() {
         "{stderr}"
     );
 }
+
+/// Executable bits survive; write permission for others never ships.
+#[test]
+fn priv_modes_kept_but_never_writable_by_others() {
+    use std::os::unix::fs::PermissionsExt;
+    let p = FakeProject::new("modes");
+    p.app("foo", &[], "");
+    let private = p.root().join("_build/prod/lib/foo/priv");
+    std::fs::create_dir_all(&private).unwrap();
+    for (name, mode) in [("port_prog", 0o777), ("data.txt", 0o666), ("tool", 0o750)] {
+        std::fs::write(private.join(name), name).unwrap();
+        std::fs::set_permissions(private.join(name), std::fs::Permissions::from_mode(mode))
+            .unwrap();
+    }
+    relpack_ok(p.root(), &["build", "--include-erts", "false"]);
+    let shipped = p.root().join("_build/prod/rel/foo/lib/foo-0.1.0/priv");
+    let mode = |n: &str| {
+        std::fs::metadata(shipped.join(n))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode("port_prog"), 0o755);
+    assert_eq!(mode("data.txt"), 0o644);
+    assert_eq!(mode("tool"), 0o750);
+    let listing = run_ok(
+        std::process::Command::new("tar")
+            .arg("tvzf")
+            .arg(p.root().join("_build/prod/foo-0.1.0.tar.gz")),
+    );
+    let line = |n: &str| listing.lines().find(|l| l.ends_with(n)).unwrap().to_owned();
+    assert!(
+        line("priv/port_prog").starts_with("-rwxr-xr-x root/root"),
+        "{listing}"
+    );
+    assert!(
+        line("priv/data.txt").starts_with("-rw-r--r-- root/root"),
+        "{listing}"
+    );
+    assert!(
+        line("releases/COOKIE").starts_with("-rw------- root/root"),
+        "{listing}"
+    );
+}
