@@ -75,6 +75,10 @@ struct InspectArgs {
     /// Print only the shared libraries (and Debian packages) the target needs.
     #[arg(long)]
     deps: bool,
+    /// Print only the Debian packages the target must install, one per line
+    /// (for a Dockerfile's final stage).
+    #[arg(long, conflicts_with_all = ["json", "deps"])]
+    packages: bool,
 }
 
 fn main() -> ExitCode {
@@ -190,7 +194,11 @@ fn build(args: BuildArgs) -> anyhow::Result<()> {
 fn inspect(args: InspectArgs) -> anyhow::Result<()> {
     let plan = relpack::plan(&options(args.build)?)?;
     let inspection = relpack::inspect::inspect(&plan)?;
-    if args.json && args.deps {
+    if args.packages {
+        for p in inspection.packages() {
+            println!("{p}");
+        }
+    } else if args.json && args.deps {
         println!(
             "{}",
             serde_json::to_string_pretty(&inspection.runtime_deps)?

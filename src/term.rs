@@ -4,6 +4,18 @@
 //!
 //! Strings are what Erlang makes of them: lists of character codes. The
 //! writer prints such lists back as `"..."`, as `io_lib:format("~tp")` does.
+//!
+//! ```
+//! use relpack::term::{parse_consult, to_compact, Term};
+//!
+//! let terms = parse_consult(b"{application, demo, [{vsn, \"1.0\"}]}.").unwrap();
+//! let props = &terms[0].as_tuple().unwrap()[2];
+//! assert_eq!(props.get("vsn").unwrap().as_string().unwrap(), "1.0");
+//! assert_eq!(to_compact(&terms[0]), r#"{application,demo,[{vsn,"1.0"}]}"#);
+//! // A .boot file is term_to_binary of the script term (OTP 25 atoms here).
+//! let boot = relpack::etf::encode(&Term::atom("ok"), relpack::etf::AtomEncoding::Latin1);
+//! assert_eq!(boot, [131, 100, 0, 2, b'o', b'k']);
+//! ```
 
 use std::cmp::Ordering;
 use std::fmt::Write as _;
