@@ -49,6 +49,7 @@ pub mod app;
 pub mod archive;
 pub mod assemble;
 pub mod boot;
+pub mod config;
 pub mod error;
 pub mod etf;
 mod fsutil;

@@ -40,9 +40,14 @@ struct BuildArgs {
     /// Release directory [default: _build/<env>/rel/<name>].
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Bundle ERTS: true, false, or the path of an OTP root or erts-<vsn> directory.
-    #[arg(long, default_value = "true", value_name = "true|false|PATH")]
-    include_erts: String,
+    /// Bundle ERTS: true, false, or the path of an OTP root or erts-<vsn>
+    /// directory [default: the release configuration's, else true].
+    #[arg(long, value_name = "true|false|PATH")]
+    include_erts: Option<String>,
+    /// Never run `elixir` to evaluate configuration code beyond relpack's
+    /// native subset: stop with an error instead.
+    #[arg(long)]
+    no_elixir: bool,
     /// Write only the release directory, no tarball.
     #[arg(long)]
     no_tar: bool,
@@ -86,11 +91,15 @@ fn build(args: BuildArgs) -> anyhow::Result<()> {
     options.tar = !args.no_tar;
     options.otp_root = args.otp_root;
     options.elixir_root = args.elixir_root;
-    options.include_erts = match args.include_erts.as_str() {
-        "true" => IncludeErts::Yes,
-        "false" => IncludeErts::No,
-        path => IncludeErts::From(PathBuf::from(path)),
-    };
+    if let Some(value) = &args.include_erts {
+        options.include_erts = match value.as_str() {
+            "true" => IncludeErts::Yes,
+            "false" => IncludeErts::No,
+            path => IncludeErts::From(PathBuf::from(path)),
+        };
+        options.include_erts_explicit = true;
+    }
+    options.use_elixir = !args.no_elixir;
     for spec in &args.apps {
         let (name, ty) = match spec.split_once('=') {
             Some((n, t)) => (n, t.parse::<StartType>()?),

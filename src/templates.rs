@@ -12,7 +12,6 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("launcher.sh", include_str!("../templates/launcher.sh")),
     ("erl.sh", include_str!("../templates/erl.sh")),
     ("vm.args", include_str!("../templates/vm.args")),
-    ("sys.config", include_str!("../templates/sys.config")),
 ];
 
 /// Renders template `name` for release `rel_name`.
