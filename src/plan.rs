@@ -308,7 +308,7 @@ pub fn plan(options: &BuildOptions) -> Result<ReleasePlan> {
         .transpose()?
         .flatten();
     let overlays = release
-        .map(|r| plan_overlays(r, &options.project_dir, &vars))
+        .map(|r| plan_overlays(r, &options.project_dir, &version, &vars))
         .transpose()?
         .unwrap_or_default();
     let app_config = project_config.app_config;
@@ -364,6 +364,7 @@ fn render_vm_args(r: &ReleaseSettings, vars: &[(String, String)]) -> Result<Opti
 fn plan_overlays(
     r: &ReleaseSettings,
     project: &Path,
+    version: &str,
     vars: &[(String, String)],
 ) -> Result<Vec<PlannedOverlay>> {
     let expand = |s: &str| config::eex::render(&r.file, s, vars);
@@ -398,7 +399,22 @@ fn plan_overlays(
             })
         }
     };
+    // Distillery's layout for custom commands and hook directories, which
+    // its launcher runs from there.
+    let vsn_dir = Path::new("releases").join(version);
     let mut planned = Vec::new();
+    for (name, script) in &r.commands {
+        planned.push(PlannedOverlay::Copy {
+            from: source(&script.to_string_lossy())?,
+            to: vsn_dir.join("commands").join(format!("{name}.sh")),
+        });
+    }
+    for (hook, dir) in &r.hooks {
+        planned.push(PlannedOverlay::Copy {
+            from: source(&dir.to_string_lossy())?,
+            to: vsn_dir.join("hooks").join(format!("{hook}.d")),
+        });
+    }
     for dir in &r.overlay_dirs {
         planned.push(PlannedOverlay::Copy {
             from: dir.clone(),
@@ -412,8 +428,10 @@ fn plan_overlays(
                 from: source(a)?,
                 to: inside(b)?,
             },
+            // As in Distillery, the link points at the project's file; the
+            // tarball holds the file itself.
             Overlay::Link(a, b) => PlannedOverlay::Link {
-                target: PathBuf::from(expand(a)?),
+                target: std::path::absolute(source(a)?).at(project, "cannot resolve")?,
                 link: inside(b)?,
             },
             Overlay::Template(a, b) => {

@@ -162,9 +162,7 @@ fn select(
 /// build time; relpack runs none, and says so if a release uses one.
 fn is_plugin_prelude(ev: &Evaluator<'_>, node: tree_sitter::Node<'_>) -> bool {
     let text: String = ev.text(node).split_whitespace().collect();
-    text.contains("Code.eval_file")
-        && text.contains("\"plugins\"")
-        && text.contains("Path.wildcard")
+    text.contains("Code.eval_file") && text.contains("plugins") && text.contains("Path.wildcard")
 }
 
 struct DistilleryDsl {
