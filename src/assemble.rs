@@ -243,7 +243,7 @@ fn existing_cookie(output_dir: &Path) -> Option<String> {
 }
 
 /// 32 bytes from the OS RNG as base32 (56 characters, like `mix release`).
-fn random_cookie() -> Result<String> {
+pub(crate) fn random_cookie() -> Result<String> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes)
         .map_err(|e| Error::Option(format!("no OS randomness for the cookie: {e}")))?;

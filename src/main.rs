@@ -21,6 +21,34 @@ struct Cli {
 enum Command {
     /// Build the release directory and its tarball from `_build/<env>`.
     Build(BuildArgs),
+    /// Print the release settings read from the project's configuration
+    /// files, and where each was set, without building.
+    Config(ConfigArgs),
+    /// Write a commented Distillery-style rel/config.exs and rel/vm.args
+    /// for the project in the current directory.
+    Init,
+}
+
+#[derive(clap::Args)]
+struct ConfigArgs {
+    /// The Mix project directory.
+    #[arg(long, default_value = ".")]
+    path: PathBuf,
+    /// The Mix environment (and Distillery environment) [default: $MIX_ENV, else prod].
+    #[arg(long)]
+    env: Option<String>,
+    /// The release to show [default: the configured default].
+    #[arg(long)]
+    name: Option<String>,
+    /// Read only this rel/config.exs-, mix.exs- or config/*.exs-style file.
+    #[arg(long)]
+    file: Option<PathBuf>,
+    /// Print JSON: a list of {"key", "value", "origin"}.
+    #[arg(long)]
+    json: bool,
+    /// Never run `elixir` for code beyond the native subset.
+    #[arg(long)]
+    no_elixir: bool,
 }
 
 #[derive(clap::Args)]
@@ -76,15 +104,71 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Build(args) => build(args),
+        Command::Config(args) => show_config(args),
+        Command::Init => {
+            for file in relpack::config::init::init(std::path::Path::new("."))? {
+                println!("wrote {}", file.display());
+            }
+            Ok(())
+        }
     }
+}
+
+fn mix_env(env: Option<String>) -> String {
+    env.or_else(|| std::env::var("MIX_ENV").ok().filter(|e| !e.is_empty()))
+        .unwrap_or_else(|| "prod".into())
+}
+
+fn show_config(args: ConfigArgs) -> anyhow::Result<()> {
+    let env = mix_env(args.env);
+    let entries = match &args.file {
+        Some(file) => relpack::config::describe_file(file, &env, !args.no_elixir)?,
+        None => relpack::config::load(&relpack::config::LoadOptions {
+            dir: &args.path,
+            env: &env,
+            name: args.name.as_deref(),
+            use_elixir: !args.no_elixir,
+        })?
+        .describe(),
+    };
+    if args.json {
+        let items: Vec<String> = entries
+            .iter()
+            .map(|e| {
+                format!(
+                    "{{\"key\":{},\"value\":{},\"origin\":{}}}",
+                    json_string(&e.key),
+                    json_string(&e.value),
+                    json_string(&e.origin)
+                )
+            })
+            .collect();
+        println!("[{}]", items.join(",\n "));
+    } else {
+        for e in entries {
+            println!("{} = {}  # {}", e.key, e.value, e.origin);
+        }
+    }
+    Ok(())
+}
+
+fn json_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 fn build(args: BuildArgs) -> anyhow::Result<()> {
     let mut options = BuildOptions::new(args.path);
-    options.env = args
-        .env
-        .or_else(|| std::env::var("MIX_ENV").ok().filter(|e| !e.is_empty()))
-        .unwrap_or_else(|| "prod".into());
+    options.env = mix_env(args.env);
     options.name = args.name;
     options.version = args.version;
     options.output_dir = args.out;

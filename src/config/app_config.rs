@@ -54,6 +54,15 @@ impl AppConfig {
                 runtime,
             });
         }
+        let mut config = Self::read_file(&main, dir, env, use_elixir)?;
+        config.runtime = runtime;
+        Ok(config)
+    }
+
+    /// Evaluates one config file (and what it imports) for project `dir`.
+    pub fn read_file(main: &Path, dir: &Path, env: &str, use_elixir: bool) -> Result<AppConfig> {
+        let runtime = None;
+        let main = main.to_owned();
         let context = Context {
             env: env.to_owned(),
             target: "host".into(),

@@ -15,6 +15,7 @@ pub mod app_config;
 pub mod distillery;
 pub mod eex;
 pub mod elixir;
+pub mod init;
 pub mod mix_project;
 
 use std::path::{Path, PathBuf};
@@ -443,4 +444,164 @@ fn overlays(s: &Setting) -> Result<Vec<Overlay>> {
             }
         })
         .collect()
+}
+
+/// One line of `relpack config`: a setting, its value and where it was set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub key: String,
+    /// The value as an Erlang term (`~w`-like text).
+    pub value: String,
+    pub origin: String,
+}
+
+fn entry(key: impl Into<String>, value: String, origin: impl Into<String>) -> Entry {
+    Entry {
+        key: key.into(),
+        value,
+        origin: origin.into(),
+    }
+}
+
+fn settings_entries(prefix: &str, settings: &Settings) -> Vec<Entry> {
+    settings
+        .0
+        .iter()
+        .map(|(k, s)| {
+            entry(
+                format!("{prefix}{k}"),
+                crate::term::to_compact(&s.value),
+                &s.origin,
+            )
+        })
+        .collect()
+}
+
+fn app_config_entries(c: &AppConfig) -> Vec<Entry> {
+    let files: Vec<String> = c.files.iter().map(|f| f.display().to_string()).collect();
+    let how = match c.evaluation {
+        app_config::Evaluation::None => "none",
+        app_config::Evaluation::Native => "native",
+        app_config::Evaluation::Elixir => "elixir",
+    };
+    let mut out = vec![
+        entry(
+            "app_config.evaluation",
+            how.into(),
+            c.fallback_reason.clone().unwrap_or_default(),
+        ),
+        entry(
+            "app_config",
+            crate::term::to_compact(&c.config),
+            files.join(", "),
+        ),
+    ];
+    if let Some(r) = &c.runtime {
+        out.push(entry(
+            "runtime_config",
+            r.display().to_string(),
+            "read at boot by Config.Reader",
+        ));
+    }
+    out
+}
+
+impl ProjectConfig {
+    /// What relpack resolved for the project, and where each came from.
+    pub fn describe(&self) -> Vec<Entry> {
+        let mix = self.project.path.display().to_string();
+        let mut out = Vec::new();
+        if let Some(app) = &self.project.app {
+            out.push(entry("project.app", app.clone(), &mix));
+        }
+        if let Some(v) = &self.project.version {
+            out.push(entry("project.version", v.clone(), &mix));
+        }
+        if self.project.umbrella {
+            out.push(entry("project.umbrella", "true".into(), &mix));
+        }
+        if let Some(r) = &self.release {
+            out.push(entry(
+                "release.name",
+                r.name.clone(),
+                r.file.display().to_string(),
+            ));
+            out.extend(settings_entries("release.", &r.settings));
+        }
+        out.extend(app_config_entries(&self.app_config));
+        out
+    }
+}
+
+/// Reads one file on its own: a Distillery `rel/config.exs`, a `mix.exs`
+/// or a `config/*.exs`, told apart by their first definitions.
+pub fn describe_file(path: &Path, env: &str, use_elixir: bool) -> Result<Vec<Entry>> {
+    let source = elixir::Source::read(path)?;
+    let dir = std::env::current_dir().map_err(|source| Error::Io {
+        path: ".".into(),
+        action: "cannot read the current directory",
+        source,
+    })?;
+    let ev = elixir::Evaluator::new(
+        &source,
+        elixir::Context {
+            env: env.to_owned(),
+            target: "host".into(),
+            dir: dir.clone(),
+        },
+    );
+    let top: Vec<(String, String)> = elixir::children(source.root())
+        .into_iter()
+        .filter_map(|n| {
+            let name = ev.call_name(n)?;
+            let first = ev.arguments(n).first().map(|a| ev.text(*a).to_owned());
+            Some((name, first.unwrap_or_default()))
+        })
+        .collect();
+    let is = |name: &str, arg: &[&str]| {
+        top.iter()
+            .any(|(n, a)| n == name && (arg.is_empty() || arg.contains(&a.as_str())))
+    };
+    if is(
+        "use",
+        &["Distillery.Releases.Config", "Mix.Releases.Config"],
+    ) {
+        let config = distillery::parse(path, &dir, env)?;
+        let mut out = Vec::new();
+        for (kind, items) in [
+            ("environment", &config.environments),
+            ("release", &config.releases),
+        ] {
+            for (name, settings, line) in items {
+                out.push(entry(
+                    format!("{kind}.{name}"),
+                    "defined".into(),
+                    format!("{}:{line}", path.display()),
+                ));
+                out.extend(settings_entries(&format!("{kind}.{name}."), settings));
+            }
+        }
+        Ok(out)
+    } else if is("defmodule", &[]) {
+        let project = MixProject::read_file(path, env)?;
+        let mix = path.display().to_string();
+        let mut out = Vec::new();
+        for (key, value) in [
+            ("project.app", &project.app),
+            ("project.version", &project.version),
+        ] {
+            if let Some(v) = value {
+                out.push(entry(key, v.clone(), &mix));
+            }
+        }
+        for (name, settings) in &project.releases {
+            out.push(entry(format!("release.{name}"), "defined".into(), &mix));
+            out.extend(settings_entries(&format!("release.{name}."), settings));
+        }
+        Ok(out)
+    } else {
+        Ok(app_config_entries(&AppConfig::read_file(
+            path, &dir, env, use_elixir,
+        )?))
+    }
 }

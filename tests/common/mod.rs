@@ -297,6 +297,20 @@ pub const FIXTURES: &[Fixture] = &[
             "{pong,false,true}",
         ),
     },
+    Fixture {
+        dir: "configured",
+        args: &[],
+        release: "configured",
+        vsn: "0.2.0",
+        eval: (
+            "IO.inspect(Configured.settings())",
+            "{\"hello\", [min: 1, max: 100], [:web, :api], \"unset\"}",
+        ),
+        running: (
+            "{application:get_env(configured, limits), application:get_env(configured, runtime_greeting)}",
+            "{{ok,[{min,1},{max,100}]},{ok,<<\"unset\">>}}",
+        ),
+    },
 ];
 
 pub fn fixture(dir: &str) -> &'static Fixture {
