@@ -377,3 +377,136 @@ fn init_writes_a_working_distillery_config() {
         written
     );
 }
+
+/// The corpus: `rel/config.exs`-, `mix.exs`- and `config/*.exs`-style files
+/// written as real projects write them. Each `NAME.exs.expected` says
+/// whether relpack reads the file natively, falls back to `elixir`, or
+/// stops with a line-numbered error, and gives the exact output.
+#[test]
+fn corpus_files_give_their_expected_outcome() {
+    require("elixir", "apt-get install elixir");
+    let dir = Path::new(REPO).join("tests/config_corpus");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "exs"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 20, "only {} corpus files", files.len());
+    let mut outcomes = Vec::new();
+    for file in &files {
+        let name = file.file_name().unwrap().to_str().unwrap();
+        let expected_path = dir.join(format!("{name}.expected"));
+        let expected = std::fs::read_to_string(&expected_path)
+            .unwrap_or_else(|e| panic!("{}: {e}", expected_path.display()));
+        let (outcome, body) = expected.split_once('\n').unwrap();
+        let mut cmd = corpus_command(&dir, Command::new(env!("CARGO_BIN_EXE_relpack")));
+        cmd.args(["config", "--file", name]);
+        let out = run(&mut cmd);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        match outcome {
+            "outcome: native" | "outcome: elixir" => {
+                assert!(out.status.success(), "{name}: {stderr}");
+                assert_eq!(stdout, body, "{name}");
+                let fell_back = stdout.contains("app_config.evaluation = elixir");
+                assert_eq!(fell_back, outcome == "outcome: elixir", "{name}");
+            }
+            "outcome: error" => {
+                assert_eq!(out.status.code(), Some(1), "{name}: {stdout}");
+                assert_eq!(stderr, body, "{name}");
+                let line = stderr
+                    .strip_prefix(&format!("relpack: error: {name}:"))
+                    .and_then(|rest| rest.split(':').next())
+                    .unwrap_or("");
+                assert!(
+                    line.parse::<usize>().is_ok(),
+                    "{name}: no line number in {stderr}"
+                );
+            }
+            other => panic!("{name}: unknown {other}"),
+        }
+        outcomes.push(format!(
+            "{name}: {}",
+            outcome.trim_start_matches("outcome: ")
+        ));
+    }
+    println!("{}", outcomes.join("\n"));
+}
+
+/// Every config-style corpus file relpack evaluates natively gives the
+/// same term as Elixir's own `Config.Reader` run on it.
+#[test]
+fn native_app_config_equals_config_reader() {
+    require("elixir", "apt-get install elixir");
+    let dir = Path::new(REPO).join("tests/config_corpus");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let expected =
+            std::fs::read_to_string(dir.join(format!("{name}.expected"))).unwrap_or_default();
+        if !name.starts_with("c_") || !expected.starts_with("outcome: native") {
+            continue;
+        }
+        let ours = run_ok(
+            corpus_command(&dir, Command::new(env!("CARGO_BIN_EXE_relpack"))).args([
+                "config",
+                "--no-elixir",
+                "--file",
+                &name,
+            ]),
+        );
+        let ours = ours
+            .lines()
+            .find_map(|l| l.strip_prefix("app_config = "))
+            .and_then(|l| l.rsplit_once("  # "))
+            .map(|(term, _)| term.to_owned())
+            .unwrap_or_else(|| panic!("{name}: {ours}"));
+        let script = "Mix.start(); Mix.env(:prod); \
+            IO.write(:io_lib.format(~c\"~tp.~n\", [Config.Reader.read!(hd(System.argv()), env: :prod, target: :host)]))";
+        let theirs =
+            run_ok(corpus_command(&dir, Command::new("elixir")).args(["-e", script, &name]));
+        let theirs = relpack::term::parse_consult(theirs.as_bytes()).unwrap();
+        assert_eq!(ours, relpack::term::to_compact(&theirs[0]), "{name}");
+        checked += 1;
+    }
+    assert!(checked >= 6, "only {checked} files checked");
+}
+
+/// A command run in the corpus directory with the corpus's environment.
+fn corpus_command(dir: &Path, mut cmd: Command) -> Command {
+    cmd.current_dir(dir)
+        .env_remove("MIX_ENV")
+        .env("CORPUS_COOKIE", "from-env")
+        .env("CORPUS_DATABASE_URL", "ecto://db/corpus");
+    for var in [
+        "CORPUS_ERTS",
+        "CORPUS_DEBUG",
+        "CORPUS_REGION",
+        "CORPUS_PORT",
+        "CORPUS_VERSION",
+        "CORPUS_POOL_SIZE",
+        "CORPUS_IPV6",
+        "CORPUS_NEVER_SET_SECRET",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+/// An umbrella's release comes from mix.exs `releases:`: no --name,
+/// --release-version or --app needed any more.
+#[test]
+fn umbrella_release_is_read_from_mix_exs() {
+    let project = compiled_fixture("umbrella");
+    let root = project.path().join("umbrella");
+    let out = relpack_ok(&root, &["build", "--no-tar"]);
+    assert!(out.contains("Release umbrella_rel 1.0.0"), "{out}");
+    let release = root.join("_build/prod/rel/umbrella_rel");
+    let stdout = run_ok(&mut without_system_erlang(
+        &release.join("bin/umbrella_rel"),
+        &["eval", "IO.puts(Web.hello())"],
+    ));
+    assert_eq!(stdout.trim(), "3");
+}

@@ -167,7 +167,8 @@ impl Dsl for ConfigDsl {
                     [Term::Atom(app), opts] if keyword_pairs(opts).is_some() => {
                         Term::tuple(vec![Term::Atom(app.clone()), opts.clone()])
                     }
-                    [Term::Atom(app), key, opts] if keyword_pairs(opts).is_some() => Term::tuple(vec![
+                    // Config.config/3 takes any value, not only a keyword list.
+                    [Term::Atom(app), key @ Term::Atom(_), opts] => Term::tuple(vec![
                         Term::Atom(app.clone()),
                         Term::List(vec![Term::tuple(vec![key.clone(), opts.clone()])]),
                     ]),

@@ -533,8 +533,9 @@ impl ProjectConfig {
     }
 }
 
-/// Reads one file on its own: a Distillery `rel/config.exs`, a `mix.exs`
-/// or a `config/*.exs`, told apart by their first definitions.
+/// Reads one file on its own: a `config/*.exs` (it imports `Config` or
+/// calls `config`), a Distillery `rel/config.exs` (it uses
+/// `Distillery.Releases.Config`), else a `mix.exs`.
 pub fn describe_file(path: &Path, env: &str, use_elixir: bool) -> Result<Vec<Entry>> {
     let source = elixir::Source::read(path)?;
     let dir = std::env::current_dir().map_err(|source| Error::Io {
@@ -562,7 +563,12 @@ pub fn describe_file(path: &Path, env: &str, use_elixir: bool) -> Result<Vec<Ent
         top.iter()
             .any(|(n, a)| n == name && (arg.is_empty() || arg.contains(&a.as_str())))
     };
-    if is(
+    let app_config = is("import", &["Config"]) || is("use", &["Mix.Config"]) || is("config", &[]);
+    if app_config {
+        Ok(app_config_entries(&AppConfig::read_file(
+            path, &dir, env, use_elixir,
+        )?))
+    } else if is(
         "use",
         &["Distillery.Releases.Config", "Mix.Releases.Config"],
     ) {
@@ -582,7 +588,7 @@ pub fn describe_file(path: &Path, env: &str, use_elixir: bool) -> Result<Vec<Ent
             }
         }
         Ok(out)
-    } else if is("defmodule", &[]) {
+    } else {
         let project = MixProject::read_file(path, env)?;
         let mix = path.display().to_string();
         let mut out = Vec::new();
@@ -599,9 +605,5 @@ pub fn describe_file(path: &Path, env: &str, use_elixir: bool) -> Result<Vec<Ent
             out.extend(settings_entries(&format!("release.{name}."), settings));
         }
         Ok(out)
-    } else {
-        Ok(app_config_entries(&AppConfig::read_file(
-            path, &dir, env, use_elixir,
-        )?))
     }
 }
