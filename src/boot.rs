@@ -91,6 +91,9 @@ pub struct ScriptInput<'a> {
     pub kernel_modules: &'a KernelModules,
     /// Directory to put in front of every `$RELEASE_LIB` path instruction.
     pub consolidated: Option<String>,
+    /// Run Elixir's config providers (`config/runtime.exs`) right after
+    /// stdlib starts, before any other application, as `mix release` does.
+    pub config_provider: bool,
 }
 
 /// `{release, {Name, Vsn}, {erts, ErtsVsn}, Apps}`.
@@ -252,6 +255,18 @@ pub fn script_term(input: &ScriptInput<'_>) -> Result<Term> {
 
     if let Some(dir) = &input.consolidated {
         prepend_to_release_lib_paths(&mut ins, dir);
+    }
+    if input.config_provider {
+        let stdlib_started = |i: &Term| {
+            matches!(i.as_tuple(), Some([op, call]) if op.as_atom() == Some("apply")
+                && matches!(call.as_tuple(), Some([m, f, args]) if m.as_atom() == Some("application")
+                    && f.as_atom() == Some("start_boot")
+                    && args.as_list().and_then(|a| a.first()).and_then(Term::as_atom) == Some("stdlib")))
+        };
+        let at = ins.iter().position(stdlib_started).ok_or_else(|| {
+            Error::Option("runtime configuration needs stdlib started in the boot script".into())
+        })?;
+        ins.insert(at + 1, apply("Elixir.Config.Provider", "boot", Vec::new()));
     }
     Ok(Term::tuple(vec![
         Term::atom("script"),

@@ -50,6 +50,7 @@ pub mod archive;
 pub mod assemble;
 pub mod boot;
 pub mod check;
+pub mod config;
 pub mod elf;
 pub mod error;
 pub mod etf;

@@ -28,6 +28,34 @@ enum Command {
         /// A release directory or `.tar.gz`.
         path: PathBuf,
     },
+    /// Print the release settings read from the project's configuration
+    /// files, and where each was set, without building.
+    Config(ConfigArgs),
+    /// Write a commented Distillery-style rel/config.exs and rel/vm.args
+    /// for the project in the current directory.
+    Init,
+}
+
+#[derive(clap::Args)]
+struct ConfigArgs {
+    /// The Mix project directory.
+    #[arg(long, default_value = ".")]
+    path: PathBuf,
+    /// The Mix environment (and Distillery environment) [default: $MIX_ENV, else prod].
+    #[arg(long)]
+    env: Option<String>,
+    /// The release to show [default: the configured default].
+    #[arg(long)]
+    name: Option<String>,
+    /// Read only this rel/config.exs-, mix.exs- or config/*.exs-style file.
+    #[arg(long)]
+    file: Option<PathBuf>,
+    /// Print JSON: a list of {"key", "value", "origin"}.
+    #[arg(long)]
+    json: bool,
+    /// Never run `elixir` for code beyond the native subset.
+    #[arg(long)]
+    no_elixir: bool,
 }
 
 #[derive(clap::Args)]
@@ -47,9 +75,14 @@ struct BuildArgs {
     /// Release directory [default: _build/<env>/rel/<name>].
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Bundle ERTS: true, false, or the path of an OTP root or erts-<vsn> directory.
-    #[arg(long, default_value = "true", value_name = "true|false|PATH")]
-    include_erts: String,
+    /// Bundle ERTS: true, false, or the path of an OTP root or erts-<vsn>
+    /// directory [default: the release configuration's, else true].
+    #[arg(long, value_name = "true|false|PATH")]
+    include_erts: Option<String>,
+    /// Never run `elixir` to evaluate configuration code beyond relpack's
+    /// native subset: stop with an error instead.
+    #[arg(long)]
+    no_elixir: bool,
     /// Write only the release directory, no tarball.
     #[arg(long)]
     no_tar: bool,
@@ -121,6 +154,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Build(args) => build(args),
         Command::Inspect(args) => inspect(args),
         Command::Check { path } => check(&path),
+        Command::Config(args) => show_config(args),
+        Command::Init => {
+            for file in relpack::config::init::init(std::path::Path::new("."))? {
+                println!("wrote {}", file.display());
+            }
+            Ok(())
+        }
     }
 }
 
@@ -142,23 +182,55 @@ fn check(path: &std::path::Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn mix_env(env: Option<String>) -> String {
+    env.or_else(|| std::env::var("MIX_ENV").ok().filter(|e| !e.is_empty()))
+        .unwrap_or_else(|| "prod".into())
+}
+
+fn show_config(args: ConfigArgs) -> anyhow::Result<()> {
+    let env = mix_env(args.env);
+    let entries = match &args.file {
+        Some(file) => relpack::config::describe_file(file, &env, !args.no_elixir)?,
+        None => relpack::config::load(&relpack::config::LoadOptions {
+            dir: &args.path,
+            env: &env,
+            name: args.name.as_deref(),
+            use_elixir: !args.no_elixir,
+        })?
+        .describe(),
+    };
+    if args.json {
+        let items: Vec<serde_json::Value> = entries
+            .iter()
+            .map(|e| serde_json::json!({"key": e.key, "value": e.value, "origin": e.origin}))
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&items)?);
+    } else {
+        for e in entries {
+            println!("{} = {}  # {}", e.key, e.value, e.origin);
+        }
+    }
+    Ok(())
+}
+
 fn options(args: BuildArgs) -> anyhow::Result<BuildOptions> {
     let mut options = BuildOptions::new(args.path);
-    options.env = args
-        .env
-        .or_else(|| std::env::var("MIX_ENV").ok().filter(|e| !e.is_empty()))
-        .unwrap_or_else(|| "prod".into());
+    options.env = mix_env(args.env);
     options.name = args.name;
     options.version = args.version;
     options.output_dir = args.out;
     options.tar = !args.no_tar;
     options.otp_root = args.otp_root;
     options.elixir_root = args.elixir_root;
-    options.include_erts = match args.include_erts.as_str() {
-        "true" => IncludeErts::Yes,
-        "false" => IncludeErts::No,
-        path => IncludeErts::From(PathBuf::from(path)),
-    };
+    if let Some(value) = &args.include_erts {
+        options.include_erts = match value.as_str() {
+            "true" => IncludeErts::Yes,
+            "false" => IncludeErts::No,
+            path => IncludeErts::From(PathBuf::from(path)),
+        };
+        options.include_erts_explicit = true;
+    }
+    options.use_elixir = !args.no_elixir;
     for spec in &args.apps {
         let (name, ty) = match spec.split_once('=') {
             Some((n, t)) => (n, t.parse::<StartType>()?),

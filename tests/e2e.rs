@@ -142,6 +142,16 @@ fn included_boots_with_eval() {
 }
 
 #[test]
+fn configured_boots_with_eval() {
+    boots_with_eval("configured");
+}
+
+#[test]
+fn configured_boots_in_foreground() {
+    boots_in_foreground("configured");
+}
+
+#[test]
 fn hello_boots_in_foreground() {
     boots_in_foreground("hello");
 }

@@ -327,6 +327,20 @@ pub const FIXTURES: &[Fixture] = &[
         ),
         running: ("'Elixir.CryptoApp':digest(<<\"abc\">>)", "ba7816bf8f01cfea"),
     },
+    Fixture {
+        dir: "configured",
+        args: &[],
+        release: "configured",
+        vsn: "0.2.0",
+        eval: (
+            "IO.inspect(Configured.settings())",
+            "{\"hello\", [min: 1, max: 100], [:web, :api], \"unset\"}",
+        ),
+        running: (
+            "{application:get_env(configured, limits), application:get_env(configured, runtime_greeting)}",
+            "{{ok,[{min,1},{max,100}]},{ok,<<\"unset\">>}}",
+        ),
+    },
 ];
 
 pub fn fixture(dir: &str) -> &'static Fixture {
