@@ -53,6 +53,7 @@ pub mod error;
 pub mod etf;
 mod fsutil;
 pub mod inputs;
+pub mod launcher;
 pub mod plan;
 pub mod resolve;
 pub mod templates;
@@ -61,6 +62,7 @@ pub mod term;
 use std::path::PathBuf;
 
 pub use error::{Error, Result};
+pub use launcher::Hook;
 pub use plan::{plan, BuildOptions, IncludeErts, ReleasePlan};
 pub use resolve::StartType;
 

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use crate::boot::{BootApp, KernelModules};
 use crate::error::{Error, Result};
 use crate::inputs::{AppSource, ElixirInstall, Inputs, MixBuild, Origin, OtpInstall};
+use crate::launcher::{self, Hook};
 use crate::resolve::{resolve, Request, StartType};
 use crate::term::parse_consult;
 
@@ -46,6 +47,10 @@ pub struct BuildOptions {
     pub otp_root: Option<PathBuf>,
     /// The Elixir installation; defaults to the `elixir` on PATH.
     pub elixir_root: Option<PathBuf>,
+    /// Custom launcher commands: `bin/<name> NAME args...` runs the script.
+    pub commands: Vec<(String, PathBuf)>,
+    /// Hook directories whose files the launcher sources around start/stop.
+    pub hooks: Vec<(Hook, PathBuf)>,
 }
 
 impl BuildOptions {
@@ -62,6 +67,8 @@ impl BuildOptions {
             tar: true,
             otp_root: None,
             elixir_root: None,
+            commands: Vec::new(),
+            hooks: Vec::new(),
         }
     }
 }
@@ -119,6 +126,9 @@ pub struct ReleasePlan {
     pub kernel_modules: KernelModules,
     pub output_dir: PathBuf,
     pub tarball: Option<PathBuf>,
+    /// Custom launcher commands and hook directories, checked to exist.
+    pub commands: Vec<(String, PathBuf)>,
+    pub hooks: Vec<(Hook, PathBuf)>,
 }
 
 impl ReleasePlan {
@@ -177,6 +187,8 @@ pub fn plan(options: &BuildOptions) -> Result<ReleasePlan> {
         }),
     };
     validate_release_name(&name)?;
+    launcher::check_commands(&options.commands)?;
+    launcher::check_hooks(&options.hooks)?;
     if project_app.is_none() && options.apps.is_empty() {
         return Err(Error::Project {
             path: options.project_dir.join("mix.exs"),
@@ -236,6 +248,8 @@ pub fn plan(options: &BuildOptions) -> Result<ReleasePlan> {
         kernel_modules,
         output_dir,
         tarball,
+        commands: options.commands.clone(),
+        hooks: options.hooks.clone(),
     })
 }
 
