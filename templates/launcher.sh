@@ -53,6 +53,13 @@ HOOKS_DIR=$REL_VSN_DIR/hooks
 # environment. The node name is known from the start; until the boot script
 # has finished the node refuses connections.
 SET_COOKIE='erlang:set_cookie(node(), list_to_atom(os:getenv("RELEASE_COOKIE")))'
+# Connections tried before that are rejected, and logged as errors by the
+# node, so waiting commands first wait for this file the VM writes then.
+READY_FILE=$RELEASE_TMP/$RELEASE_NODE.ready
+SIGNAL_READY='case os:getenv("RELPACK_READY_FILE") of
+  false -> ok;
+  Ready -> file:write_file(Ready, os:getpid())
+end'
 
 # Short-lived hidden nodes (ping, rpc, pid, stop) start with the release's
 # code, set the cookie and bind T to the release's node (with this host's
@@ -108,15 +115,18 @@ STOP_CODE='case rpc:call(T, os, getpid, []) of
     halt(0)
 end.'
 
-# Prints the VM's pid and restarts its applications; returns once the
-# restart has taken distribution down (the caller waits for it to be back).
-RESTART_CODE='case rpc:call(T, os, getpid, []) of
+# Prints the VM's pid, a space and its ready file (if any), removes that file
+# and restarts the node's applications; returns once the restart has taken
+# distribution down (the caller waits for it to be back).
+RESTART_CODE='case rpc:call(T, os, getenv, ["RELPACK_READY_FILE"]) of
   {badrpc, _} -> Down();
-  Pid ->
+  Ready ->
+    Pid = rpc:call(T, os, getpid, []),
+    is_list(Ready) andalso rpc:call(T, file, delete, [Ready]),
     erlang:monitor_node(T, true),
     rpc:call(T, init, restart, []),
     receive {nodedown, T} -> ok after 60000 -> ok end,
-    io:format("~s~n", [Pid]),
+    io:format("~s ~s~n", [Pid, case Ready of false -> ""; _ -> Ready end]),
     halt(0)
 end.'
 
@@ -240,10 +250,16 @@ vm_command() {
     none) set -- -s elixir start_cli "$@" ;;
     name | sname)
       set -- "-$RELEASE_DISTRIBUTION" "$RELEASE_NODE" -nocookie \
-        -eval "$SET_COOKIE" -s elixir start_cli "$@"
+        -eval "$SET_COOKIE, $SIGNAL_READY" -s elixir start_cli "$@"
       ;;
     *) check_distribution "$COMMAND" ;;
   esac
+  # Without a writable RELEASE_TMP, waiting commands only ping.
+  if [ "$RELEASE_DISTRIBUTION" != none ] && mkdir -p "$RELEASE_TMP" 2>/dev/null; then
+    rm -f "$READY_FILE"
+    RELPACK_READY_FILE=$READY_FILE
+    export RELPACK_READY_FILE
+  fi
   set -- "$ERL" -noshell \
     -mode "$RELEASE_MODE" \
     -config "$RELEASE_SYS_CONFIG" \
@@ -265,10 +281,7 @@ run_foreground() {
   if [ -d "$HOOKS_DIR/post_start.d" ] && [ "$RELEASE_DISTRIBUTION" != none ]; then
     # After the exec below, $$ is the VM: give up when it is gone.
     (
-      until ping_quiet; do
-        kill -0 $$ 2>/dev/null || exit 0
-        sleep 1
-      done
+      wait_until_up $$ "${RELPACK_READY_FILE:-}"
       run_hooks post_start
     ) &
   fi
@@ -288,13 +301,15 @@ log_tail() {
   fi
 }
 
-# Waits until the node answers, up to RELEASE_START_TIMEOUT seconds
-# (default 60); fails early, with the log's tail, if the VM of pid
-# argument 1 exits.
+# Waits until the node has written ready file argument 2 (when not empty)
+# and answers, up to RELEASE_START_TIMEOUT seconds (default 60); fails
+# early, with the log's tail, if the VM of pid argument 1 (default: the
+# daemon's pid file) exits.
 wait_until_up() {
   deadline=$((${RELEASE_START_TIMEOUT:-60} * 2))
-  until ping_quiet; do
-    if [ -n "$1" ] && ! kill -0 "$1" 2>/dev/null; then
+  until { [ -z "$2" ] || [ -f "$2" ]; } && ping_quiet; do
+    vm_pid=${1:-$(cat "$PID_FILE" 2>/dev/null || true)}
+    if [ -n "$vm_pid" ] && ! kill -0 "$vm_pid" 2>/dev/null; then
       echo "$(basename "$SELF"): node $RELEASE_NODE exited while starting" >&2
       log_tail
       exit 1
@@ -324,7 +339,7 @@ start_daemon() {
   # through the execs.
   "${ERTS_BIN}run_erl" -daemon "$PIPE_DIR" "$LOG_DIR" \
     "echo \$\$ >$(quote "$PID_FILE"); exec $VM_COMMAND"
-  wait_until_up "$(cat "$PID_FILE" 2>/dev/null || true)"
+  wait_until_up "" "$READY_FILE"
   run_hooks post_start
 }
 
@@ -338,6 +353,7 @@ stop_node() {
     [ "$waited" -le 600 ] || die "node $RELEASE_NODE (pid $vm_pid) did not exit within 60 s"
     sleep 0.1
   done
+  rm -f "$READY_FILE" 2>/dev/null || true
   run_hooks post_stop
 }
 
@@ -402,8 +418,8 @@ case $COMMAND in
     stop_node
     ;;
   restart)
-    vm_pid=$(tool_node "$RESTART_CODE")
-    wait_until_up "$vm_pid"
+    restarted=$(tool_node "$RESTART_CODE")
+    wait_until_up "${restarted%% *}" "${restarted#* }"
     ;;
   reboot)
     stop_node

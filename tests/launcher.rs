@@ -21,10 +21,13 @@ use common::*;
 struct Release {
     scratch: Scratch,
     root: PathBuf,
-    name: &'static str,
     node: String,
     env: Vec<(String, String)>,
     shell: Vec<String>,
+    /// What is called: `bin/<name>` or a symlink to it.
+    entry: PathBuf,
+    /// The working directory of every call.
+    cwd: PathBuf,
 }
 
 impl Release {
@@ -33,9 +36,10 @@ impl Release {
         let f = fixture(dir);
         let (scratch, root) = package_with(dir, build_args);
         Release {
+            entry: root.join("bin").join(f.release),
+            cwd: scratch.path().to_owned(),
             scratch,
             root,
-            name: f.release,
             node: node_name(f.release),
             env: Vec::new(),
             shell: Vec::new(),
@@ -43,7 +47,7 @@ impl Release {
     }
 
     fn launcher(&self) -> PathBuf {
-        self.root.join("bin").join(self.name)
+        self.entry.clone()
     }
 
     fn launcher_str(&self) -> String {
@@ -62,7 +66,7 @@ impl Release {
     /// environment.
     fn hidden(&self, program: &Path, args: &[&str]) -> Command {
         let mut cmd = without_system_erlang(program, args);
-        cmd.env("RELEASE_NODE", &self.node);
+        cmd.env("RELEASE_NODE", &self.node).current_dir(&self.cwd);
         cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
         cmd
     }
@@ -87,6 +91,20 @@ impl Release {
 
     fn ok(&self, args: &[&str]) -> String {
         run_ok(&mut self.command(args))
+    }
+
+    /// Runs `daemon`, which must succeed; the guard kills the VM if the
+    /// test fails before stopping it.
+    fn daemon(&self) -> DaemonGuard {
+        let guard = DaemonGuard(self.pid_file());
+        let started = self.run(&["daemon"]);
+        assert!(
+            started.status.success(),
+            "daemon failed:\n{}{}",
+            stdout(&started),
+            stderr(&started)
+        );
+        guard
     }
 }
 
@@ -267,11 +285,9 @@ fn launcher_extras(dir: &Path) -> Vec<String> {
     args
 }
 
-/// The whole life of a daemon, with the system Erlang hidden: start, ping,
-/// pid, rpc, remote_console, restart, hooks, a custom command, describe,
-/// stop.
-#[test]
-fn daemon_lifecycle_with_hooks_and_a_custom_command() {
+/// The hello release built with [`launcher_extras`]; its hooks log to the
+/// returned file.
+fn hello_with_extras() -> (Release, PathBuf) {
     let extras = Scratch::new("launcher-extras");
     let args = launcher_extras(extras.path());
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -279,23 +295,27 @@ fn daemon_lifecycle_with_hooks_and_a_custom_command() {
     let hook_log = rel.scratch.path().join("hooks.log");
     rel.env
         .push(("HOOK_LOG".into(), hook_log.to_str().unwrap().into()));
-    let _guard = DaemonGuard(rel.pid_file());
+    (rel, hook_log)
+}
 
-    let started = rel.run(&["daemon"]);
-    assert!(
-        started.status.success(),
-        "daemon failed:\n{}{}",
-        stdout(&started),
-        stderr(&started)
-    );
-    let hooks = read_log(&hook_log);
-    let vsn_node = format!("hello 0.1.0 {}", rel.node);
+/// The hook lines logged for `hooks` of the release's node.
+fn hook_lines(rel: &Release, hooks: &[&str]) -> Vec<String> {
+    hooks
+        .iter()
+        .map(|h| format!("{h} hello 0.1.0 {}", rel.node))
+        .collect()
+}
+
+/// The whole life of a daemon, with the system Erlang hidden: start, ping,
+/// pid, rpc, remote_console, restart, hooks, a custom command, describe,
+/// stop.
+#[test]
+fn daemon_lifecycle_with_hooks_and_a_custom_command() {
+    let (rel, hook_log) = hello_with_extras();
+    let _guard = rel.daemon();
     assert_eq!(
-        hooks.lines().collect::<Vec<_>>(),
-        [
-            format!("pre_start {vsn_node}"),
-            format!("post_start {vsn_node}")
-        ]
+        read_log(&hook_log).lines().collect::<Vec<_>>(),
+        hook_lines(&rel, &["pre_start", "post_start"])
     );
 
     assert_eq!(rel.ok(&["ping"]).trim(), "pong");
@@ -369,13 +389,9 @@ fn daemon_lifecycle_with_hooks_and_a_custom_command() {
     let ping = rel.run(&["ping"]);
     assert!(!ping.status.success());
     assert_eq!(stdout(&ping).trim(), "pang");
-    let hooks = read_log(&hook_log);
     assert_eq!(
-        hooks.lines().skip(2).collect::<Vec<_>>(),
-        [
-            format!("pre_stop {vsn_node}"),
-            format!("post_stop {vsn_node}")
-        ]
+        read_log(&hook_log).lines().collect::<Vec<_>>(),
+        hook_lines(&rel, &["pre_start", "post_start", "pre_stop", "post_stop"])
     );
     let pid_down = rel.run(&["pid"]);
     assert!(!pid_down.status.success());
@@ -387,13 +403,7 @@ fn daemon_lifecycle_with_hooks_and_a_custom_command() {
 /// command line and exits 0 on SIGTERM.
 #[test]
 fn foreground_execs_the_vm_and_stops_cleanly_on_sigterm() {
-    let extras = Scratch::new("launcher-extras");
-    let args = launcher_extras(extras.path());
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let mut rel = Release::new("hello", &args);
-    let hook_log = rel.scratch.path().join("hooks.log");
-    rel.env
-        .push(("HOOK_LOG".into(), hook_log.to_str().unwrap().into()));
+    let (rel, hook_log) = hello_with_extras();
     let log = rel.scratch.path().join("foreground.log");
     let mut child = spawn_logged(&mut rel.command(&["foreground"]), &log);
     let cookie = rel.cookie();
@@ -408,18 +418,269 @@ fn foreground_execs_the_vm_and_stops_cleanly_on_sigterm() {
         std::thread::sleep(Duration::from_millis(200));
     }
     let vm_pid: Option<u32> = answer.and_then(|a| a.trim().parse().ok());
+    let cmdline = std::fs::read(format!("/proc/{}/cmdline", child.id())).unwrap_or_default();
     let status = terminate(&mut child);
     let vm_pid = vm_pid.unwrap_or_else(|| panic!("node never answered:\n{}", read_log(&log)));
     // unshare and the mounting sh exec too: one pid from unshare to beam.
     assert_eq!(vm_pid, child.id(), "the launcher did not exec the VM");
+    let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+    assert!(cmdline.contains("beam.smp"), "{cmdline}");
+    assert!(
+        !cmdline.contains(&cookie),
+        "the cookie is on the VM's command line"
+    );
     assert!(status.success(), "exit {status}:\n{}", read_log(&log));
     assert_exits(vm_pid);
-    let vsn_node = format!("hello 0.1.0 {}", rel.node);
     assert_eq!(
         read_log(&hook_log).lines().collect::<Vec<_>>(),
-        [
-            format!("pre_start {vsn_node}"),
-            format!("post_start {vsn_node}")
-        ]
+        hook_lines(&rel, &["pre_start", "post_start"])
     );
+}
+
+/// The launcher as shipped (not the template) and the bundled `erl`
+/// script pass shellcheck as POSIX sh, with no message of any severity.
+#[test]
+fn rendered_launcher_passes_shellcheck() {
+    require("shellcheck", "apt-get install shellcheck");
+    let (_scratch, root) = package_with("hello", &[]);
+    let out = run(Command::new("shellcheck")
+        .args(["--shell=sh", "--severity=style"])
+        .arg(root.join("bin/hello"))
+        .arg(root.join("erts-13.1.5/bin/erl")));
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+}
+
+/// daemon, ping, pid, rpc, describe, stop and ping again.
+fn full_sequence(rel: &Release) {
+    let _guard = rel.daemon();
+    assert_eq!(rel.ok(&["ping"]).trim(), "pong");
+    let pid: u32 = rel.ok(&["pid"]).trim().parse().unwrap();
+    assert_is_release_vm(rel, pid);
+    assert_eq!(
+        rel.ok(&["rpc", "Enum.sum(1..100) + String.length(to_string(node()))"])
+            .trim(),
+        (5050 + format!("{}@", rel.node).len() + hostname().len()).to_string()
+    );
+    assert!(rel.ok(&["describe"]).contains("hello-0.1.0"));
+    rel.ok(&["stop"]);
+    assert_exits(pid);
+    let ping = rel.run(&["ping"]);
+    assert!(!ping.status.success());
+    assert_eq!(stdout(&ping).trim(), "pang");
+}
+
+/// The short host name Erlang puts after `@` for -sname.
+fn hostname() -> String {
+    let out = run_ok(Command::new("hostname").arg("-s"));
+    out.trim().to_owned()
+}
+
+#[test]
+fn full_sequence_under_busybox_sh() {
+    require("busybox", "apt-get install busybox");
+    let mut rel = Release::new("hello", &[]);
+    rel.shell = vec!["busybox".into(), "sh".into()];
+    full_sequence(&rel);
+}
+
+#[test]
+fn full_sequence_under_dash_through_a_symlink_from_the_root_directory() {
+    require("dash", "apt-get install dash");
+    let mut rel = Release::new("hello", &[]);
+    rel.shell = vec!["dash".into()];
+    let link = rel.scratch.path().join("links dir").join("my-hello");
+    std::fs::create_dir_all(link.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(rel.root.join("bin/hello"), &link).unwrap();
+    rel.entry = link;
+    rel.cwd = PathBuf::from("/");
+    full_sequence(&rel);
+}
+
+/// With REPLACE_OS_VARS=true, `${VAR}` in vm.args and sys.config are
+/// replaced at start into copies under RELEASE_TMP, values with `/` and
+/// `&` kept as they are, while the release itself is mounted read-only.
+#[test]
+fn replace_os_vars_on_a_read_only_release() {
+    let rel = Release::new("hello", &[]);
+    let vsn_dir = rel.root.join("releases/0.1.0");
+    std::fs::write(
+        vsn_dir.join("sys.config"),
+        "[{hello, [{marker, <<\"${RELPACK_MARKER}\">>}]}].\n",
+    )
+    .unwrap();
+    let mut vm_args = std::fs::read_to_string(vsn_dir.join("vm.args")).unwrap();
+    vm_args.push_str("-env RELPACK_FROM_VM_ARGS ${RELPACK_VMARG}\n");
+    std::fs::write(vsn_dir.join("vm.args"), &vm_args).unwrap();
+    let tmp = rel.scratch.path().join("writable tmp");
+    let _guard = DaemonGuard(tmp.join("daemon.pid"));
+    // One private mount namespace: the release read-only, then the
+    // launcher's whole sequence.
+    let script = r#"set -e
+mount --bind "$1" "$1"
+mount -o remount,bind,ro "$1"
+if touch "$1/probe" 2>/dev/null; then echo "the release is writable" >&2; exit 1; fi
+L=$1/bin/hello
+"$L" daemon
+"$L" rpc 'Application.get_env(:hello, :marker)'
+"$L" rpc 'System.get_env("RELPACK_FROM_VM_ARGS")'
+"$L" stop
+"#;
+    let root = rel.root.to_str().unwrap();
+    let out = run_ok(
+        rel.hidden(Path::new("sh"), &["-c", script, "sh", root])
+            .env("RELEASE_TMP", &tmp)
+            .env("REPLACE_OS_VARS", "true")
+            .env("RELPACK_MARKER", "https://example.com/a?b=1&c=2")
+            .env("RELPACK_VMARG", "x/y&z"),
+    );
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        ["\"https://example.com/a?b=1&c=2\"", "\"x/y&z\""]
+    );
+    // The release's files still hold the placeholders; the copies do not.
+    let own = std::fs::read_to_string(vsn_dir.join("sys.config")).unwrap();
+    assert!(own.contains("${RELPACK_MARKER}"), "{own}");
+    let copy = std::fs::read_to_string(tmp.join("sys.config")).unwrap();
+    assert!(
+        copy.contains("<<\"https://example.com/a?b=1&c=2\">>"),
+        "{copy}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(vsn_dir.join("vm.args")).unwrap(),
+        vm_args
+    );
+}
+
+/// A node that cannot boot makes `start` fail early with the tail of its
+/// log.
+#[test]
+fn start_fails_with_the_log_tail_when_the_node_does_not_come_up() {
+    let rel = Release::new("hello", &[]);
+    std::fs::write(
+        rel.root.join("releases/0.1.0/sys.config"),
+        "[{hello, [{unfinished\n",
+    )
+    .unwrap();
+    let _guard = DaemonGuard(rel.pid_file());
+    let start = Instant::now();
+    let out = rel.run(&["start"]);
+    let err = stderr(&out);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("exited while starting"), "{err}");
+    assert!(err.contains("erlang.log.1"), "{err}");
+    assert!(err.contains("sys.config"), "{err}");
+    assert!(
+        start.elapsed() < Duration::from_secs(50),
+        "start waited for its timeout instead of noticing the exit"
+    );
+}
+
+/// The stand-in for a `FROM debian:bookworm-slim` final stage: the release
+/// in a minimal Debian rootfs without Erlang, run as a daemon there (with
+/// /dev and /proc mounted, as a container has them).
+#[test]
+fn daemon_in_a_minimal_debian_rootfs() {
+    require("chroot", "apt-get install coreutils");
+    let rel = Release::new("hello", &[]);
+    let rootfs = rootfs();
+    assert!(
+        !rootfs.join("usr/lib/erlang").exists(),
+        "the rootfs must have no Erlang"
+    );
+    let opt = format!("opt/relpack launcher-{}", std::process::id());
+    let dest = rootfs.join(&opt);
+    let _cleanup = Scratch(dest.clone());
+    copy_dir(&rel.root, &dest);
+    let _guard = DaemonGuard(dest.join("tmp/daemon.pid"));
+    let launcher = format!("/{opt}/bin/hello");
+    let in_rootfs = |args: &[&str]| {
+        run(Command::new("unshare")
+            .args(["-m", "sh", "-c"])
+            .arg(r#"mount --rbind /dev "$0/dev" && mount -t proc proc "$0/proc" && exec chroot "$0" "$@""#)
+            .arg(&rootfs)
+            .arg(&launcher)
+            .args(args)
+            .env_clear()
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+            .env("HOME", "/root")
+            .env("RELEASE_NODE", &rel.node))
+    };
+    let started = in_rootfs(&["daemon"]);
+    assert!(
+        started.status.success(),
+        "{}{}",
+        stdout(&started),
+        stderr(&started)
+    );
+    assert_eq!(stdout(&in_rootfs(&["ping"])).trim(), "pong");
+    let pid: u32 = stdout(&in_rootfs(&["pid"])).trim().parse().unwrap();
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
+    let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+    assert!(
+        cmdline.contains(&format!("/{opt}/erts-13.1.5/bin/beam.smp")),
+        "{cmdline}"
+    );
+    assert!(!cmdline.contains(&rel.cookie()), "{cmdline}");
+    assert_eq!(
+        stdout(&in_rootfs(&[
+            "rpc",
+            "{Hello.Worker.ping(), :erlang.system_info(:otp_release)}"
+        ]))
+        .trim(),
+        "{:pong, '25'}"
+    );
+    let stopped = in_rootfs(&["stop"]);
+    assert!(stopped.status.success(), "{}", stderr(&stopped));
+    assert_exits(pid);
+    assert_eq!(stdout(&in_rootfs(&["ping"])).trim(), "pang");
+}
+
+/// Custom commands and hooks that cannot work stop the build with one
+/// line naming the file, and nothing is written.
+#[test]
+fn a_bad_command_or_hook_is_a_clear_build_error() {
+    let project = compiled_fixture("hello");
+    let root = project.path().join("hello");
+    let mix_exs = root.join("mix.exs");
+    let mix_exs = mix_exs.to_str().unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["--command", "seed=/no/such/seed.sh"],
+            "/no/such/seed.sh: the script of command `seed` does not exist",
+        ),
+        (
+            &["--hook", "pre_start=/no/such/dir"],
+            "/no/such/dir: the `pre_start` hook directory does not exist",
+        ),
+        (
+            &["--hook", "pre_start=mix.exs"],
+            "mix.exs: the `pre_start` hook directory does not exist (or is not a directory)",
+        ),
+        (&["--hook", "on_boot=/tmp"], "unknown hook `on_boot`"),
+        (
+            &["--command", &format!("stop={mix_exs}")],
+            "would hide the launcher's own `stop`",
+        ),
+        (
+            &["--command", &format!("Seed={mix_exs}")],
+            "invalid command name `Seed`",
+        ),
+        (
+            &["--command", "seed"],
+            "--command seed: expected NAME=SCRIPT",
+        ),
+    ];
+    for (args, fragment) in cases {
+        let mut all = vec!["build"];
+        all.extend(*args);
+        let out = relpack(&root, &all);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(fragment), "{args:?}: {err}");
+        assert!(
+            !root.join("_build/prod/rel").exists(),
+            "{args:?} wrote a release"
+        );
+    }
 }
