@@ -22,6 +22,8 @@ struct Release {
     scratch: Scratch,
     root: PathBuf,
     node: String,
+    /// RELEASE_DISTRIBUTION: sname (the default) or name.
+    dist: &'static str,
     env: Vec<(String, String)>,
     shell: Vec<String>,
     /// What is called: `bin/<name>` or a symlink to it.
@@ -41,6 +43,7 @@ impl Release {
             scratch,
             root,
             node: node_name(f.release),
+            dist: "sname",
             env: Vec::new(),
             shell: Vec::new(),
         }
@@ -52,6 +55,17 @@ impl Release {
 
     fn launcher_str(&self) -> String {
         self.launcher().to_str().unwrap().to_owned()
+    }
+
+    /// The node's full name: with -sname, Erlang appends the short host
+    /// name.
+    fn full_node(&self) -> String {
+        if self.dist == "name" {
+            self.node.clone()
+        } else {
+            let host = run_ok(Command::new("hostname").arg("-s"));
+            format!("{}@{}", self.node, host.trim())
+        }
     }
 
     fn cookie(&self) -> String {
@@ -66,7 +80,9 @@ impl Release {
     /// environment.
     fn hidden(&self, program: &Path, args: &[&str]) -> Command {
         let mut cmd = without_system_erlang(program, args);
-        cmd.env("RELEASE_NODE", &self.node).current_dir(&self.cwd);
+        cmd.env("RELEASE_NODE", &self.node)
+            .env("RELEASE_DISTRIBUTION", self.dist)
+            .current_dir(&self.cwd);
         cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
         cmd
     }
@@ -127,7 +143,7 @@ fn assert_is_release_vm(rel: &Release, pid: u32) {
     let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
     let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
     assert!(
-        cmdline.contains(&format!("-sname {} ", rel.node)),
+        cmdline.contains(&format!("-{} {} ", rel.dist, rel.node)),
         "{cmdline}"
     );
     assert!(
@@ -177,68 +193,110 @@ fn rpc_node_hides_the_cookie(rel: &Release) {
     }
 }
 
-/// Drives `remote_console` through a terminal (`script`): feeds `expr`,
-/// waits for `expect` in the output, checks the hidden `rem-*` node's
-/// command line for the cookie, then leaves with Ctrl-G q.
-fn remote_console_prints(rel: &Release, expr: &str, expect: &str) -> String {
-    require("script", "apt-get install bsdutils");
-    let inner = format!("'{}' remote_console", rel.launcher_str());
-    let mut child = rel
-        .hidden(Path::new("script"), &["-qec", &inner, "/dev/null"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("script runs");
-    let output = Arc::new(Mutex::new(String::new()));
-    let mut pipe = child.stdout.take().unwrap();
-    let reader = {
-        let output = Arc::clone(&output);
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = pipe.read(&mut buf) {
-                if n == 0 {
-                    break;
+/// A launcher command run in a terminal (`script`), as IEx and to_erl
+/// need one; its output is collected as it comes.
+struct Terminal {
+    child: std::process::Child,
+    stdin: Option<std::process::ChildStdin>,
+    output: Arc<Mutex<String>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Terminal {
+    fn open(rel: &Release, command: &str) -> Terminal {
+        require("script", "apt-get install bsdutils");
+        let inner = format!("'{}' {command}", rel.launcher_str());
+        let mut child = rel
+            .hidden(Path::new("script"), &["-qec", &inner, "/dev/null"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("script runs");
+        let output = Arc::new(Mutex::new(String::new()));
+        let mut pipe = child.stdout.take().unwrap();
+        let reader = {
+            let output = Arc::clone(&output);
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = pipe.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    output
+                        .lock()
+                        .unwrap()
+                        .push_str(&String::from_utf8_lossy(&buf[..n]));
                 }
-                output
-                    .lock()
-                    .unwrap()
-                    .push_str(&String::from_utf8_lossy(&buf[..n]));
-            }
-        })
-    };
-    let wait_for = |text: &str| {
+            })
+        };
+        Terminal {
+            stdin: child.stdin.take(),
+            child,
+            output,
+            reader: Some(reader),
+        }
+    }
+
+    /// Waits (up to 30 s) until the output holds `text`.
+    fn wait_for(&self, text: &str) -> bool {
         let start = Instant::now();
-        while !output.lock().unwrap().contains(text) && start.elapsed() < Duration::from_secs(30) {
+        while start.elapsed() < Duration::from_secs(30) {
+            if self.output.lock().unwrap().contains(text) {
+                return true;
+            }
             std::thread::sleep(Duration::from_millis(100));
         }
-    };
+        false
+    }
+
+    fn send(&mut self, bytes: &[u8]) {
+        self.stdin.as_mut().unwrap().write_all(bytes).unwrap();
+    }
+
+    /// Waits (up to 20 s, then kills it) for the command to end; returns
+    /// all its output.
+    fn close(mut self) -> String {
+        self.stdin.take();
+        let start = Instant::now();
+        while self.child.try_wait().unwrap().is_none() && start.elapsed() < Duration::from_secs(20)
+        {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.reader.take().unwrap().join().unwrap();
+        let text = self.output.lock().unwrap().clone();
+        text
+    }
+}
+
+/// Types `expr` into an IEx shell on `rel`'s node (in `terminal`) and
+/// waits for `expect`; false if it never shows.
+fn iex_prints(rel: &Release, terminal: &mut Terminal, expr: &str, expect: &str) -> bool {
     // Typed before the shell is up, input is lost when IEx sets up the tty.
-    wait_for(&format!("iex({}@", rel.node));
-    let mut stdin = child.stdin.take().unwrap();
-    writeln!(stdin, "{expr}").unwrap();
-    wait_for(expect);
+    terminal.wait_for(&format!("iex({}@", rel.node)) && {
+        terminal.send(format!("{expr}\n").as_bytes());
+        terminal.wait_for(expect)
+    }
+}
+
+/// Drives `remote_console`: feeds `expr`, waits for `expect`, checks the
+/// hidden `rem-*` node's command line for the cookie, then leaves with
+/// Ctrl-G q.
+fn remote_console_prints(rel: &Release, expr: &str, expect: &str) -> String {
+    let mut terminal = Terminal::open(rel, "remote_console");
+    let printed = iex_prints(rel, &mut terminal, expr, expect);
     let remote_nodes: Vec<_> = beam_cmdlines("rem-")
         .into_iter()
         .filter(|(_, line)| line.contains(&rel.node))
         .collect();
     // Ctrl-G opens the job menu of the local (hidden) node; q quits it.
-    stdin.write_all(b"\x07").unwrap();
+    terminal.send(b"\x07");
     std::thread::sleep(Duration::from_secs(1));
-    stdin.write_all(b"q\r").unwrap();
-    drop(stdin);
-    let start = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if start.elapsed() > Duration::from_secs(20) {
-            let _ = child.kill();
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let _ = child.wait();
-    reader.join().unwrap();
-    let text = output.lock().unwrap().clone();
-    assert!(text.contains(expect), "remote console output:\n{text}");
+    terminal.send(b"q\r");
+    let text = terminal.close();
+    assert!(printed, "remote console output:\n{text}");
     assert!(
         !remote_nodes.is_empty(),
         "no remote shell node seen:\n{text}"
@@ -357,6 +415,20 @@ fn daemon_lifecycle_with_hooks_and_a_custom_command() {
     );
     assert!(remote.contains(&format!("iex({}@", rel.node)), "{remote}");
 
+    // attach: the daemon's own IEx shell through to_erl; Ctrl-D detaches
+    // and leaves the node running.
+    let mut attached = Terminal::open(&rel, "attach");
+    let printed = iex_prints(
+        &rel,
+        &mut attached,
+        "IO.puts(\"attached=#{System.pid()}\")",
+        &format!("attached={pid}"),
+    );
+    attached.send(b"\x04");
+    let text = attached.close();
+    assert!(printed, "attach output:\n{text}");
+    assert_eq!(rel.ok(&["ping"]).trim(), "pong");
+
     rel.ok(&["restart"]);
     let after_restart: u32 = rel.ok(&["pid"]).trim().parse().unwrap();
     assert_eq!(after_restart, pid, "restart keeps the VM");
@@ -457,22 +529,24 @@ fn full_sequence(rel: &Release) {
     let pid: u32 = rel.ok(&["pid"]).trim().parse().unwrap();
     assert_is_release_vm(rel, pid);
     assert_eq!(
-        rel.ok(&["rpc", "Enum.sum(1..100) + String.length(to_string(node()))"])
+        rel.ok(&["rpc", "{Enum.sum(1..100), to_string(node())}"])
             .trim(),
-        (5050 + format!("{}@", rel.node).len() + hostname().len()).to_string()
+        format!("{{5050, \"{}\"}}", rel.full_node())
     );
     assert!(rel.ok(&["describe"]).contains("hello-0.1.0"));
+    rel.ok(&["reboot"]);
+    assert_exits(pid);
+    let pid: u32 = rel.ok(&["pid"]).trim().parse().unwrap();
+    assert_is_release_vm(rel, pid);
+    assert_eq!(
+        std::fs::read_to_string(rel.pid_file()).unwrap().trim(),
+        pid.to_string()
+    );
     rel.ok(&["stop"]);
     assert_exits(pid);
     let ping = rel.run(&["ping"]);
     assert!(!ping.status.success());
     assert_eq!(stdout(&ping).trim(), "pang");
-}
-
-/// The short host name Erlang puts after `@` for -sname.
-fn hostname() -> String {
-    let out = run_ok(Command::new("hostname").arg("-s"));
-    out.trim().to_owned()
 }
 
 #[test]
@@ -484,10 +558,12 @@ fn full_sequence_under_busybox_sh() {
 }
 
 #[test]
-fn full_sequence_under_dash_through_a_symlink_from_the_root_directory() {
+fn full_sequence_under_dash_through_a_symlink_from_the_root_directory_with_long_names() {
     require("dash", "apt-get install dash");
     let mut rel = Release::new("hello", &[]);
     rel.shell = vec!["dash".into()];
+    rel.dist = "name";
+    rel.node = format!("{}@127.0.0.1", rel.node);
     let link = rel.scratch.path().join("links dir").join("my-hello");
     std::fs::create_dir_all(link.parent().unwrap()).unwrap();
     std::os::unix::fs::symlink(rel.root.join("bin/hello"), &link).unwrap();
@@ -683,4 +759,32 @@ fn a_bad_command_or_hook_is_a_clear_build_error() {
             "{args:?} wrote a release"
         );
     }
+}
+
+/// `console` is the release's node with an IEx shell in the terminal.
+#[test]
+fn console_gives_an_iex_shell_on_the_release_node() {
+    let rel = Release::new("hello", &[]);
+    let mut console = Terminal::open(&rel, "console");
+    let printed = iex_prints(
+        &rel,
+        &mut console,
+        "IO.puts(\"console=#{Hello.Worker.ping()} #{System.pid()}\")",
+        "console=pong ",
+    );
+    let vms = beam_cmdlines(&format!("-sname {} ", rel.node));
+    console.send(b"System.stop()\n");
+    let text = console.close();
+    for (pid, _) in beam_cmdlines(&format!("-sname {} ", rel.node)) {
+        let _ = Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .output();
+    }
+    assert!(printed, "console output:\n{text}");
+    assert_eq!(vms.len(), 1, "{vms:?}");
+    let (vm_pid, cmdline) = &vms[0];
+    assert!(text.contains(&format!("console=pong {vm_pid}")), "{text}");
+    assert!(cmdline.contains("-user Elixir.IEx.CLI"), "{cmdline}");
+    assert!(!cmdline.contains(&rel.cookie()), "{cmdline}");
+    assert_exits(*vm_pid);
 }
