@@ -61,10 +61,12 @@ SIGNAL_READY='case os:getenv("RELPACK_READY_FILE") of
   Ready -> file:write_file(Ready, os:getpid())
 end'
 
-# Short-lived hidden nodes (ping, rpc, pid, stop) start with the release's
-# code, set the cookie and bind T to the release's node (with this host's
-# name appended, as IEx does for --remsh, when RELEASE_NODE has none).
-TOOL_PRELUDE="$SET_COOKIE"',
+# Erlang code for the short-lived hidden nodes of ping, rpc, pid, stop and
+# restart. Each starts with the release's code, sets the cookie and binds
+# T to the release's node (with this host's name appended, as IEx does for
+# --remsh, when RELEASE_NODE has none).
+tool_prelude() {
+  cat <<'ERLANG'
 T0 = os:getenv("RELEASE_NODE"),
 T = case lists:member($@, T0) of
       true -> list_to_atom(T0);
@@ -73,39 +75,57 @@ T = case lists:member($@, T0) of
 Down = fun() ->
          io:format(standard_error, "~s is not running (or its cookie differs)~n", [T]),
          halt(1)
-       end,'
+       end,
+ERLANG
+}
 
-# Evaluates the Elixir expression in argument 1 on the node and prints the
-# result with inspect (but not :ok, so `IO.puts` prints only its output).
-RPC_CODE='{ok, _} = application:ensure_all_started(elixir),
+# Evaluates the Elixir expression given as plain argument on the node and
+# prints the result with inspect (but not :ok, so `IO.puts` prints only
+# its output).
+rpc_code() {
+  cat <<'ERLANG'
+{ok, _} = application:ensure_all_started(elixir),
+io:setopts(standard_io, [{encoding, unicode}]),
 [Expr] = init:get_plain_arguments(),
-case rpc:call(T, '"'"'Elixir.Code'"'"', eval_string, [list_to_binary(Expr)]) of
+case rpc:call(T, 'Elixir.Code', eval_string, [unicode:characters_to_binary(Expr)]) of
   {badrpc, nodedown} -> Down();
-  {badrpc, {'"'"'EXIT'"'"', {E, St}}} ->
-    io:put_chars(standard_error, ['"'"'Elixir.Exception'"'"':format(error, E, St), $\n]),
+  {badrpc, {'EXIT', {E, St}}} ->
+    io:put_chars(standard_error, ['Elixir.Exception':format(error, E, St), $\n]),
     halt(1);
   {badrpc, Other} ->
-    io:format(standard_error, "rpc failed: ~p~n", [Other]),
+    io:format(standard_error, "rpc failed: ~tp~n", [Other]),
     halt(1);
   {ok, _Binding} -> halt(0);
   {Result, _Binding} ->
-    io:put_chars(['"'"'Elixir.Kernel'"'"':inspect(Result), $\n]),
+    io:put_chars(['Elixir.Kernel':inspect(Result), $\n]),
     halt(0)
-end.'
+end.
+ERLANG
+}
 
-PING_CODE='case net_adm:ping(T) of
+ping_code() {
+  cat <<'ERLANG'
+case net_adm:ping(T) of
   pong -> io:format("pong~n"), halt(0);
   pang -> io:format("pang~n"), halt(1)
-end.'
+end.
+ERLANG
+}
 
-PID_CODE='case rpc:call(T, os, getpid, []) of
+pid_code() {
+  cat <<'ERLANG'
+case rpc:call(T, os, getpid, []) of
   {badrpc, _} -> Down();
   Pid -> io:format("~s~n", [Pid]), halt(0)
-end.'
+end.
+ERLANG
+}
 
-# Prints the VM's pid, asks it to stop, and returns once distribution
-# to it is down; the caller then waits for the OS process to go.
-STOP_CODE='case rpc:call(T, os, getpid, []) of
+# Prints the VM's pid, asks it to stop, and returns once distribution to
+# it is down; the caller then waits for the OS process to go.
+stop_code() {
+  cat <<'ERLANG'
+case rpc:call(T, os, getpid, []) of
   {badrpc, _} -> Down();
   Pid ->
     erlang:monitor_node(T, true),
@@ -113,12 +133,16 @@ STOP_CODE='case rpc:call(T, os, getpid, []) of
     receive {nodedown, T} -> ok after 60000 -> ok end,
     io:format("~s~n", [Pid]),
     halt(0)
-end.'
+end.
+ERLANG
+}
 
-# Prints the VM's pid, a space and its ready file (if any), removes that file
-# and restarts the node's applications; returns once the restart has taken
-# distribution down (the caller waits for it to be back).
-RESTART_CODE='case rpc:call(T, os, getenv, ["RELPACK_READY_FILE"]) of
+# Prints the VM's pid, a space and its ready file (if any), removes that
+# file and restarts the node's applications; returns once the restart has
+# taken distribution down (the caller waits for it to be back).
+restart_code() {
+  cat <<'ERLANG'
+case rpc:call(T, os, getenv, ["RELPACK_READY_FILE"]) of
   {badrpc, _} -> Down();
   Ready ->
     Pid = rpc:call(T, os, getpid, []),
@@ -126,9 +150,11 @@ RESTART_CODE='case rpc:call(T, os, getenv, ["RELPACK_READY_FILE"]) of
     erlang:monitor_node(T, true),
     rpc:call(T, init, restart, []),
     receive {nodedown, T} -> ok after 60000 -> ok end,
-    io:format("~s ~s~n", [Pid, case Ready of false -> ""; _ -> Ready end]),
+    io:format("~s ~ts~n", [Pid, case Ready of false -> ""; _ -> Ready end]),
     halt(0)
-end.'
+end.
+ERLANG
+}
 
 usage() {
   cat <<USAGE
@@ -190,16 +216,17 @@ quote() {
 }
 
 # Runs the Erlang code in argument 1 on a short-lived hidden node; further
-# arguments are its plain arguments.
+# arguments are its plain arguments. A failure there is reported, without
+# a crash dump in the working directory.
 tool_node() {
   check_distribution "$COMMAND"
   code=$1
   shift
-  "$ERL" -noshell -hidden -nocookie \
+  ERL_CRASH_DUMP_SECONDS=0 "$ERL" -noshell -hidden -nocookie \
     "-$RELEASE_DISTRIBUTION" "rpc-$(rand)-$RELEASE_NODE" \
     -boot "$REL_VSN_DIR/start_clean" \
     -boot_var RELEASE_LIB "$RELEASE_ROOT/lib" \
-    -eval "$TOOL_PRELUDE $code" -extra "$@"
+    -eval "$SET_COOKIE, $(tool_prelude) $code" -extra "$@"
 }
 
 # Sources every file of hook directory argument 1, in name order, so hooks
@@ -289,7 +316,7 @@ run_foreground() {
 }
 
 ping_quiet() {
-  tool_node "$PING_CODE" >/dev/null 2>&1
+  tool_node "$(ping_code)" >/dev/null 2>&1
 }
 
 log_tail() {
@@ -346,7 +373,7 @@ start_daemon() {
 # Stops the node and waits (up to 60 s) until its OS process is gone.
 stop_node() {
   run_hooks pre_stop
-  vm_pid=$(tool_node "$STOP_CODE")
+  vm_pid=$(tool_node "$(stop_code)")
   waited=0
   while kill -0 "$vm_pid" 2>/dev/null; do
     waited=$((waited + 1))
@@ -418,7 +445,7 @@ case $COMMAND in
     stop_node
     ;;
   restart)
-    restarted=$(tool_node "$RESTART_CODE")
+    restarted=$(tool_node "$(restart_code)")
     wait_until_up "${restarted%% *}" "${restarted#* }"
     ;;
   reboot)
@@ -426,14 +453,14 @@ case $COMMAND in
     start_daemon
     ;;
   ping)
-    tool_node "$PING_CODE"
+    tool_node "$(ping_code)"
     ;;
   pid)
-    tool_node "$PID_CODE"
+    tool_node "$(pid_code)"
     ;;
   rpc)
     [ $# -eq 1 ] || die "rpc needs one expression, e.g.: $(basename "$SELF") rpc 'IO.puts(node())'"
-    tool_node "$RPC_CODE" "$1"
+    tool_node "$(rpc_code)" "$1"
     ;;
   eval)
     [ $# -ge 1 ] || die "eval needs an expression, e.g.: $(basename "$SELF") eval 'IO.puts(:ok)'"

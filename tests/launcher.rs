@@ -399,6 +399,10 @@ fn daemon_lifecycle_with_hooks_and_a_custom_command() {
         "{answer}"
     );
     assert_eq!(rel.ok(&["rpc", "IO.puts(:printed)"]).trim(), "printed");
+    assert_eq!(
+        rel.ok(&["rpc", "String.upcase(\"héllo ✓\")"]).trim(),
+        "\"HÉLLO ✓\""
+    );
     let raised = rel.run(&["rpc", "raise ArgumentError, \"bad thing\""]);
     assert!(!raised.status.success());
     assert!(
