@@ -121,34 +121,20 @@ end.
 ERLANG
 }
 
-# Prints the VM's pid, asks it to stop, and returns once distribution to
-# it is down; the caller then waits for the OS process to go.
-stop_code() {
-  cat <<'ERLANG'
-case rpc:call(T, os, getpid, []) of
-  {badrpc, _} -> Down();
-  Pid ->
-    erlang:monitor_node(T, true),
-    rpc:call(T, init, stop, []),
-    receive {nodedown, T} -> ok after 60000 -> ok end,
-    io:format("~s~n", [Pid]),
-    halt(0)
-end.
-ERLANG
-}
-
 # Prints the VM's pid, a space and its ready file (if any), removes that
-# file and restarts the node's applications; returns once the restart has
-# taken distribution down (the caller waits for it to be back).
-restart_code() {
+# file and calls init:stop or init:restart (the plain argument) on the
+# node; returns once that has taken distribution down (the caller then
+# waits for the VM to exit or to answer again).
+take_down_code() {
   cat <<'ERLANG'
+[Action] = init:get_plain_arguments(),
 case rpc:call(T, os, getenv, ["RELPACK_READY_FILE"]) of
   {badrpc, _} -> Down();
   Ready ->
     Pid = rpc:call(T, os, getpid, []),
     is_list(Ready) andalso rpc:call(T, file, delete, [Ready]),
     erlang:monitor_node(T, true),
-    rpc:call(T, init, restart, []),
+    rpc:call(T, init, list_to_atom(Action), []),
     receive {nodedown, T} -> ok after 60000 -> ok end,
     io:format("~s ~ts~n", [Pid, case Ready of false -> ""; _ -> Ready end]),
     halt(0)
@@ -373,14 +359,14 @@ start_daemon() {
 # Stops the node and waits (up to 60 s) until its OS process is gone.
 stop_node() {
   run_hooks pre_stop
-  vm_pid=$(tool_node "$(stop_code)")
+  stopped=$(tool_node "$(take_down_code)" stop)
+  vm_pid=${stopped%% *}
   waited=0
   while kill -0 "$vm_pid" 2>/dev/null; do
     waited=$((waited + 1))
     [ "$waited" -le 600 ] || die "node $RELEASE_NODE (pid $vm_pid) did not exit within 60 s"
     sleep 0.1
   done
-  rm -f "$READY_FILE" 2>/dev/null || true
   run_hooks post_stop
 }
 
@@ -445,7 +431,7 @@ case $COMMAND in
     stop_node
     ;;
   restart)
-    restarted=$(tool_node "$(restart_code)")
+    restarted=$(tool_node "$(take_down_code)" restart)
     wait_until_up "${restarted%% *}" "${restarted#* }"
     ;;
   reboot)
