@@ -8,7 +8,8 @@
 //! releases/COOKIE                    mode 0600
 //! releases/start_erl.data            "<erts vsn> <release vsn>"
 //! releases/<vsn>/<name>.rel, start.{script,boot}, start_clean.{script,boot},
-//!                sys.config, vm.args, consolidated/
+//!                sys.config, vm.args, consolidated/,
+//!                commands/<cmd>.sh, hooks/<hook>.d/  (when given)
 //! ```
 //!
 //! Everything is written into a temporary directory beside the destination
@@ -22,6 +23,7 @@ use crate::boot::{self, ScriptInput};
 use crate::error::{Error, IoContext, Result};
 use crate::etf::AtomEncoding;
 use crate::fsutil::{check_interrupted, copy_file, copy_tree, write_with_mode, TempPath};
+use crate::launcher;
 use crate::plan::{PlannedOverlay, ReleasePlan};
 use crate::templates;
 use crate::term::to_consult_text;
@@ -59,6 +61,7 @@ pub fn stage(plan: &ReleasePlan) -> Result<Staged> {
         write_erts(plan, &root)?;
     }
     write_releases(plan, &root)?;
+    write_launcher_extras(plan, &root.join(plan.version_dir()))?;
     let bin = root.join("bin");
     fs::create_dir_all(&bin).at(&bin, "cannot create directory")?;
     let launcher = templates::render("launcher.sh", &plan.name)?;
@@ -220,6 +223,22 @@ fn write_overlays(plan: &ReleasePlan, root: &Path) -> Result<()> {
                 write(&dest, text.as_bytes())?;
             }
         }
+    }
+    Ok(())
+}
+
+/// Custom commands (made executable) and hook directories, where the
+/// launcher looks for them.
+fn write_launcher_extras(plan: &ReleasePlan, vsn_dir: &Path) -> Result<()> {
+    for (name, src) in &plan.commands {
+        let dest = vsn_dir.join(launcher::command_file(name));
+        let dir = dest.parent().unwrap_or(vsn_dir);
+        fs::create_dir_all(dir).at(dir, "cannot create directory")?;
+        let script = fs::read(src).at(src, "cannot read the command's script")?;
+        write_with_mode(&dest, &script, 0o755)?;
+    }
+    for (hook, src) in &plan.hooks {
+        copy_tree(src, &vsn_dir.join(hook.release_dir()))?;
     }
     Ok(())
 }

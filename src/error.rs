@@ -91,6 +91,10 @@ pub enum Error {
         dep_mode: String,
     },
 
+    /// A custom command or hook directory the launcher cannot use.
+    #[error("{}: {message}", path.display())]
+    Launcher { path: PathBuf, message: String },
+
     #[error("Erlang/OTP not found: {0}")]
     Otp(String),
 

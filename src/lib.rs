@@ -57,6 +57,7 @@ pub mod etf;
 mod fsutil;
 pub mod inputs;
 pub mod inspect;
+pub mod launcher;
 pub mod plan;
 pub mod resolve;
 pub mod templates;
@@ -66,6 +67,7 @@ use std::path::PathBuf;
 
 pub use error::{Error, Result};
 pub use fsutil::{interrupt, remove_pending as abandon_unfinished_output};
+pub use launcher::Hook;
 pub use plan::{plan, BuildOptions, IncludeErts, ReleasePlan};
 pub use resolve::StartType;
 

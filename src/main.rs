@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use relpack::{BuildOptions, IncludeErts, StartType};
+use relpack::{BuildOptions, Hook, IncludeErts, StartType};
 
 #[derive(Parser)]
 #[command(
@@ -96,6 +96,14 @@ struct BuildArgs {
     /// The Elixir installation to use [default: from `elixir` on PATH].
     #[arg(long)]
     elixir_root: Option<PathBuf>,
+    /// A custom launcher command: `bin/<name> NAME args...` runs the
+    /// script; repeatable.
+    #[arg(long = "command", value_name = "NAME=SCRIPT")]
+    commands: Vec<String>,
+    /// A directory of scripts the launcher sources at HOOK (pre_start,
+    /// post_start, pre_stop, post_stop); repeatable.
+    #[arg(long = "hook", value_name = "HOOK=DIR")]
+    hooks: Vec<String>,
 }
 
 #[derive(clap::Args)]
@@ -238,6 +246,18 @@ fn options(args: BuildArgs) -> anyhow::Result<BuildOptions> {
         };
         options.apps.push((name.to_owned(), ty));
     }
+    for spec in &args.commands {
+        let (name, path) = split_pair(spec, "--command", "NAME=SCRIPT")?;
+        options
+            .commands
+            .push((name.to_owned(), PathBuf::from(path)));
+    }
+    for spec in &args.hooks {
+        let (hook, path) = split_pair(spec, "--hook", "HOOK=DIR")?;
+        options
+            .hooks
+            .push((hook.parse::<Hook>()?, PathBuf::from(path)));
+    }
     Ok(options)
 }
 
@@ -350,4 +370,11 @@ fn print_inspection(i: &relpack::inspect::Inspection) {
     for w in &i.warnings {
         println!("warning: {w}");
     }
+}
+
+/// Splits a `KEY=VALUE` option value.
+fn split_pair<'a>(spec: &'a str, flag: &str, form: &str) -> anyhow::Result<(&'a str, &'a str)> {
+    spec.split_once('=')
+        .filter(|(k, v)| !k.is_empty() && !v.is_empty())
+        .ok_or_else(|| anyhow::anyhow!("{flag} {spec}: expected {form}"))
 }

@@ -8,6 +8,7 @@ use crate::boot::{BootApp, KernelModules};
 use crate::config::{self, LoadOptions, Overlay, ReleaseSettings};
 use crate::error::{Error, IoContext, Result};
 use crate::inputs::{AppSource, ElixirInstall, Inputs, MixBuild, Origin, OtpInstall};
+use crate::launcher::{self, Hook};
 use crate::resolve::{resolve, Request, StartType};
 use crate::term::{parse_consult, Term};
 
@@ -53,6 +54,10 @@ pub struct BuildOptions {
     /// Whether configuration code beyond relpack's native subset may be
     /// evaluated with the `elixir` on PATH (else it is an error).
     pub use_elixir: bool,
+    /// Custom launcher commands: `bin/<name> NAME args...` runs the script.
+    pub commands: Vec<(String, PathBuf)>,
+    /// Hook directories whose files the launcher sources around start/stop.
+    pub hooks: Vec<(Hook, PathBuf)>,
 }
 
 impl BuildOptions {
@@ -71,6 +76,8 @@ impl BuildOptions {
             elixir_root: None,
             include_erts_explicit: false,
             use_elixir: true,
+            commands: Vec::new(),
+            hooks: Vec::new(),
         }
     }
 }
@@ -145,6 +152,9 @@ pub struct ReleasePlan {
     /// The release settings read from the project, if any (commands and
     /// hooks are there for the launcher).
     pub release_config: Option<ReleaseSettings>,
+    /// Custom launcher commands and hook directories, checked to exist.
+    pub commands: Vec<(String, PathBuf)>,
+    pub hooks: Vec<(Hook, PathBuf)>,
 }
 
 /// A change to the release tree, relative to its root.
@@ -248,6 +258,7 @@ pub fn plan(options: &BuildOptions) -> Result<ReleasePlan> {
             requested.push((app.clone(), *ty));
         }
     }
+    let (commands, hooks) = launcher_extras(options, release)?;
     if project_app.is_none() && requested.is_empty() {
         return Err(Error::Project {
             path: options.project_dir.join("mix.exs"),
@@ -311,7 +322,7 @@ pub fn plan(options: &BuildOptions) -> Result<ReleasePlan> {
         .transpose()?
         .flatten();
     let overlays = release
-        .map(|r| plan_overlays(r, &options.project_dir, &version, &vars))
+        .map(|r| plan_overlays(r, &options.project_dir, &vars))
         .transpose()?
         .unwrap_or_default();
     let app_config = project_config.app_config;
@@ -342,6 +353,8 @@ pub fn plan(options: &BuildOptions) -> Result<ReleasePlan> {
         cookie: release.and_then(|r| r.cookie.clone()),
         overlays,
         release_config: project_config.release,
+        commands,
+        hooks,
     })
 }
 
@@ -422,6 +435,41 @@ fn absolute(path: &Path) -> PathBuf {
     resolved
 }
 
+/// Custom launcher commands and hook directories.
+type LauncherExtras = (Vec<(String, PathBuf)>, Vec<(Hook, PathBuf)>);
+
+/// Custom commands and hook directories: the caller's, then the release
+/// configuration's (Distillery `commands:`, `*_hooks:`) for names the
+/// caller did not give; all checked.
+fn launcher_extras(
+    options: &BuildOptions,
+    release: Option<&ReleaseSettings>,
+) -> Result<LauncherExtras> {
+    let mut commands = options.commands.clone();
+    let mut hooks = options.hooks.clone();
+    if let Some(r) = release {
+        for (name, path) in &r.commands {
+            if !commands.iter().any(|(n, _)| n == name) {
+                commands.push((name.clone(), path.clone()));
+            }
+        }
+        for (name, dir) in &r.hooks {
+            let hook = name.parse::<Hook>().map_err(|_| Error::Project {
+                path: r.file.clone(),
+                message: format!(
+                    "`{name}_hooks` is not supported: the launcher runs pre_start, post_start, pre_stop and post_stop hooks"
+                ),
+            })?;
+            if !hooks.iter().any(|(h, _)| *h == hook) {
+                hooks.push((hook, dir.clone()));
+            }
+        }
+    }
+    launcher::check_commands(&commands)?;
+    launcher::check_hooks(&hooks)?;
+    Ok((commands, hooks))
+}
+
 /// The release's own `vm.args` (and Distillery `erl_opts`), rendered.
 fn render_vm_args(r: &ReleaseSettings, vars: &[(String, String)]) -> Result<Option<String>> {
     let mut text = match &r.vm_args {
@@ -449,7 +497,6 @@ fn render_vm_args(r: &ReleaseSettings, vars: &[(String, String)]) -> Result<Opti
 fn plan_overlays(
     r: &ReleaseSettings,
     project: &Path,
-    version: &str,
     vars: &[(String, String)],
 ) -> Result<Vec<PlannedOverlay>> {
     let expand = |s: &str| config::eex::render(&r.file, s, vars);
@@ -484,22 +531,7 @@ fn plan_overlays(
             })
         }
     };
-    // Distillery's layout for custom commands and hook directories, which
-    // its launcher runs from there.
-    let vsn_dir = Path::new("releases").join(version);
     let mut planned = Vec::new();
-    for (name, script) in &r.commands {
-        planned.push(PlannedOverlay::Copy {
-            from: source(&script.to_string_lossy())?,
-            to: vsn_dir.join("commands").join(format!("{name}.sh")),
-        });
-    }
-    for (hook, dir) in &r.hooks {
-        planned.push(PlannedOverlay::Copy {
-            from: source(&dir.to_string_lossy())?,
-            to: vsn_dir.join("hooks").join(format!("{hook}.d")),
-        });
-    }
     for dir in &r.overlay_dirs {
         planned.push(PlannedOverlay::Copy {
             from: dir.clone(),

@@ -14,26 +14,7 @@ use common::*;
 /// Builds `dir`'s release with relpack and unpacks its tarball; returns the
 /// scratch space and the unpacked release root.
 fn packaged(dir: &str) -> (Scratch, PathBuf) {
-    let f = fixture(dir);
-    let project = compiled_fixture(dir);
-    let root = project.path().join(dir);
-    let mut args = vec!["build"];
-    args.extend(f.args);
-    let out = relpack_ok(&root, &args);
-    let tarball = root
-        .join("_build/prod")
-        .join(format!("{}-{}.tar.gz", f.release, f.vsn));
-    assert!(
-        tarball.is_file(),
-        "no tarball at {}: {out}",
-        tarball.display()
-    );
-    assert!(
-        out.contains(&format!("{}-{}.tar.gz", f.release, f.vsn)),
-        "{out}"
-    );
-    let unpacked = project.path().join("un packed").join(f.release);
-    unpack(&tarball, &unpacked);
+    let (project, unpacked) = package_with(dir, &[]);
     // What the tarball holds, and nothing else.
     let mut top: Vec<String> = std::fs::read_dir(&unpacked)
         .unwrap()

@@ -356,3 +356,62 @@ pub fn ensure_epmd() {
     require("epmd", "apt-get install erlang");
     run_ok(Command::new("epmd").arg("-daemon"));
 }
+
+/// Builds fixture `dir`'s release with relpack (its FIXTURES arguments and
+/// `extra`) and unpacks the tarball into a path with a space; returns the
+/// scratch space and the unpacked release root.
+pub fn package_with(dir: &str, extra: &[&str]) -> (Scratch, PathBuf) {
+    let f = fixture(dir);
+    let project = compiled_fixture(dir);
+    let root = project.path().join(dir);
+    let mut args = vec!["build"];
+    args.extend(f.args);
+    args.extend(extra);
+    let out = relpack_ok(&root, &args);
+    let tarball = root
+        .join("_build/prod")
+        .join(format!("{}-{}.tar.gz", f.release, f.vsn));
+    assert!(
+        tarball.is_file(),
+        "no tarball at {}: {out}",
+        tarball.display()
+    );
+    assert!(
+        out.contains(&format!("{}-{}.tar.gz", f.release, f.vsn)),
+        "{out}"
+    );
+    let unpacked = project.path().join("un packed").join(f.release);
+    unpack(&tarball, &unpacked);
+    (project, unpacked)
+}
+
+/// The pids and command lines (NULs as spaces) of the running `beam.smp`
+/// processes whose command line contains `needle`.
+pub fn beam_cmdlines(needle: &str) -> Vec<(u32, String)> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(raw) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let line = String::from_utf8_lossy(&raw).replace('\0', " ");
+        if line.contains("beam.smp") && line.contains(needle) {
+            found.push((pid, line));
+        }
+    }
+    found
+}
+
+/// Kills (SIGKILL) the VM whose pid the launcher's `start` wrote to
+/// `pid_file` when dropped, so a failed test leaves no node running.
+pub struct DaemonGuard(pub PathBuf);
+
+impl Drop for DaemonGuard {
+    fn drop(&mut self) {
+        if let Ok(pid) = std::fs::read_to_string(&self.0) {
+            let _ = Command::new("kill").args(["-KILL", pid.trim()]).output();
+        }
+    }
+}
