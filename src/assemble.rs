@@ -169,6 +169,9 @@ fn write_releases(plan: &ReleasePlan, root: &Path) -> Result<()> {
         None => templates::render("vm.args", &plan.name)?,
     };
     write(&vsn_dir.join("vm.args"), vm_args.as_bytes())?;
+    if let Some(env_sh) = &plan.env_sh {
+        write_with_mode(&vsn_dir.join("env.sh"), env_sh.as_bytes(), 0o755)?;
+    }
     write(
         &releases.join("start_erl.data"),
         format!("{} {}", plan.otp.erts_vsn, plan.version).as_bytes(),

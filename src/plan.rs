@@ -136,6 +136,8 @@ pub struct ReleasePlan {
     pub runtime_config: Option<PathBuf>,
     /// The rendered `vm.args`, when the project has its own.
     pub vm_args: Option<String>,
+    /// The rendered `rel/env.sh.eex`, shipped as `releases/<vsn>/env.sh`.
+    pub env_sh: Option<String>,
     /// The configured cookie; else a previous build's or a random one.
     pub cookie: Option<String>,
     /// Files to add to the release, applied last, in order.
@@ -307,6 +309,10 @@ pub fn plan(options: &BuildOptions) -> Result<ReleasePlan> {
         .map(|r| render_vm_args(r, &vars))
         .transpose()?
         .flatten();
+    let env_sh = release
+        .and_then(|r| r.env_sh.as_deref())
+        .map(|path| config::eex::render_file(path, &vars))
+        .transpose()?;
     let overlays = release
         .map(|r| plan_overlays(r, &options.project_dir, &version, &vars))
         .transpose()?
@@ -331,6 +337,7 @@ pub fn plan(options: &BuildOptions) -> Result<ReleasePlan> {
         sys_config,
         runtime_config: app_config.runtime,
         vm_args,
+        env_sh,
         cookie: release.and_then(|r| r.cookie.clone()),
         overlays,
         release_config: project_config.release,
@@ -339,16 +346,16 @@ pub fn plan(options: &BuildOptions) -> Result<ReleasePlan> {
 
 /// The release's own `vm.args` (and Distillery `erl_opts`), rendered.
 fn render_vm_args(r: &ReleaseSettings, vars: &[(String, String)]) -> Result<Option<String>> {
-    let mut text = match &r.vm_args {
-        Some(path) => {
-            let raw = std::fs::read_to_string(path).at(path, "cannot read the vm.args template")?;
-            Some(config::eex::render(path, &raw, vars)?)
-        }
-        None => None,
-    };
+    let mut text = r
+        .vm_args
+        .as_deref()
+        .map(|path| config::eex::render_file(path, vars))
+        .transpose()?;
     if let Some(opts) = &r.erl_opts {
-        let mut t = text
-            .unwrap_or_else(|| crate::templates::render("vm.args", &r.name).unwrap_or_default());
+        let mut t = match text {
+            Some(t) => t,
+            None => crate::templates::render("vm.args", &r.name)?,
+        };
         if !t.ends_with('\n') {
             t.push('\n');
         }

@@ -23,7 +23,8 @@ fn oracle(mode: &str, a: &Path, b: &Path) -> String {
 }
 
 /// relpack's `sys.config` for config.exs + prod.exs + runtime.exs equals,
-/// as Erlang terms, the one `mix release` writes; runtime.exs is shipped.
+/// as Erlang terms, the one `mix release` writes; runtime.exs is shipped,
+/// the `rel/*.eex` templates rendered alike.
 #[test]
 fn sys_config_matches_mix_release() {
     let project = compiled_fixture("configured");
@@ -56,10 +57,15 @@ fn sys_config_matches_mix_release() {
     // The build-time environment variable was read at build time.
     let text = std::fs::read_to_string(ours.join("sys.config")).unwrap();
     assert!(text.contains("<<\"builder\"/utf8>>"), "{text}");
-    assert_eq!(
-        std::fs::read(ours.join("runtime.exs")).unwrap(),
-        std::fs::read(mix_dir.join("runtime.exs")).unwrap()
-    );
+    // runtime.exs shipped; rel/vm.args.eex and rel/env.sh.eex rendered as
+    // mix release renders them.
+    for file in ["runtime.exs", "vm.args", "env.sh"] {
+        assert_eq!(
+            std::fs::read_to_string(ours.join(file)).unwrap(),
+            std::fs::read_to_string(mix_dir.join(file)).unwrap(),
+            "{file}"
+        );
+    }
 }
 
 /// The booted release sees the value an environment variable has when it

@@ -7,6 +7,16 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 
+/// Reads the template at `path` and renders it with `vars`.
+pub fn render_file(path: &Path, vars: &[(String, String)]) -> Result<String> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        path: path.to_owned(),
+        action: "cannot read the template",
+        source,
+    })?;
+    render(path, &text, vars)
+}
+
 /// Renders `text` (read from `path`) with `vars`; a variable is found
 /// under `name`, `@name` and `@release.name`.
 pub fn render(path: &Path, text: &str, vars: &[(String, String)]) -> Result<String> {
