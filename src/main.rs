@@ -29,39 +29,41 @@ enum Command {
     Init,
 }
 
+/// Which project, environment and release.
 #[derive(clap::Args)]
-struct ConfigArgs {
+struct ProjectArgs {
     /// The Mix project directory.
     #[arg(long, default_value = ".")]
     path: PathBuf,
-    /// The Mix environment (and Distillery environment) [default: $MIX_ENV, else prod].
+    /// The Mix environment to package, also the Distillery environment
+    /// [default: $MIX_ENV, else prod].
     #[arg(long)]
     env: Option<String>,
-    /// The release to show [default: the configured default].
+    /// Release name [default: the configured release, else the project's application].
     #[arg(long)]
     name: Option<String>,
+    /// Never run `elixir` to evaluate configuration code beyond relpack's
+    /// native subset: stop with an error instead.
+    #[arg(long)]
+    no_elixir: bool,
+}
+
+#[derive(clap::Args)]
+struct ConfigArgs {
+    #[command(flatten)]
+    project: ProjectArgs,
     /// Read only this rel/config.exs-, mix.exs- or config/*.exs-style file.
     #[arg(long)]
     file: Option<PathBuf>,
     /// Print JSON: a list of {"key", "value", "origin"}.
     #[arg(long)]
     json: bool,
-    /// Never run `elixir` for code beyond the native subset.
-    #[arg(long)]
-    no_elixir: bool,
 }
 
 #[derive(clap::Args)]
 struct BuildArgs {
-    /// The Mix project directory.
-    #[arg(long, default_value = ".")]
-    path: PathBuf,
-    /// The Mix environment to package [default: $MIX_ENV, else prod].
-    #[arg(long)]
-    env: Option<String>,
-    /// Release name [default: the project's application].
-    #[arg(long)]
-    name: Option<String>,
+    #[command(flatten)]
+    project: ProjectArgs,
     /// Release version [default: the project application's version].
     #[arg(long = "release-version", value_name = "VSN")]
     version: Option<String>,
@@ -72,10 +74,6 @@ struct BuildArgs {
     /// directory [default: the release configuration's, else true].
     #[arg(long, value_name = "true|false|PATH")]
     include_erts: Option<String>,
-    /// Never run `elixir` to evaluate configuration code beyond relpack's
-    /// native subset: stop with an error instead.
-    #[arg(long)]
-    no_elixir: bool,
     /// Write only the release directory, no tarball.
     #[arg(long)]
     no_tar: bool,
@@ -120,14 +118,14 @@ fn mix_env(env: Option<String>) -> String {
 }
 
 fn show_config(args: ConfigArgs) -> anyhow::Result<()> {
-    let env = mix_env(args.env);
+    let env = mix_env(args.project.env);
     let entries = match &args.file {
-        Some(file) => relpack::config::describe_file(file, &env, !args.no_elixir)?,
+        Some(file) => relpack::config::describe_file(file, &env, !args.project.no_elixir)?,
         None => relpack::config::load(&relpack::config::LoadOptions {
-            dir: &args.path,
+            dir: &args.project.path,
             env: &env,
-            name: args.name.as_deref(),
-            use_elixir: !args.no_elixir,
+            name: args.project.name.as_deref(),
+            use_elixir: !args.project.no_elixir,
         })?
         .describe(),
     };
@@ -167,9 +165,9 @@ fn json_string(s: &str) -> String {
 }
 
 fn build(args: BuildArgs) -> anyhow::Result<()> {
-    let mut options = BuildOptions::new(args.path);
-    options.env = mix_env(args.env);
-    options.name = args.name;
+    let mut options = BuildOptions::new(args.project.path);
+    options.env = mix_env(args.project.env);
+    options.name = args.project.name;
     options.version = args.version;
     options.output_dir = args.out;
     options.tar = !args.no_tar;
@@ -183,7 +181,7 @@ fn build(args: BuildArgs) -> anyhow::Result<()> {
         };
         options.include_erts_explicit = true;
     }
-    options.use_elixir = !args.no_elixir;
+    options.use_elixir = !args.project.no_elixir;
     for spec in &args.apps {
         let (name, ty) = match spec.split_once('=') {
             Some((n, t)) => (n, t.parse::<StartType>()?),

@@ -340,7 +340,8 @@ impl<'s> Evaluator<'s> {
         Err(self.invalid(at, format!("no clause of `{name}/{}` matches", args.len())))
     }
 
-    fn function_body(&self, clause: Node<'s>) -> Option<Node<'s>> {
+    /// A `def`'s body: its do block or its `do:` value.
+    pub fn function_body(&self, clause: Node<'s>) -> Option<Node<'s>> {
         if let Some(b) = self.do_block(clause) {
             return Some(b);
         }

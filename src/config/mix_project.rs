@@ -222,15 +222,6 @@ fn find_def<'s>(
         if head_name != name {
             return None;
         }
-        ev.do_block(def).or_else(|| {
-            let kws = ev
-                .arguments(def)
-                .into_iter()
-                .find(|n| n.kind() == "keywords")?;
-            children(kws)
-                .into_iter()
-                .find(|p| ev.pair_key(*p).as_deref() == Some("do"))?
-                .child_by_field_name("value")
-        })
+        ev.function_body(def)
     })
 }
