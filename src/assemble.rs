@@ -143,7 +143,7 @@ fn write_releases(plan: &ReleasePlan, root: &Path) -> Result<()> {
             apps: plan.boot_apps(clean),
             kernel_modules: &plan.kernel_modules,
             consolidated: consolidated.clone(),
-            config_provider: plan.runtime_config.is_some(),
+            config_provider: plan.config_provider,
         })?;
         write(
             &vsn_dir.join(format!("{file}.script")),

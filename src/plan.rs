@@ -134,6 +134,9 @@ pub struct ReleasePlan {
     /// `config/runtime.exs`, shipped as `releases/<vsn>/runtime.exs` and
     /// read at boot.
     pub runtime_config: Option<PathBuf>,
+    /// Whether Elixir's config provider runs at boot (for runtime.exs or
+    /// Distillery's `config_providers`).
+    pub config_provider: bool,
     /// The rendered `vm.args`, when the project has its own.
     pub vm_args: Option<String>,
     /// The rendered `rel/env.sh.eex`, shipped as `releases/<vsn>/env.sh`.
@@ -318,10 +321,11 @@ pub fn plan(options: &BuildOptions) -> Result<ReleasePlan> {
         .transpose()?
         .unwrap_or_default();
     let app_config = project_config.app_config;
+    let boot_files = boot_config_files(release, app_config.runtime.is_some(), &version, &overlays)?;
     let sys_config = sys_config_term(
         app_config.config,
         release.and_then(|r| r.sys_config.as_deref()),
-        app_config.runtime.is_some().then_some(version.as_str()),
+        &boot_files,
         &options.env,
     )?;
     Ok(ReleasePlan {
@@ -336,6 +340,7 @@ pub fn plan(options: &BuildOptions) -> Result<ReleasePlan> {
         tarball,
         sys_config,
         runtime_config: app_config.runtime,
+        config_provider: !boot_files.is_empty(),
         vm_args,
         env_sh,
         cookie: release.and_then(|r| r.cookie.clone()),
@@ -455,13 +460,58 @@ fn plan_overlays(
     Ok(planned)
 }
 
+/// The files Elixir's config provider reads at boot, relative to the
+/// release root: runtime.exs, then Distillery's provider files, each of
+/// which an overlay must put into the release.
+fn boot_config_files(
+    release: Option<&ReleaseSettings>,
+    runtime: bool,
+    version: &str,
+    overlays: &[PlannedOverlay],
+) -> Result<Vec<String>> {
+    let mut files: Vec<String> = runtime
+        .then(|| format!("/releases/{version}/runtime.exs"))
+        .into_iter()
+        .collect();
+    for file in release
+        .map(|r| r.boot_config_files.as_slice())
+        .unwrap_or_default()
+    {
+        let shipped = overlays.iter().any(|o| match o {
+            PlannedOverlay::Copy { to, .. } | PlannedOverlay::Write { to, .. } => {
+                Path::new("/").join(to) == Path::new(file)
+            }
+            _ => false,
+        });
+        if let (false, Some(r)) = (shipped, release) {
+            let setting = r
+                .settings
+                .get("config_providers")
+                .cloned()
+                .unwrap_or_else(|| config::Setting {
+                    value: Term::List(Vec::new()),
+                    origin: r.file.display().to_string(),
+                });
+            return Err(config::at(
+                &setting,
+                format!(
+                    "config provider file ${{RELEASE_ROOT_DIR}}{file} is not put into the release: add an overlay such as {{:copy, \"rel/config/config.exs\", \"{}\"}}",
+                    file.trim_start_matches('/')
+                ),
+            ));
+        }
+        files.push(file.clone());
+    }
+    Ok(files)
+}
+
 /// `sys.config`: the application config, a release's own `sys_config`
-/// merged over it, and, with `config/runtime.exs`, the settings of
+/// merged over it, and, with files to read at boot, the settings of
 /// Elixir's config provider exactly as `mix release` writes them.
 fn sys_config_term(
     app_config: Term,
     extra: Option<&Path>,
-    runtime_vsn: Option<&str>,
+    boot_files: &[String],
     env: &str,
 ) -> Result<Term> {
     let mut entries = match app_config {
@@ -489,7 +539,7 @@ fn sys_config_term(
             }
         }
     }
-    if let Some(vsn) = runtime_vsn {
+    if !boot_files.is_empty() {
         let system = |var: &str, suffix: &str| {
             Term::tuple(vec![
                 Term::atom("system"),
@@ -515,13 +565,20 @@ fn sys_config_term(
             (Term::atom("extra_config"), Term::List(Vec::new())),
             (
                 Term::atom("providers"),
-                Term::List(vec![Term::tuple(vec![
-                    Term::atom("Elixir.Config.Reader"),
-                    Term::tuple(vec![
-                        system("RELEASE_ROOT", &format!("/releases/{vsn}/runtime.exs")),
-                        reader_opts,
-                    ]),
-                ])]),
+                Term::List(
+                    boot_files
+                        .iter()
+                        .map(|file| {
+                            Term::tuple(vec![
+                                Term::atom("Elixir.Config.Reader"),
+                                Term::tuple(vec![
+                                    system("RELEASE_ROOT", file),
+                                    reader_opts.clone(),
+                                ]),
+                            ])
+                        })
+                        .collect(),
+                ),
             ),
             (
                 Term::atom("prune_runtime_sys_config_after_boot"),

@@ -147,6 +147,7 @@ fn distillery_options_take_effect() {
     );
     assert!(vm_args.ends_with("+sbwt none\n"), "{vm_args}");
     // Overlays: mkdir, copy, template with overlay_vars, link.
+    assert!(read(&release.join("etc/config.exs")).contains("STORE_RESTOCKED"));
     assert!(release.join("var/log").is_dir());
     assert_eq!(
         read(&release.join("etc/motd.txt")),
@@ -189,6 +190,12 @@ fn distillery_options_take_effect() {
         ],
     ));
     assert_eq!(stdout.trim(), "{42, \"EUR\"}");
+    // config_providers: etc/config.exs is read at boot.
+    let mut cmd = without_system_erlang(
+        &bin,
+        &["eval", "IO.puts(Application.get_env(:store, :restocked))"],
+    );
+    assert_eq!(run_ok(cmd.env("STORE_RESTOCKED", "today")).trim(), "today");
     ensure_epmd();
     let node = node_name("shop");
     let log = project.path().join("fg.log");
@@ -290,6 +297,22 @@ fn configuration_errors_name_file_and_line() {
     )
     .unwrap();
     fails(&["build"], &["rel/config.exs:23:", "Enum.random/1"]);
+
+    std::fs::write(
+        &config,
+        text.replace(
+            "{:copy, \"rel/config/config.exs\", \"etc/config.exs\"}",
+            "{:mkdir, \"etc\"}",
+        ),
+    )
+    .unwrap();
+    fails(
+        &["build"],
+        &[
+            "rel/config.exs:48:",
+            "etc/config.exs is not put into the release",
+        ],
+    );
 
     std::fs::write(
         &config,

@@ -107,6 +107,10 @@ pub struct ReleaseSettings {
     pub overlay_dirs: Vec<PathBuf>,
     pub overlays: Vec<Overlay>,
     pub overlay_vars: Vec<(String, String)>,
+    /// Files read at boot by Elixir's `Config.Reader` provider, relative
+    /// to the release root (Distillery's `config_providers` with its Elixir
+    /// provider and a `${RELEASE_ROOT_DIR}/...` path).
+    pub boot_config_files: Vec<String>,
     /// Extra `erl` flags (Distillery `erl_opts`), appended to `vm.args`.
     pub erl_opts: Option<String>,
     /// Distillery `commands:`: name and script path.
@@ -186,7 +190,7 @@ fn select_mix_release(
 }
 
 /// A setting's error, at its origin.
-fn at(setting: &Setting, message: String) -> Error {
+pub(crate) fn at(setting: &Setting, message: String) -> Error {
     let (path, line) = setting
         .origin
         .rsplit_once(':')
@@ -242,6 +246,7 @@ impl ReleaseSettings {
             overlays: Vec::new(),
             overlay_vars: Vec::new(),
             erl_opts: None,
+            boot_config_files: Vec::new(),
             commands: Vec::new(),
             hooks: Vec::new(),
             settings: settings.clone(),
@@ -317,6 +322,9 @@ impl ReleaseSettings {
                             ))
                         })
                         .collect::<Result<_>>()?;
+                }
+                "config_providers" if format == Format::Distillery => {
+                    r.boot_config_files = boot_config_files(s)?
                 }
                 "erl_opts" => {
                     r.erl_opts = Some(
@@ -418,6 +426,45 @@ fn applications(s: &Setting) -> Result<Vec<(String, StartType)>> {
                 s,
                 "`applications` entries are app or app: start_type".into(),
             )),
+        })
+        .collect()
+}
+
+/// Distillery's Elixir config provider, `{Providers.Elixir,
+/// ["${RELEASE_ROOT_DIR}/etc/config.exs"]}`, is what Elixir's own
+/// `Config.Reader` provider does; other providers are Elixir code relpack
+/// cannot run.
+fn boot_config_files(s: &Setting) -> Result<Vec<String>> {
+    const ELIXIR_PROVIDERS: &[&str] = &[
+        "Elixir.Distillery.Releases.Config.Providers.Elixir",
+        "Elixir.Mix.Releases.Config.Providers.Elixir",
+    ];
+    let items = s
+        .value
+        .as_list()
+        .ok_or_else(|| at(s, "`config_providers` must be a list".into()))?;
+    items
+        .iter()
+        .map(|item| {
+            let (module, args) = match item.as_tuple() {
+                Some([Term::Atom(m), args]) => (m.as_str(), args),
+                _ => return Err(at(s, "config providers are {Module, [args]}".into())),
+            };
+            if !ELIXIR_PROVIDERS.contains(&module) {
+                let name = module.strip_prefix("Elixir.").unwrap_or(module);
+                return Err(at(
+                    s,
+                    format!("config provider {name} is not supported: relpack supports Distillery's Elixir provider (or use config/runtime.exs)"),
+                ));
+            }
+            args.as_list()
+                .and_then(|a| match a {
+                    [path] => text_of(path),
+                    _ => None,
+                })
+                .and_then(|p| p.strip_prefix("${RELEASE_ROOT_DIR}").map(str::to_owned))
+                .filter(|p| p.starts_with('/'))
+                .ok_or_else(|| at(s, "the Elixir config provider takes one path, \"${RELEASE_ROOT_DIR}/...\"".into()))
         })
         .collect()
 }
