@@ -22,6 +22,7 @@ use crate::boot::{self, ScriptInput};
 use crate::error::{Error, IoContext, Result};
 use crate::etf::AtomEncoding;
 use crate::fsutil::{copy_tree, write_with_mode, TempPath};
+use crate::inputs::Origin;
 use crate::plan::{PlannedOverlay, ReleasePlan};
 use crate::templates;
 use crate::term::to_consult_text;
@@ -78,6 +79,13 @@ fn write_apps(plan: &ReleasePlan, root: &Path) -> Result<()> {
     for app in plan.apps.iter().filter(|a| a.bundled) {
         let dest = root.join("lib").join(app.dir_name());
         let src = &app.source.dir;
+        if plan.dev_mode && app.source.origin == Origin::Project {
+            let target = fs::canonicalize(src).at(src, "cannot resolve")?;
+            let lib = root.join("lib");
+            fs::create_dir_all(&lib).at(&lib, "cannot create directory")?;
+            std::os::unix::fs::symlink(&target, &dest).at(&dest, "cannot create symlink")?;
+            continue;
+        }
         let ebin = dest.join("ebin");
         fs::create_dir_all(&ebin).at(&ebin, "cannot create directory")?;
         let src_ebin = src.join("ebin");

@@ -137,6 +137,9 @@ pub struct ReleasePlan {
     /// Whether Elixir's config provider runs at boot (for runtime.exs or
     /// Distillery's `config_providers`).
     pub config_provider: bool,
+    /// Link the project's applications into `lib/` instead of copying
+    /// them (Distillery's `dev_mode`): a recompile is seen without a rebuild.
+    pub dev_mode: bool,
     /// The rendered `vm.args`, when the project has its own.
     pub vm_args: Option<String>,
     /// The rendered `rel/env.sh.eex`, shipped as `releases/<vsn>/env.sh`.
@@ -297,7 +300,8 @@ pub fn plan(options: &BuildOptions) -> Result<ReleasePlan> {
         .clone()
         .or(release.and_then(|r| r.output_dir.clone()))
         .unwrap_or_else(|| build.build_dir.join("rel").join(&name));
-    let tar = options.tar && release.and_then(|r| r.tar).unwrap_or(true);
+    let dev_mode = release.is_some_and(|r| r.dev_mode);
+    let tar = options.tar && !dev_mode && release.and_then(|r| r.tar).unwrap_or(true);
     let tarball = tar.then(|| build.build_dir.join(format!("{name}-{version}.tar.gz")));
     let mut vars = vec![
         ("name".to_owned(), name.clone()),
@@ -341,6 +345,7 @@ pub fn plan(options: &BuildOptions) -> Result<ReleasePlan> {
         sys_config,
         runtime_config: app_config.runtime,
         config_provider: !boot_files.is_empty(),
+        dev_mode,
         vm_args,
         env_sh,
         cookie: release.and_then(|r| r.cookie.clone()),

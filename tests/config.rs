@@ -214,6 +214,51 @@ fn distillery_options_take_effect() {
     assert!(status.success(), "{}", read_log(&log));
 }
 
+/// The dev environment: `dev_mode` links the compiled applications into
+/// the release (no tarball), so a recompile shows without a rebuild;
+/// `include_erts: false` boots on the system's Erlang.
+#[test]
+fn distillery_dev_mode_links_the_build() {
+    let project = compiled_fixture("distillery");
+    let root = project.path().join("distillery");
+    let mix_dev = |root: &Path| {
+        run_ok(
+            Command::new("mix")
+                .arg("compile")
+                .current_dir(root)
+                .env("MIX_ENV", "dev"),
+        )
+    };
+    mix_dev(&root);
+    let out = relpack_ok(&root, &["build", "--env", "dev"]);
+    assert!(!out.contains("tarball"), "{out}");
+    assert!(!root.join("_build/dev/shop-1.3.0.tar.gz").exists());
+    let release = root.join("rel/out/shop");
+    let lib = release.join("lib/store-1.3.0");
+    assert_eq!(
+        std::fs::read_link(&lib).unwrap(),
+        root.join("_build/dev/lib/store").canonicalize().unwrap()
+    );
+    assert!(!release.join("erts-13.1.5").exists());
+    assert_eq!(cookie(&release), "store-dev-cookie");
+    let eval = |release: &Path| {
+        run_ok(Command::new(release.join("bin/shop")).args(["eval", "IO.puts(Store.stock())"]))
+    };
+    assert_eq!(eval(&release).trim(), "42");
+    let source = root.join("lib/store.ex");
+    let code = std::fs::read_to_string(&source).unwrap();
+    std::fs::write(
+        &source,
+        code.replace(
+            "def stock, do: Application.get_env(:store, :stock)",
+            "def stock, do: -1",
+        ),
+    )
+    .unwrap();
+    mix_dev(&root);
+    assert_eq!(eval(&release).trim(), "-1");
+}
+
 /// `relpack config` shows where each setting came from; `--env` selects
 /// the Distillery environment, `--json` prints machine-readable output.
 #[test]
@@ -225,17 +270,17 @@ fn config_command_shows_settings_and_origins() {
         "{out}"
     );
     assert!(
-        out.contains("release.cookie = 'store-prod-cookie-OK'  # ./rel/config.exs:24\n"),
+        out.contains("release.cookie = 'store-prod-cookie-OK'  # ./rel/config.exs:26\n"),
         "{out}"
     );
     assert!(
-        out.contains("release.include_erts = true  # ./rel/config.exs:22\n"),
+        out.contains("release.include_erts = true  # ./rel/config.exs:24\n"),
         "{out}"
     );
     let dev = relpack_ok(&root, &["config", "--env", "dev", "--json"]);
     assert!(
         dev.contains(
-            r#"{"key":"release.include_erts","value":"false","origin":"./rel/config.exs:17"}"#
+            r#"{"key":"release.include_erts","value":"false","origin":"./rel/config.exs:19"}"#
         ),
         "{dev}"
     );
@@ -285,7 +330,7 @@ fn configuration_errors_name_file_and_line() {
     .unwrap();
     fails(
         &["build"],
-        &["rel/config.exs:23:", "unknown option `include_sources`"],
+        &["rel/config.exs:25:", "unknown option `include_sources`"],
     );
 
     std::fs::write(
@@ -296,7 +341,7 @@ fn configuration_errors_name_file_and_line() {
         ),
     )
     .unwrap();
-    fails(&["build"], &["rel/config.exs:23:", "Enum.random/1"]);
+    fails(&["build"], &["rel/config.exs:25:", "Enum.random/1"]);
 
     std::fs::write(
         &config,
@@ -309,7 +354,7 @@ fn configuration_errors_name_file_and_line() {
     fails(
         &["build"],
         &[
-            "rel/config.exs:48:",
+            "rel/config.exs:50:",
             "etc/config.exs is not put into the release",
         ],
     );

@@ -111,6 +111,9 @@ pub struct ReleaseSettings {
     /// to the release root (Distillery's `config_providers` with its Elixir
     /// provider and a `${RELEASE_ROOT_DIR}/...` path).
     pub boot_config_files: Vec<String>,
+    /// Distillery `dev_mode`: the project's applications are symlinked
+    /// into the release, not copied, and no tarball is written.
+    pub dev_mode: bool,
     /// Extra `erl` flags (Distillery `erl_opts`), appended to `vm.args`.
     pub erl_opts: Option<String>,
     /// Distillery `commands:`: name and script path.
@@ -246,6 +249,7 @@ impl ReleaseSettings {
             overlays: Vec::new(),
             overlay_vars: Vec::new(),
             erl_opts: None,
+            dev_mode: false,
             boot_config_files: Vec::new(),
             commands: Vec::new(),
             hooks: Vec::new(),
@@ -256,6 +260,7 @@ impl ReleaseSettings {
                 .map(|p| dir.join(p))
                 .ok_or_else(|| at(s, format!("`{key}` must be a path string")))
         };
+        let mut system_libs = None;
         for (key, s) in &settings.0 {
             let key = key.as_str();
             match key {
@@ -352,10 +357,10 @@ impl ReleaseSettings {
                     r.hooks
                         .push((k.trim_end_matches("_hooks").to_owned(), path_of(s, key)?));
                 }
+                "dev_mode" => r.dev_mode = flag(s, key)?,
+                "include_system_libs" => system_libs = Some((flag(s, key)?, s)),
                 // Accepted with the value relpack always produces.
                 "include_src"
-                | "dev_mode"
-                | "include_system_libs"
                 | "no_dot_erlang"
                 | "strip_debug_info"
                 | "strip_beams"
@@ -364,12 +369,11 @@ impl ReleaseSettings {
                 | "validate_compile_env" => {
                     let wanted = flag(s, key)?;
                     let relpack_does = match key {
-                        "include_system_libs" => r.include_erts != Some(IncludeErts::No),
-                        "no_dot_erlang" | "quiet" => wanted,
-                        "validate_compile_env" => false,
+                        "no_dot_erlang" => true,
+                        "quiet" => wanted,
                         _ => false,
                     };
-                    if wanted != relpack_does && key != "quiet" {
+                    if wanted != relpack_does {
                         return Err(at(s, format!("`{key}: {wanted}` is not supported by relpack yet; remove it or set it to {relpack_does}")));
                     }
                 }
@@ -382,6 +386,13 @@ impl ReleaseSettings {
                         format!("`{key}` is not supported by relpack yet; remove it"),
                     ));
                 }
+            }
+        }
+        // OTP's applications ship exactly when ERTS does.
+        if let Some((wanted, s)) = system_libs {
+            let relpack_does = r.include_erts != Some(IncludeErts::No);
+            if wanted != relpack_does {
+                return Err(at(s, format!("`include_system_libs: {wanted}` with `include_erts: {}` is not supported: OTP's applications ship exactly when ERTS does", !wanted)));
             }
         }
         if format == Format::Mix {
