@@ -54,6 +54,7 @@ pub fn render(path: &Path, text: &str, vars: &[(String, String)]) -> Result<Stri
                             .collect::<Vec<_>>()
                             .join(", ")
                     ),
+                    hint: "",
                 })?;
             out.push_str(&value.1);
         } else if !code.starts_with('#') {
@@ -61,6 +62,7 @@ pub fn render(path: &Path, text: &str, vars: &[(String, String)]) -> Result<Stri
                 path: path.to_owned(),
                 line,
                 construct: format!("EEx code <%{code}%>"),
+                hint: "",
             });
         }
         rest = &tag[end + 2..];
