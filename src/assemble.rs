@@ -91,9 +91,21 @@ fn write_apps(plan: &ReleasePlan, root: &Path) -> Result<()> {
         let src_ebin = src.join("ebin");
         for entry in fs::read_dir(&src_ebin).at(&src_ebin, "cannot list")? {
             let entry = entry.at(&src_ebin, "cannot list")?;
-            if entry.path().is_file() {
-                let target = ebin.join(entry.file_name());
-                fs::copy(entry.path(), &target).at(entry.path(), "cannot copy")?;
+            let path = entry.path();
+            if !path.is_file() {
+                continue;
+            }
+            let target = ebin.join(entry.file_name());
+            let stripped = if plan.strip_beams && path.extension().is_some_and(|e| e == "beam") {
+                crate::beam::strip(&fs::read(&path).at(&path, "cannot read")?)
+            } else {
+                None
+            };
+            match stripped {
+                Some(bytes) => write(&target, &bytes)?,
+                None => {
+                    fs::copy(&path, &target).at(&path, "cannot copy")?;
+                }
             }
         }
         let priv_dir = src.join("priv");

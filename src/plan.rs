@@ -137,6 +137,8 @@ pub struct ReleasePlan {
     /// Whether Elixir's config provider runs at boot (for runtime.exs or
     /// Distillery's `config_providers`).
     pub config_provider: bool,
+    /// Strip debug info and docs from the `.beam` files shipped.
+    pub strip_beams: bool,
     /// Link the project's applications into `lib/` instead of copying
     /// them (Distillery's `dev_mode`): a recompile is seen without a rebuild.
     pub dev_mode: bool,
@@ -346,6 +348,7 @@ pub fn plan(options: &BuildOptions) -> Result<ReleasePlan> {
         runtime_config: app_config.runtime,
         config_provider: !boot_files.is_empty(),
         dev_mode,
+        strip_beams: release.and_then(|r| r.strip_beams).unwrap_or(false),
         vm_args,
         env_sh,
         cookie: release.and_then(|r| r.cookie.clone()),

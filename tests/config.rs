@@ -11,6 +11,20 @@ use std::time::Duration;
 
 use common::*;
 
+/// Every file below `dir`.
+fn walkdir(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walkdir(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
 fn oracle(mode: &str, a: &Path, b: &Path) -> String {
     require("escript", "apt-get install erlang");
     run_ok(
@@ -57,6 +71,21 @@ fn sys_config_matches_mix_release() {
     // The build-time environment variable was read at build time.
     let text = std::fs::read_to_string(ours.join("sys.config")).unwrap();
     assert!(text.contains("<<\"builder\"/utf8>>"), "{text}");
+    // strip_beams: every .beam byte for byte as mix release strips it.
+    let mix_lib = root.join("_build/prod/rel/configured/lib");
+    let mut beams = 0;
+    for entry in walkdir(&out_dir.join("lib")) {
+        if entry.extension().is_some_and(|e| e == "beam") {
+            let rel = entry.strip_prefix(out_dir.join("lib")).unwrap();
+            assert!(
+                std::fs::read(&entry).unwrap() == std::fs::read(mix_lib.join(rel)).unwrap(),
+                "{} differs from mix release's",
+                rel.display()
+            );
+            beams += 1;
+        }
+    }
+    assert!(beams > 500, "only {beams} beams compared");
     // runtime.exs shipped; rel/vm.args.eex and rel/env.sh.eex rendered as
     // mix release renders them.
     for file in ["runtime.exs", "vm.args", "env.sh"] {
@@ -190,6 +219,12 @@ fn distillery_options_take_effect() {
         ],
     ));
     assert_eq!(stdout.trim(), "{42, \"EUR\"}");
+    // strip_debug_info: docs and debug info are gone, attributes stay.
+    let stdout = run_ok(&mut without_system_erlang(
+        &bin,
+        &["eval", "IO.inspect({Code.fetch_docs(Store), match?({:error, :beam_lib, {:missing_chunk, _, 'Dbgi'}}, :beam_lib.chunks(:code.which(Store), [:debug_info])), Store.__info__(:attributes) != []})"],
+    ));
+    assert_eq!(stdout.trim(), "{{:error, :chunk_not_found}, true, true}");
     // config_providers: etc/config.exs is read at boot.
     let mut cmd = without_system_erlang(
         &bin,

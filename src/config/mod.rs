@@ -114,6 +114,8 @@ pub struct ReleaseSettings {
     /// Distillery `dev_mode`: the project's applications are symlinked
     /// into the release, not copied, and no tarball is written.
     pub dev_mode: bool,
+    /// `strip_beams` (mix) / `strip_debug_info` (Distillery); `None`: not set.
+    pub strip_beams: Option<bool>,
     /// Extra `erl` flags (Distillery `erl_opts`), appended to `vm.args`.
     pub erl_opts: Option<String>,
     /// Distillery `commands:`: name and script path.
@@ -250,6 +252,7 @@ impl ReleaseSettings {
             overlay_vars: Vec::new(),
             erl_opts: None,
             dev_mode: false,
+            strip_beams: None,
             boot_config_files: Vec::new(),
             commands: Vec::new(),
             hooks: Vec::new(),
@@ -358,12 +361,11 @@ impl ReleaseSettings {
                         .push((k.trim_end_matches("_hooks").to_owned(), path_of(s, key)?));
                 }
                 "dev_mode" => r.dev_mode = flag(s, key)?,
+                "strip_beams" | "strip_debug_info" => r.strip_beams = Some(flag(s, key)?),
                 "include_system_libs" => system_libs = Some((flag(s, key)?, s)),
                 // Accepted with the value relpack always produces.
                 "include_src"
                 | "no_dot_erlang"
-                | "strip_debug_info"
-                | "strip_beams"
                 | "quiet"
                 | "reboot_system_after_config"
                 | "validate_compile_env" => {
