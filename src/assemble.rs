@@ -8,7 +8,8 @@
 //! releases/COOKIE                    mode 0600
 //! releases/start_erl.data            "<erts vsn> <release vsn>"
 //! releases/<vsn>/<name>.rel, start.{script,boot}, start_clean.{script,boot},
-//!                sys.config, vm.args, consolidated/
+//!                sys.config, vm.args, consolidated/,
+//!                commands/<cmd>.sh, hooks/<hook>.d/  (when given)
 //! ```
 //!
 //! Everything is written into a temporary directory beside the destination
@@ -21,15 +22,16 @@ use std::path::{Path, PathBuf};
 use crate::boot::{self, ScriptInput};
 use crate::error::{Error, IoContext, Result};
 use crate::etf::AtomEncoding;
-use crate::fsutil::{copy_tree, write_with_mode, TempPath};
+use crate::fsutil::{check_interrupted, copy_file, copy_tree, write_with_mode, TempPath};
 use crate::inputs::Origin;
+use crate::launcher;
 use crate::plan::{PlannedOverlay, ReleasePlan};
 use crate::templates;
 use crate::term::to_consult_text;
 
 /// What ERTS needs at run time from `erts-<vsn>/bin`; compilers, test and
 /// analysis tools stay out. (`erl` is replaced by a relocatable script.)
-const ERTS_RUNTIME: &[&str] = &[
+pub const ERTS_RUNTIME: &[&str] = &[
     "beam.smp",
     "erl_child_setup",
     "erlexec",
@@ -60,6 +62,7 @@ pub fn stage(plan: &ReleasePlan) -> Result<Staged> {
         write_erts(plan, &root)?;
     }
     write_releases(plan, &root)?;
+    write_launcher_extras(plan, &root.join(plan.version_dir()))?;
     let bin = root.join("bin");
     fs::create_dir_all(&bin).at(&bin, "cannot create directory")?;
     let launcher = templates::render("launcher.sh", &plan.name)?;
@@ -91,6 +94,7 @@ fn write_apps(plan: &ReleasePlan, root: &Path) -> Result<()> {
         let src_ebin = src.join("ebin");
         for entry in fs::read_dir(&src_ebin).at(&src_ebin, "cannot list")? {
             let entry = entry.at(&src_ebin, "cannot list")?;
+            check_interrupted()?;
             let path = entry.path();
             if !path.is_file() {
                 continue;
@@ -103,9 +107,7 @@ fn write_apps(plan: &ReleasePlan, root: &Path) -> Result<()> {
             };
             match stripped {
                 Some(bytes) => write(&target, &bytes)?,
-                None => {
-                    fs::copy(&path, &target).at(&path, "cannot copy")?;
-                }
+                None => copy_file(&path, &target)?,
             }
         }
         let priv_dir = src.join("priv");
@@ -128,7 +130,7 @@ fn write_erts(plan: &ReleasePlan, root: &Path) -> Result<()> {
     for name in ERTS_RUNTIME {
         let from = src.join(name);
         if from.is_file() {
-            fs::copy(&from, dest.join(name)).at(&from, "cannot copy")?;
+            copy_file(&from, &dest.join(name))?;
         } else if ERTS_REQUIRED.contains(name) {
             return Err(Error::Otp(format!(
                 "{}: missing; this ERTS is incomplete",
@@ -182,7 +184,7 @@ fn write_releases(plan: &ReleasePlan, root: &Path) -> Result<()> {
         sys_config_text(plan).as_bytes(),
     )?;
     if let Some(runtime) = &plan.runtime_config {
-        fs::copy(runtime, vsn_dir.join("runtime.exs")).at(runtime, "cannot copy")?;
+        copy_file(runtime, &vsn_dir.join("runtime.exs"))?;
     }
     let vm_args = match &plan.vm_args {
         Some(text) => text.clone(),
@@ -227,7 +229,7 @@ fn write_overlays(plan: &ReleasePlan, root: &Path) -> Result<()> {
                     copy_tree(from, &dest)?;
                 } else {
                     create_parent(&dest)?;
-                    fs::copy(from, &dest).at(from, "cannot copy")?;
+                    copy_file(from, &dest)?;
                 }
             }
             PlannedOverlay::Link { target, link } => {
@@ -242,6 +244,22 @@ fn write_overlays(plan: &ReleasePlan, root: &Path) -> Result<()> {
                 write(&dest, text.as_bytes())?;
             }
         }
+    }
+    Ok(())
+}
+
+/// Custom commands (made executable) and hook directories, where the
+/// launcher looks for them.
+fn write_launcher_extras(plan: &ReleasePlan, vsn_dir: &Path) -> Result<()> {
+    for (name, src) in &plan.commands {
+        let dest = vsn_dir.join(launcher::command_file(name));
+        let dir = dest.parent().unwrap_or(vsn_dir);
+        fs::create_dir_all(dir).at(dir, "cannot create directory")?;
+        let script = fs::read(src).at(src, "cannot read the command's script")?;
+        write_with_mode(&dest, &script, 0o755)?;
+    }
+    for (hook, src) in &plan.hooks {
+        copy_tree(src, &vsn_dir.join(hook.release_dir()))?;
     }
     Ok(())
 }

@@ -128,10 +128,19 @@ struct Sorted<'a> {
     includes: Vec<String>,
 }
 
-/// `{script, {Name, Vsn}, Instructions}`.
-pub fn script_term(input: &ScriptInput<'_>) -> Result<Term> {
-    let rel_pos = |name: &str| input.apps.iter().position(|a| a.name() == name);
-    // systools_make:sort_used_and_incl_appls: by .rel position, absent last.
+/// The order in which the boot script loads and starts the applications
+/// (systools' `sort_appls`).
+pub fn boot_order<'a>(apps: &'a [BootApp<'a>]) -> Result<Vec<&'a str>> {
+    Ok(sort_appls(prepare(apps))?
+        .iter()
+        .map(|s| s.app.spec.name.as_str())
+        .collect())
+}
+
+/// Reorders each application's dependency lists by `.rel` position, absent
+/// ones last (systools_make:sort_used_and_incl_appls).
+fn prepare<'a>(apps: &'a [BootApp<'a>]) -> Vec<Sorted<'a>> {
+    let rel_pos = |name: &str| apps.iter().position(|a| a.name() == name);
     let by_rel_position = |list: &[String]| {
         let mut v = list.to_vec();
         if v.len() > 1 {
@@ -139,16 +148,18 @@ pub fn script_term(input: &ScriptInput<'_>) -> Result<Term> {
         }
         v
     };
-    let prepared: Vec<Sorted<'_>> = input
-        .apps
-        .iter()
+    apps.iter()
         .map(|app| Sorted {
             app,
             uses: by_rel_position(&app.spec.applications),
             includes: by_rel_position(&app.spec.included_applications),
         })
-        .collect();
-    let sorted = sort_appls(prepared)?;
+        .collect()
+}
+
+/// `{script, {Name, Vsn}, Instructions}`.
+pub fn script_term(input: &ScriptInput<'_>) -> Result<Term> {
+    let sorted = sort_appls(prepare(&input.apps))?;
 
     let km = input.kernel_modules;
     let atom_list = |names: &[String]| Term::atoms(names);
@@ -435,16 +446,8 @@ mod tests {
                 ebin: format!("$ROOT/lib/{}-1/ebin", s.name),
             })
             .collect();
-        let prepared = apps
-            .iter()
-            .map(|app| Sorted {
-                app,
-                uses: app.spec.applications.clone(),
-                includes: app.spec.included_applications.clone(),
-            })
-            .collect();
-        match sort_appls(prepared) {
-            Ok(v) => v.iter().map(|s| s.app.spec.name.clone()).collect(),
+        match boot_order(&apps) {
+            Ok(v) => v.into_iter().map(str::to_owned).collect(),
             Err(e) => vec![e.to_string()],
         }
     }

@@ -93,6 +93,10 @@ pub enum Error {
         dep_mode: String,
     },
 
+    /// A custom command or hook directory the launcher cannot use.
+    #[error("{}: {message}", path.display())]
+    Launcher { path: PathBuf, message: String },
+
     #[error("Erlang/OTP not found: {0}")]
     Otp(String),
 
@@ -101,6 +105,9 @@ pub enum Error {
 
     #[error("invalid option: {0}")]
     Option(String),
+
+    #[error("interrupted by signal {0}: no output written, the previous output is intact")]
+    Interrupted(i32),
 }
 
 /// What the library's functions return.

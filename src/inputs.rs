@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use crate::app::AppSpec;
 use crate::error::{Error, IoContext, Result};
+use crate::term::Term;
 
 /// Where an application comes from; decides how the boot script names its
 /// path (`$ROOT/lib/...` for OTP's own, `$RELEASE_LIB/...` otherwise).
@@ -46,6 +47,9 @@ pub struct MixBuild {
     pub project_app: Option<String>,
     /// Consolidated protocols, if the project has them.
     pub consolidated: Option<PathBuf>,
+    /// The Elixir version and OTP release that compiled the project, as
+    /// Mix records them (`.mix/compile.elixir_scm`), when it does.
+    pub compiled_with: Option<(String, String)>,
 }
 
 impl MixBuild {
@@ -126,6 +130,10 @@ impl MixBuild {
         .into_iter()
         .flatten()
         .find(|p| p.is_dir());
+        let compiled_with = project_app
+            .iter()
+            .chain(apps.keys())
+            .find_map(|app| read_compiled_with(&lib.join(app)));
         Ok(MixBuild {
             root: root.to_owned(),
             env: env.to_owned(),
@@ -133,8 +141,23 @@ impl MixBuild {
             apps,
             project_app,
             consolidated,
+            compiled_with,
         })
     }
+}
+
+/// `{_, {ElixirVsn, OtpRelease}, _}` from an app's `.mix/compile.elixir_scm`.
+fn read_compiled_with(app_dir: &Path) -> Option<(String, String)> {
+    let bytes = std::fs::read(app_dir.join(".mix").join("compile.elixir_scm")).ok()?;
+    let term = crate::etf::decode(&bytes).ok()?;
+    let text = |t: &Term| match t {
+        Term::Binary(b) => String::from_utf8(b.clone()).ok(),
+        other => other.as_string(),
+    };
+    let [_, Term::Tuple(versions), ..] = term.as_tuple()? else {
+        return None;
+    };
+    Some((text(versions.first()?)?, text(versions.get(1)?)?))
 }
 
 /// An Erlang/OTP installation: the source of ERTS and OTP's applications.

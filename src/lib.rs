@@ -50,11 +50,15 @@ pub mod archive;
 pub mod assemble;
 pub mod beam;
 pub mod boot;
+pub mod check;
 pub mod config;
+pub mod elf;
 pub mod error;
 pub mod etf;
 mod fsutil;
 pub mod inputs;
+pub mod inspect;
+pub mod launcher;
 pub mod plan;
 pub mod resolve;
 pub mod templates;
@@ -63,6 +67,8 @@ pub mod term;
 use std::path::PathBuf;
 
 pub use error::{Error, Result};
+pub use fsutil::{interrupt, remove_pending as abandon_unfinished_output};
+pub use launcher::Hook;
 pub use plan::{plan, BuildOptions, IncludeErts, ReleasePlan};
 pub use resolve::StartType;
 

@@ -8,6 +8,7 @@ use crate::boot::{BootApp, KernelModules};
 use crate::config::{self, LoadOptions, Overlay, ReleaseSettings};
 use crate::error::{Error, IoContext, Result};
 use crate::inputs::{AppSource, ElixirInstall, Inputs, MixBuild, Origin, OtpInstall};
+use crate::launcher::{self, Hook};
 use crate::resolve::{resolve, Request, StartType};
 use crate::term::{parse_consult, Term};
 
@@ -53,6 +54,10 @@ pub struct BuildOptions {
     /// Whether configuration code beyond relpack's native subset may be
     /// evaluated with the `elixir` on PATH (else it is an error).
     pub use_elixir: bool,
+    /// Custom launcher commands: `bin/<name> NAME args...` runs the script.
+    pub commands: Vec<(String, PathBuf)>,
+    /// Hook directories whose files the launcher sources around start/stop.
+    pub hooks: Vec<(Hook, PathBuf)>,
 }
 
 impl BuildOptions {
@@ -71,6 +76,8 @@ impl BuildOptions {
             elixir_root: None,
             include_erts_explicit: false,
             use_elixir: true,
+            commands: Vec::new(),
+            hooks: Vec::new(),
         }
     }
 }
@@ -128,6 +135,8 @@ pub struct ReleasePlan {
     pub kernel_modules: KernelModules,
     pub output_dir: PathBuf,
     pub tarball: Option<PathBuf>,
+    /// Things worth an operator's look that do not stop the build.
+    pub warnings: Vec<String>,
     /// The `sys.config` term: the application config, any release
     /// `sys_config` over it, and the config provider's settings.
     pub sys_config: Term,
@@ -153,6 +162,9 @@ pub struct ReleasePlan {
     /// The release settings read from the project, if any (commands and
     /// hooks are there for the launcher).
     pub release_config: Option<ReleaseSettings>,
+    /// Custom launcher commands and hook directories, checked to exist.
+    pub commands: Vec<(String, PathBuf)>,
+    pub hooks: Vec<(Hook, PathBuf)>,
 }
 
 /// A change to the release tree, relative to its root.
@@ -256,6 +268,7 @@ pub fn plan(options: &BuildOptions) -> Result<ReleasePlan> {
             requested.push((app.clone(), *ty));
         }
     }
+    let (commands, hooks) = launcher_extras(options, release)?;
     if project_app.is_none() && requested.is_empty() {
         return Err(Error::Project {
             path: options.project_dir.join("mix.exs"),
@@ -278,7 +291,7 @@ pub fn plan(options: &BuildOptions) -> Result<ReleasePlan> {
     )?;
 
     let include_erts = include_erts != IncludeErts::No;
-    let apps = resolved
+    let apps: Vec<PlannedApp> = resolved
         .into_iter()
         .map(|r| {
             let clean_start_type = if matches!(r.name(), "kernel" | "stdlib") {
@@ -295,6 +308,7 @@ pub fn plan(options: &BuildOptions) -> Result<ReleasePlan> {
         })
         .collect();
 
+    let warnings = plan_warnings(&inputs, &apps);
     let Inputs { build, otp, .. } = inputs;
     let kernel_modules = read_kernel_modules(&otp);
     let output_dir = options
@@ -323,7 +337,7 @@ pub fn plan(options: &BuildOptions) -> Result<ReleasePlan> {
         .map(|path| config::eex::render_file(path, &vars))
         .transpose()?;
     let overlays = release
-        .map(|r| plan_overlays(r, &options.project_dir, &version, &vars))
+        .map(|r| plan_overlays(r, &options.project_dir, &vars))
         .transpose()?
         .unwrap_or_default();
     let app_config = project_config.app_config;
@@ -334,6 +348,10 @@ pub fn plan(options: &BuildOptions) -> Result<ReleasePlan> {
         &boot_files,
         &options.env,
     )?;
+    let mut read = vec![build.build_dir.join("lib"), otp.root.clone()];
+    read.extend(apps.iter().map(|a| a.source.dir.clone()));
+    read.extend(build.consolidated.clone());
+    check_no_overlap(&output_dir, &build.root, &read)?;
     Ok(ReleasePlan {
         name,
         version,
@@ -344,6 +362,7 @@ pub fn plan(options: &BuildOptions) -> Result<ReleasePlan> {
         kernel_modules,
         output_dir,
         tarball,
+        warnings,
         sys_config,
         runtime_config: app_config.runtime,
         config_provider: !boot_files.is_empty(),
@@ -354,7 +373,121 @@ pub fn plan(options: &BuildOptions) -> Result<ReleasePlan> {
         cookie: release.and_then(|r| r.cookie.clone()),
         overlays,
         release_config: project_config.release,
+        commands,
+        hooks,
     })
+}
+
+/// Shadowed application copies and a compiler/runtime OTP mismatch.
+fn plan_warnings(inputs: &Inputs, apps: &[PlannedApp]) -> Vec<String> {
+    let mut out = Vec::new();
+    for app in apps.iter().filter(|a| a.source.origin != Origin::Otp) {
+        if let Some((vsn, dir)) = inputs.otp.libs.get(app.name()) {
+            if vsn != app.vsn() {
+                out.push(format!(
+                    "{} {} from {} is used; the OTP installation also has {} {} ({}), which is not",
+                    app.name(),
+                    app.vsn(),
+                    app.source.dir.display(),
+                    app.name(),
+                    vsn,
+                    dir.display()
+                ));
+            }
+        }
+    }
+    if let Some((elixir, otp)) = &inputs.build.compiled_with {
+        let target = inputs.otp.otp_release.to_string();
+        if *otp != target {
+            out.push(format!(
+                "the project was compiled by Elixir {elixir} on OTP {otp}, but the release runs on ERTS {} (OTP {target}): {}",
+                inputs.otp.erts_vsn,
+                if otp.parse::<u32>().unwrap_or(0) > inputs.otp.otp_release {
+                    "beams from a newer OTP may fail to load; recompile with the target's OTP"
+                } else {
+                    "recompile with the target's OTP to be safe"
+                }
+            ));
+        }
+    }
+    out
+}
+
+/// The output is replaced wholesale, so it may neither lie inside nor hold
+/// a directory the build reads, nor hold the project (`--out .` would
+/// otherwise swap the project away).
+fn check_no_overlap(output: &Path, project: &Path, read: &[PathBuf]) -> Result<()> {
+    let out = absolute(output);
+    let overlap = |input: &Path, out_may_be_inside: bool| {
+        let input = absolute(input);
+        let bad = input.starts_with(&out) || (!out_may_be_inside && out.starts_with(&input));
+        if bad {
+            Err(Error::Option(format!(
+                "--out {} overlaps {}, which the build reads: choose another output directory",
+                output.display(),
+                input.display()
+            )))
+        } else {
+            Ok(())
+        }
+    };
+    overlap(project, true)?;
+    read.iter().try_for_each(|dir| overlap(dir, false))
+}
+
+/// An absolute path with symlinks of its existing part resolved, so that
+/// overlapping spellings of one directory compare equal.
+fn absolute(path: &Path) -> PathBuf {
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+    let mut existing = abs.as_path();
+    let mut rest = Vec::new();
+    while !existing.exists() {
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_owned());
+                existing = parent;
+            }
+            _ => break,
+        }
+    }
+    let mut resolved = std::fs::canonicalize(existing).unwrap_or_else(|_| existing.to_owned());
+    resolved.extend(rest.iter().rev());
+    resolved
+}
+
+/// Custom launcher commands and hook directories.
+type LauncherExtras = (Vec<(String, PathBuf)>, Vec<(Hook, PathBuf)>);
+
+/// Custom commands and hook directories: the caller's, then the release
+/// configuration's (Distillery `commands:`, `*_hooks:`) for names the
+/// caller did not give; all checked.
+fn launcher_extras(
+    options: &BuildOptions,
+    release: Option<&ReleaseSettings>,
+) -> Result<LauncherExtras> {
+    let mut commands = options.commands.clone();
+    let mut hooks = options.hooks.clone();
+    if let Some(r) = release {
+        for (name, path) in &r.commands {
+            if !commands.iter().any(|(n, _)| n == name) {
+                commands.push((name.clone(), path.clone()));
+            }
+        }
+        for (name, dir) in &r.hooks {
+            let hook = name.parse::<Hook>().map_err(|_| Error::Project {
+                path: r.file.clone(),
+                message: format!(
+                    "`{name}_hooks` is not supported: the launcher runs pre_start, post_start, pre_stop and post_stop hooks"
+                ),
+            })?;
+            if !hooks.iter().any(|(h, _)| *h == hook) {
+                hooks.push((hook, dir.clone()));
+            }
+        }
+    }
+    launcher::check_commands(&commands)?;
+    launcher::check_hooks(&hooks)?;
+    Ok((commands, hooks))
 }
 
 /// The release's own `vm.args` (and Distillery `erl_opts`), rendered.
@@ -384,7 +517,6 @@ fn render_vm_args(r: &ReleaseSettings, vars: &[(String, String)]) -> Result<Opti
 fn plan_overlays(
     r: &ReleaseSettings,
     project: &Path,
-    version: &str,
     vars: &[(String, String)],
 ) -> Result<Vec<PlannedOverlay>> {
     let expand = |s: &str| config::eex::render(&r.file, s, vars);
@@ -419,22 +551,7 @@ fn plan_overlays(
             })
         }
     };
-    // Distillery's layout for custom commands and hook directories, which
-    // its launcher runs from there.
-    let vsn_dir = Path::new("releases").join(version);
     let mut planned = Vec::new();
-    for (name, script) in &r.commands {
-        planned.push(PlannedOverlay::Copy {
-            from: source(&script.to_string_lossy())?,
-            to: vsn_dir.join("commands").join(format!("{name}.sh")),
-        });
-    }
-    for (hook, dir) in &r.hooks {
-        planned.push(PlannedOverlay::Copy {
-            from: source(&dir.to_string_lossy())?,
-            to: vsn_dir.join("hooks").join(format!("{hook}.d")),
-        });
-    }
     for dir in &r.overlay_dirs {
         planned.push(PlannedOverlay::Copy {
             from: dir.clone(),
