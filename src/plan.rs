@@ -573,10 +573,8 @@ fn plan_overlays(
             },
             Overlay::Template(a, b) => {
                 let from = source(a)?;
-                let raw =
-                    std::fs::read_to_string(&from).at(&from, "cannot read the overlay template")?;
                 PlannedOverlay::Write {
-                    text: config::eex::render(&from, &raw, vars)?,
+                    text: config::eex::render_file(&from, vars)?,
                     to: inside(b)?,
                 }
             }

@@ -396,6 +396,16 @@ fn configuration_errors_name_file_and_line() {
 
     std::fs::write(
         &config,
+        text.replace("set include_src: false", "set include_src: true"),
+    )
+    .unwrap();
+    fails(
+        &["build"],
+        &["rel/config.exs:25:", "`include_src: true` is not supported"],
+    );
+
+    std::fs::write(
+        &config,
         text.replace(
             "{:copy, \"rel/config/config.exs\", \"etc/config.exs\"}",
             "{:mkdir, \"etc\"}",
