@@ -202,13 +202,7 @@ fn boots_in_rootfs(dir: &str) {
         &format!("/{opt}/bin/{}", f.release),
         &["eval", f.eval.0],
     );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(stdout.trim(), f.eval.1);
+    assert_printed(&out, f.eval.1);
 }
 
 #[test]

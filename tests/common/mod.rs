@@ -27,6 +27,18 @@ pub fn run(cmd: &mut Command) -> Output {
         .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
 }
 
+/// Requires that a finished command succeeded and printed exactly
+/// `expected` (surrounding white space aside).
+pub fn assert_printed(out: &Output, expected: &str) {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout.trim(), expected);
+}
+
 /// Runs a command that must succeed; returns its stdout.
 pub fn run_ok(cmd: &mut Command) -> String {
     let out = run(cmd);
