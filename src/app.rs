@@ -13,12 +13,19 @@ use crate::term::{parse_consult, Term};
 /// One application as its `.app` file describes it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AppSpec {
+    /// The application name (the atom in the `.app` file).
     pub name: String,
+    /// The application version (`vsn`).
     pub vsn: String,
+    /// The modules the application lists under `modules`.
     pub modules: Vec<String>,
+    /// The process names it registers (`registered`).
     pub registered: Vec<String>,
+    /// Applications that must be started before this one (`applications`).
     pub applications: Vec<String>,
+    /// Dependencies that may be absent from the release (`optional_applications`).
     pub optional_applications: Vec<String>,
+    /// Applications this one includes and starts under its own supervision tree (`included_applications`).
     pub included_applications: Vec<String>,
     /// The values systools passes through unchanged into the boot script's
     /// application term.
@@ -30,15 +37,25 @@ pub struct AppSpec {
 /// `.app` properties carried verbatim into boot scripts.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RawProps {
+    /// `description`, as written.
     pub description: Term,
+    /// `vsn`, as written.
     pub vsn: Term,
+    /// `id`, or the empty string if absent.
     pub id: Term,
+    /// `env`, the application's default environment (`[]` if absent).
     pub env: Term,
+    /// `maxT`, or `infinity` if absent.
     pub max_t: Term,
+    /// `maxP`, or `infinity` if absent.
     pub max_p: Term,
+    /// `modules`, as written.
     pub modules: Term,
+    /// `registered`, as written.
     pub registered: Term,
+    /// `start_phases`, if present.
     pub start_phases: Option<Term>,
+    /// `mod`, the application callback module and its argument, if present.
     pub mod_: Option<Term>,
 }
 

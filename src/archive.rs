@@ -21,6 +21,7 @@ use crate::fsutil::{check_interrupted, TempPath};
 #[derive(Debug)]
 pub struct Packed {
     tmp: TempPath,
+    /// Size of the tarball in bytes.
     pub size: u64,
 }
 

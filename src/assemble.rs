@@ -46,6 +46,7 @@ const ERTS_REQUIRED: &[&str] = &["beam.smp", "erl_child_setup", "erlexec"];
 /// A release written to a temporary directory, not yet in place.
 #[derive(Debug)]
 pub struct Staged {
+    /// The temporary directory holding the release; removed if dropped unpublished.
     pub dir: TempPath,
 }
 

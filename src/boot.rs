@@ -23,7 +23,9 @@ use crate::term::Term;
 /// An application as the boot script sees it.
 #[derive(Debug, Clone)]
 pub struct BootApp<'a> {
+    /// The application's `.app` contents.
     pub spec: &'a AppSpec,
+    /// How the boot script starts it.
     pub start_type: StartType,
     /// Its `ebin` as the script names it, e.g. `$ROOT/lib/kernel-8.5.3/ebin`.
     pub ebin: String,
@@ -38,7 +40,9 @@ impl BootApp<'_> {
 /// The modules the VM has preloaded and those the script loads first.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KernelModules {
+    /// Modules built into the VM, listed in the script's `preLoaded` instruction.
     pub preloaded: Vec<String>,
+    /// Modules the script loads first (its first `primLoad`), before any application.
     pub mandatory: Vec<String>,
 }
 
@@ -84,10 +88,13 @@ impl KernelModules {
 /// Everything a boot script is made from.
 #[derive(Debug, Clone)]
 pub struct ScriptInput<'a> {
+    /// The release name.
     pub release_name: &'a str,
+    /// The release version.
     pub release_vsn: &'a str,
     /// In `.rel` order.
     pub apps: Vec<BootApp<'a>>,
+    /// The preloaded and mandatory module lists to put in the script.
     pub kernel_modules: &'a KernelModules,
     /// Directory to put in front of every `$RELEASE_LIB` path instruction.
     pub consolidated: Option<String>,

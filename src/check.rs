@@ -22,15 +22,20 @@ use crate::term::{parse_consult, Term};
 /// The outcome of a check: what was looked at and what is wrong.
 #[derive(Debug, Clone, Default)]
 pub struct CheckReport {
+    /// The release name from the `.rel` file.
     pub name: String,
+    /// The release version from the `.rel` file.
     pub version: String,
+    /// Number of applications checked.
     pub apps: usize,
+    /// Number of listed modules whose `.beam` file is present.
     pub modules: usize,
     /// Each problem as one line naming the file.
     pub problems: Vec<String>,
 }
 
 impl CheckReport {
+    /// Whether no problems were found.
     pub fn ok(&self) -> bool {
         self.problems.is_empty()
     }

@@ -6,106 +6,174 @@ use std::path::PathBuf;
 /// Everything that can stop a build.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// A file-system operation failed.
     #[error("{}: {action}: {source}", path.display())]
     Io {
+        /// The file or directory it was working on.
         path: PathBuf,
+        /// What relpack was trying to do, e.g. "cannot read".
         action: &'static str,
+        /// The underlying operating-system error.
         #[source]
         source: std::io::Error,
     },
 
+    /// A file (`.app`, `.rel`, Erlang terms, an Elixir config or `mix.exs`) is not valid syntax.
     #[error("{}:{line}: {message}", path.display())]
     Parse {
+        /// The file that failed to parse.
         path: PathBuf,
+        /// The 1-based line of the problem.
         line: usize,
+        /// What is wrong there.
         message: String,
     },
 
     /// Code in a configuration file beyond what relpack evaluates natively.
     #[error("{}:{line}: {construct}: not in the subset relpack evaluates natively (README, Configuration){hint}", path.display())]
     Unsupported {
+        /// The configuration file.
         path: PathBuf,
+        /// The 1-based line of the construct.
         line: usize,
+        /// The construct relpack does not evaluate, as written in the file.
         construct: String,
         /// What else can be done, if anything.
         hint: &'static str,
     },
 
+    /// An `.app` file parses but does not describe an application correctly.
     #[error("{}: {message}", path.display())]
-    BadApp { path: PathBuf, message: String },
+    BadApp {
+        /// The `.app` file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
 
+    /// The project has no `_build` directory: it has not been compiled.
     #[error("{}: no _build directory: compile the project first (`MIX_ENV={env} mix compile`)", path.display())]
-    NoBuild { path: PathBuf, env: String },
+    NoBuild {
+        /// The project directory.
+        path: PathBuf,
+        /// The environment the build was asked for.
+        env: String,
+    },
 
+    /// `_build` exists but holds no build for the requested environment.
     #[error("{}: not built for env `{env}` (found: {found}): run `MIX_ENV={env} mix compile` or pass --env", path.display())]
     EnvNotBuilt {
+        /// The `_build` directory.
         path: PathBuf,
+        /// The environment that was asked for.
         env: String,
+        /// The environments that are built, comma-separated.
         found: String,
     },
 
+    /// The project is not in a state relpack can release, e.g. no compiled applications or a config `import_config` cycle.
     #[error("{}: {message}", path.display())]
-    Project { path: PathBuf, message: String },
+    Project {
+        /// The file or directory at fault.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
 
+    /// An application in the closure cannot be found in the project, OTP or Elixir.
     #[error("application `{app}` not found (needed by {needed_by}); looked in {looked}")]
     MissingApp {
+        /// The missing application.
         app: String,
+        /// The application (or the release itself) that depends on it.
         needed_by: String,
+        /// Where relpack looked for it.
         looked: String,
     },
 
+    /// Applications (or boot-script start phases) depend on each other in a loop; the text lists the cycle.
     #[error("dependency cycle between applications: {0}")]
     Cycle(String),
 
+    /// The same module is listed by two applications.
     #[error("module `{module}` is in two applications: `{first}` and `{second}`; remove it from one of them")]
     DuplicateModule {
+        /// The module name.
         module: String,
+        /// One application that lists it.
         first: String,
+        /// The other application that lists it.
         second: String,
     },
 
+    /// Two applications declare the same process name in their `registered` lists.
     #[error("process name `{name}` is registered by two applications: `{first}` and `{second}`")]
     DuplicateRegistered {
+        /// The registered process name.
         name: String,
+        /// One application that registers it.
         first: String,
+        /// The other application that registers it.
         second: String,
     },
 
+    /// An application appears in the `included_applications` of two applications.
     #[error("application `{app}` is included by both `{first}` and `{second}`; an application can be included only once")]
     IncludedTwice {
+        /// The included application.
         app: String,
+        /// One application that includes it.
         first: String,
+        /// The other application that includes it.
         second: String,
     },
 
+    /// An application is both a started dependency of one application and included by another.
     #[error("application `{app}` is both a dependency of `{user}` and included by `{includer}`; list it in only one of applications/included_applications")]
     UsedAndIncluded {
+        /// The application in question.
         app: String,
+        /// The application that lists it under `applications`.
         user: String,
+        /// The application that lists it under `included_applications`.
         includer: String,
     },
 
+    /// A started application depends on one whose start type (load or none) means it will not be started.
     #[error("application `{app}` is `{mode}` but depends on `{dep}`, which is `{dep_mode}`: make `{dep}` start too, or set `{app}` to load/none as well")]
     UnsafeMode {
+        /// The application that starts.
         app: String,
+        /// Its start type.
         mode: String,
+        /// The dependency that will not be started.
         dep: String,
+        /// The dependency's start type.
         dep_mode: String,
     },
 
     /// A custom command or hook directory the launcher cannot use.
     #[error("{}: {message}", path.display())]
-    Launcher { path: PathBuf, message: String },
+    Launcher {
+        /// The command file or hook directory.
+        path: PathBuf,
+        /// Why it cannot be used.
+        message: String,
+    },
 
+    /// Erlang/OTP or its ERTS cannot be found or is not usable; the text says why.
     #[error("Erlang/OTP not found: {0}")]
     Otp(String),
 
+    /// Elixir's applications cannot be found; the text says why.
     #[error("Elixir not found: {0}")]
     Elixir(String),
 
+    /// An option or template is invalid, or a facility relpack needs (e.g. OS randomness) is unavailable.
     #[error("invalid option: {0}")]
     Option(String),
 
+    /// A signal arrived during the build (see [`crate::interrupt`]); carries the signal number.
     #[error("interrupted by signal {0}: no output written, the previous output is intact")]
     Interrupted(i32),
 }

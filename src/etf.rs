@@ -166,6 +166,7 @@ fn encode_integer(out: &mut Vec<u8>, i: i64) {
 pub struct DecodeError {
     /// Byte offset where decoding stopped.
     pub offset: usize,
+    /// What is wrong with the bytes there.
     pub message: String,
 }
 

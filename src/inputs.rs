@@ -27,9 +27,11 @@ pub enum Origin {
 /// An application found on disk.
 #[derive(Debug, Clone)]
 pub struct AppSource {
+    /// The application's `.app` contents.
     pub spec: AppSpec,
     /// The application directory (holding `ebin/`, maybe `priv/`).
     pub dir: PathBuf,
+    /// Whether it comes from the project, Elixir or OTP.
     pub origin: Origin,
 }
 
@@ -38,6 +40,7 @@ pub struct AppSource {
 pub struct MixBuild {
     /// The project directory (holding `mix.exs`).
     pub root: PathBuf,
+    /// The Mix environment it was built for, e.g. `prod`.
     pub env: String,
     /// `_build/<env>`.
     pub build_dir: PathBuf,
@@ -163,7 +166,9 @@ fn read_compiled_with(app_dir: &Path) -> Option<(String, String)> {
 /// An Erlang/OTP installation: the source of ERTS and OTP's applications.
 #[derive(Debug, Clone)]
 pub struct OtpInstall {
+    /// The installation root (`code:root_dir()`, e.g. `/usr/lib/erlang`).
     pub root: PathBuf,
+    /// The version of its ERTS, as in its `erts-<vsn>` directory.
     pub erts_vsn: String,
     /// The OTP major release, e.g. `25`.
     pub otp_release: u32,
@@ -284,6 +289,7 @@ fn root_of_erl(erl: &Path) -> Result<PathBuf> {
 /// Elixir's installation: `<root>/lib/<app>/ebin` for elixir, logger, ...
 #[derive(Debug, Clone)]
 pub struct ElixirInstall {
+    /// Its `lib` directory, holding one directory per application.
     pub lib: PathBuf,
 }
 
@@ -321,8 +327,11 @@ impl ElixirInstall {
 /// shares a name with an OTP-installed app is the one that ships.)
 #[derive(Debug, Clone)]
 pub struct Inputs {
+    /// The project's compiled applications.
     pub build: MixBuild,
+    /// The Erlang/OTP installation.
     pub otp: OtpInstall,
+    /// Elixir's installation; `None` for a rebar3 project, which needs none.
     pub elixir: Option<ElixirInstall>,
 }
 

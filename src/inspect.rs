@@ -22,24 +22,36 @@ const BIG_PRIV: u64 = 10 * 1024 * 1024;
 /// Everything `inspect` reports, in the shape `--json` prints.
 #[derive(Debug, Clone, Serialize)]
 pub struct Inspection {
+    /// The release name.
     pub name: String,
+    /// The release version.
     pub version: String,
+    /// The ERTS version the release boots with.
     pub erts_vsn: String,
+    /// The full OTP version, e.g. `25.2.3`, if the installation records it.
     pub otp_version: Option<String>,
+    /// Whether ERTS is bundled in the release.
     pub include_erts: bool,
     /// In `.rel` order.
     pub apps: Vec<AppInfo>,
     /// The order in which the boot script loads and starts applications.
     pub boot_order: Vec<String>,
+    /// How many bytes each part of the release takes.
     pub sizes: Sizes,
+    /// Shared libraries the bundled native code needs on the target system.
     pub runtime_deps: Vec<Library>,
+    /// Things worth a look, one line each.
     pub warnings: Vec<String>,
 }
 
+/// One application in an [`Inspection`].
 #[derive(Debug, Clone, Serialize)]
 pub struct AppInfo {
+    /// The application name.
     pub name: String,
+    /// The application version.
     pub vsn: String,
+    /// Its start type in the release, e.g. `permanent`.
     pub start_type: String,
     /// `project`, `elixir` or `otp`.
     pub origin: String,
@@ -49,27 +61,35 @@ pub struct AppInfo {
     pub required_by: Vec<String>,
     /// The application that lists this one in `included_applications`.
     pub included_by: Option<String>,
+    /// Number of modules it lists.
     pub modules: usize,
-    /// Bytes of `ebin/` and `priv/` as they would be copied.
+    /// Bytes of `ebin/` as it would be copied.
     pub ebin_bytes: u64,
+    /// Bytes of `priv/` as it would be copied; 0 if it has none.
     pub priv_bytes: u64,
 }
 
 /// Bytes per part of the release, as copied (before compression).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Sizes {
+    /// The bundled ERTS; 0 if ERTS is not included.
     pub erts: u64,
+    /// Erlang/OTP's applications bundled in the release.
     pub otp_apps: u64,
+    /// Elixir's applications bundled in the release.
     pub elixir_apps: u64,
+    /// The project's own applications and its dependencies.
     pub project_apps: u64,
     /// Included in the three above.
     pub priv_dirs: u64,
+    /// The sum of ERTS and the three kinds of applications.
     pub total: u64,
 }
 
 /// A shared library some bundled ELF file needs.
 #[derive(Debug, Clone, Serialize)]
 pub struct Library {
+    /// The library's soname, e.g. `libcrypto.so.3`.
     pub soname: String,
     /// Release-relative paths of the files that need it.
     pub needed_by: Vec<String>,

@@ -46,6 +46,7 @@ pub enum Hook {
 }
 
 impl Hook {
+    /// Every hook, in the order they run over a node's life.
     pub const ALL: [Hook; 4] = [
         Hook::PreStart,
         Hook::PostStart,
@@ -53,6 +54,7 @@ impl Hook {
         Hook::PostStop,
     ];
 
+    /// The hook's name as in configuration and directory names, e.g. `pre_start`.
     pub fn as_str(self) -> &'static str {
         match self {
             Hook::PreStart => "pre_start",

@@ -10,7 +10,7 @@
 //! 1. **inputs** ([`inputs`]): find the project's compiled applications,
 //!    the Erlang/OTP installation and Elixir's applications, and read
 //!    `.app` files ([`app`]) with the Erlang term reader ([`term`]).
-//! 2. **resolve and plan** ([`resolve`], [`plan`]): the application
+//! 2. **resolve and plan** ([`resolve`], [`plan`](mod@plan)): the application
 //!    closure with start types, checked for missing applications, cycles
 //!    and duplicate modules, becomes a [`ReleasePlan`], which holds every
 //!    decision about the release.
@@ -45,6 +45,8 @@
 //! # Ok::<(), relpack::Error>(())
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod app;
 pub mod archive;
 pub mod assemble;
@@ -75,9 +77,13 @@ pub use resolve::StartType;
 /// What a build produced.
 #[derive(Debug, Clone)]
 pub struct BuildReport {
+    /// The release name.
     pub name: String,
+    /// The release version.
     pub version: String,
+    /// The ERTS version the release boots with.
     pub erts_vsn: String,
+    /// Where the release directory was written.
     pub release_dir: PathBuf,
     /// The tarball and its size in bytes, if one was written.
     pub tarball: Option<(PathBuf, u64)>,
@@ -85,7 +91,7 @@ pub struct BuildReport {
     pub apps: usize,
 }
 
-/// Plans and writes a release: [`plan`] followed by [`write`].
+/// Plans and writes a release: [`plan()`] followed by [`write()`].
 pub fn build(options: &BuildOptions) -> Result<BuildReport> {
     write(&plan(options)?)
 }

@@ -41,6 +41,7 @@ pub struct BuildOptions {
     pub apps: Vec<(String, StartType)>,
     /// Release directory; defaults to `_build/<env>/rel/<name>`.
     pub output_dir: Option<PathBuf>,
+    /// Whether to bundle ERTS, and from where.
     pub include_erts: IncludeErts,
     /// Whether to write `_build/<env>/<name>-<vsn>.tar.gz`.
     pub tar: bool,
@@ -85,6 +86,7 @@ impl BuildOptions {
 /// One application of the plan.
 #[derive(Debug, Clone)]
 pub struct PlannedApp {
+    /// The application as found on disk.
     pub source: AppSource,
     /// Its type in the `start` boot script.
     pub start_type: StartType,
@@ -98,10 +100,12 @@ pub struct PlannedApp {
 }
 
 impl PlannedApp {
+    /// The application name.
     pub fn name(&self) -> &str {
         &self.source.spec.name
     }
 
+    /// The application version.
     pub fn vsn(&self) -> &str {
         &self.source.spec.vsn
     }
@@ -125,17 +129,23 @@ impl PlannedApp {
 /// Everything needed to write a release.
 #[derive(Debug, Clone)]
 pub struct ReleasePlan {
+    /// The release name.
     pub name: String,
+    /// The release version.
     pub version: String,
     /// The OTP the release runs on (whose ERTS is bundled, if any).
     pub otp: OtpInstall,
+    /// Whether ERTS is bundled in the release.
     pub include_erts: bool,
     /// In `.rel` order.
     pub apps: Vec<PlannedApp>,
     /// Consolidated protocols to ship in `releases/<vsn>/consolidated`.
     pub consolidated: Option<PathBuf>,
+    /// The preloaded and mandatory module lists for the boot scripts.
     pub kernel_modules: KernelModules,
+    /// Where the release directory is written.
     pub output_dir: PathBuf,
+    /// Where the tarball is written; `None`: no tarball.
     pub tarball: Option<PathBuf>,
     /// Things worth an operator's look that do not stop the build.
     pub warnings: Vec<String>,
@@ -166,24 +176,34 @@ pub struct ReleasePlan {
     pub release_config: Option<ReleaseSettings>,
     /// Custom launcher commands and hook directories, checked to exist.
     pub commands: Vec<(String, PathBuf)>,
+    /// Hook directories whose files the launcher sources, each with its hook.
     pub hooks: Vec<(Hook, PathBuf)>,
 }
 
 /// A change to the release tree, relative to its root.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PlannedOverlay {
+    /// Create a directory.
     Mkdir(PathBuf),
     /// Copy a file or a directory tree.
     Copy {
+        /// The source file or directory in the project.
         from: PathBuf,
+        /// The destination, relative to the release root (empty: the root itself).
         to: PathBuf,
     },
+    /// Create a symbolic link.
     Link {
+        /// What the link points at: the project's file, absolute.
         target: PathBuf,
+        /// The link's path in the release.
         link: PathBuf,
     },
+    /// Write a file with the given contents (a rendered template).
     Write {
+        /// The file's contents.
         text: String,
+        /// The file's path in the release.
         to: PathBuf,
     },
 }

@@ -29,12 +29,16 @@ pub enum StartType {
     None,
     /// Loaded, not started.
     Load,
+    /// Started; if it stops, the node keeps running.
     Temporary,
+    /// Started; if it stops abnormally, the node stops too.
     Transient,
+    /// Started; if it stops for any reason, the node stops too.
     Permanent,
 }
 
 impl StartType {
+    /// The name used in `.rel` files and configuration, e.g. `permanent`.
     pub fn as_str(self) -> &'static str {
         match self {
             StartType::None => "none",
@@ -78,11 +82,14 @@ impl FromStr for StartType {
 /// One application of the release with its start type.
 #[derive(Debug, Clone)]
 pub struct ResolvedApp {
+    /// The application as found on disk.
     pub source: AppSource,
+    /// How it is started at boot.
     pub start_type: StartType,
 }
 
 impl ResolvedApp {
+    /// The application name.
     pub fn name(&self) -> &str {
         &self.source.spec.name
     }

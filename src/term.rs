@@ -24,10 +24,15 @@ use std::fmt::Write as _;
 /// text file exist here (no pids, ports, references or funs).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Term {
+    /// An atom, by name (without quotes).
     Atom(String),
+    /// An integer (the signed 64-bit range only).
     Integer(i64),
+    /// A float.
     Float(f64),
+    /// A binary (`<<"...">>`), as its bytes; Elixir strings are binaries.
     Binary(Vec<u8>),
+    /// A tuple and its elements.
     Tuple(Vec<Term>),
     /// A proper list; a string is a list of character codes.
     List(Vec<Term>),
@@ -36,6 +41,7 @@ pub enum Term {
 }
 
 impl Term {
+    /// An atom named `name`.
     pub fn atom(name: &str) -> Term {
         Term::Atom(name.to_owned())
     }
@@ -45,14 +51,17 @@ impl Term {
         Term::List(text.chars().map(|c| Term::Integer(c as i64)).collect())
     }
 
+    /// A tuple of `items`.
     pub fn tuple(items: Vec<Term>) -> Term {
         Term::Tuple(items)
     }
 
+    /// A list of atoms, one per name.
     pub fn atoms<S: AsRef<str>>(names: &[S]) -> Term {
         Term::List(names.iter().map(|n| Term::atom(n.as_ref())).collect())
     }
 
+    /// The atom's name, if this is an atom.
     pub fn as_atom(&self) -> Option<&str> {
         match self {
             Term::Atom(a) => Some(a),
@@ -60,6 +69,7 @@ impl Term {
         }
     }
 
+    /// The elements, if this is a proper list.
     pub fn as_list(&self) -> Option<&[Term]> {
         match self {
             Term::List(items) => Some(items),
@@ -67,6 +77,7 @@ impl Term {
         }
     }
 
+    /// The elements, if this is a tuple.
     pub fn as_tuple(&self) -> Option<&[Term]> {
         match self {
             Term::Tuple(items) => Some(items),
@@ -363,7 +374,9 @@ fn write_quoted(out: &mut String, chars: impl Iterator<Item = char>, quote: char
 /// Why a text could not be read as terms, with the 1-based line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParseError {
+    /// The 1-based line where reading failed.
     pub line: usize,
+    /// What is wrong there.
     pub message: String,
 }
 

@@ -21,6 +21,7 @@ use crate::term::{parse_consult, Term};
 pub enum Evaluation {
     /// No `config/config.exs`.
     None,
+    /// By relpack's own evaluator, without running Elixir.
     Native,
     /// By `elixir`, because of the construct at this place.
     Elixir,
@@ -33,6 +34,7 @@ pub struct AppConfig {
     pub config: Term,
     /// The files read, in order.
     pub files: Vec<PathBuf>,
+    /// How the files were evaluated.
     pub evaluation: Evaluation,
     /// Why `elixir` was needed (the native evaluator's message).
     pub fallback_reason: Option<String>,

@@ -47,9 +47,13 @@ pub const OPTIONS: &[&str] = &[
 /// Every environment and release a `rel/config.exs` defines.
 #[derive(Debug, Clone, Default)]
 pub struct DistilleryConfig {
+    /// `set default_release:`, if set.
     pub default_release: Option<String>,
+    /// `set default_environment:`, if set.
     pub default_environment: Option<String>,
+    /// Each `environment` block: its name, settings and the line it starts on.
     pub environments: Vec<(String, Settings, usize)>,
+    /// Each `release` block: its name, settings and the line it starts on.
     pub releases: Vec<(String, Settings, usize)>,
 }
 

@@ -22,7 +22,9 @@ use crate::term::Term;
 
 /// A parsed `.exs` file.
 pub struct Source {
+    /// The file the source was read from.
     pub path: PathBuf,
+    /// The file's text.
     pub text: String,
     tree: Tree,
 }
@@ -38,6 +40,7 @@ impl Source {
         Source::parse(path, text)
     }
 
+    /// Parses `text` as Elixir; `path` is used in errors.
     pub fn parse(path: &Path, text: String) -> Result<Source> {
         let mut parser = Parser::new();
         parser
@@ -62,6 +65,7 @@ impl Source {
         })
     }
 
+    /// The root node of the syntax tree.
     pub fn root(&self) -> Node<'_> {
         self.tree.root_node()
     }
@@ -84,6 +88,7 @@ fn first_error(node: Node<'_>) -> Option<Node<'_>> {
     found.or(Some(node))
 }
 
+/// The 1-based line a node starts on.
 pub fn line_of(node: Node<'_>) -> usize {
     node.start_position().row + 1
 }
@@ -116,7 +121,9 @@ impl Dsl for NoDsl {
 
 /// A call as the DSL sees it.
 pub struct Call<'t> {
+    /// The name of the function called.
     pub name: String,
+    /// The call's syntax node, for errors.
     pub node: Node<'t>,
     /// Positional arguments; trailing `key: value` pairs are one keyword
     /// list argument, as in Elixir.
@@ -128,8 +135,11 @@ pub struct Call<'t> {
 /// An argument: either a node to evaluate or a value piped in.
 #[derive(Clone)]
 pub enum Arg<'t> {
+    /// An expression to evaluate.
     Node(Node<'t>),
+    /// Trailing `key: value` pairs, evaluated to one keyword list.
     Keywords(Node<'t>),
+    /// A value already evaluated, such as the left side of `|>`.
     Value(Term),
 }
 
@@ -147,18 +157,23 @@ pub struct Context {
 
 /// Evaluates one file's expressions.
 pub struct Evaluator<'s> {
+    /// The file being evaluated.
     pub source: &'s Source,
+    /// The environment, target and directory the file sees.
     pub context: Context,
     vars: HashMap<String, Term>,
+    /// Module attributes (`@name value`) set so far.
     pub attrs: HashMap<String, Term>,
     functions: HashMap<String, Vec<Node<'s>>>,
     depth: usize,
 }
 
+/// Elixir's `nil`, the atom `nil`.
 pub fn nil() -> Term {
     Term::atom("nil")
 }
 
+/// `true` or `false` as an atom.
 pub fn boolean(b: bool) -> Term {
     Term::atom(if b { "true" } else { "false" })
 }
@@ -168,6 +183,7 @@ pub fn truthy(t: &Term) -> bool {
     !matches!(t.as_atom(), Some("nil" | "false"))
 }
 
+/// An Elixir string: a binary holding `s` as UTF-8.
 pub fn binary(s: &str) -> Term {
     Term::Binary(s.as_bytes().to_vec())
 }
@@ -183,6 +199,7 @@ pub fn keyword_pairs(t: &Term) -> Option<Vec<(&str, &Term)>> {
         .collect()
 }
 
+/// A keyword list built from `pairs`.
 pub fn keyword(pairs: Vec<(String, Term)>) -> Term {
     Term::List(
         pairs
@@ -193,6 +210,7 @@ pub fn keyword(pairs: Vec<(String, Term)>) -> Term {
 }
 
 impl<'s> Evaluator<'s> {
+    /// An evaluator for `source` with no variables bound yet.
     pub fn new(source: &'s Source, context: Context) -> Evaluator<'s> {
         Evaluator {
             source,
@@ -204,10 +222,12 @@ impl<'s> Evaluator<'s> {
         }
     }
 
+    /// The source text of `node`.
     pub fn text(&self, node: Node<'_>) -> &'s str {
         &self.source.text[node.byte_range()]
     }
 
+    /// An [`Error::Unsupported`] for `what` at `node`.
     pub fn unsupported(&self, node: Node<'_>, what: impl Into<String>) -> Error {
         Error::Unsupported {
             path: self.source.path.clone(),
@@ -217,6 +237,7 @@ impl<'s> Evaluator<'s> {
         }
     }
 
+    /// An [`Error::Parse`] with `message` at `node`.
     pub fn invalid(&self, node: Node<'_>, message: impl Into<String>) -> Error {
         Error::Parse {
             path: self.source.path.clone(),
@@ -369,11 +390,13 @@ impl<'s> Evaluator<'s> {
         }
     }
 
+    /// The name of a local call (`name(...)`), or `None` for a remote or other call.
     pub fn call_name(&self, call: Node<'_>) -> Option<String> {
         let target = call.child_by_field_name("target")?;
         (target.kind() == "identifier").then(|| self.text(target).to_owned())
     }
 
+    /// The argument nodes of a call, in order.
     pub fn arguments(&self, call: Node<'s>) -> Vec<Node<'s>> {
         let mut cursor = call.walk();
         let args = call
@@ -382,6 +405,7 @@ impl<'s> Evaluator<'s> {
         args.map(children).unwrap_or_default()
     }
 
+    /// The call's `do ... end` block, if it has one.
     pub fn do_block(&self, call: Node<'s>) -> Option<Node<'s>> {
         let mut cursor = call.walk();
         let found = call

@@ -17,9 +17,11 @@ use crate::term::Term;
 /// What `mix.exs` says.
 #[derive(Debug, Clone)]
 pub struct MixProject {
+    /// The `mix.exs` file read.
     pub path: PathBuf,
     /// `app:`; `None` for an umbrella.
     pub app: Option<String>,
+    /// `version:`, if set.
     pub version: Option<String>,
     /// `apps_path:` is set.
     pub umbrella: bool,
@@ -55,6 +57,7 @@ impl MixProject {
         Self::read_file(&dir.join("mix.exs"), env)
     }
 
+    /// Reads the `mix.exs` at `path` for Mix environment `env`.
     pub fn read_file(path: &Path, env: &str) -> Result<MixProject> {
         let source = Source::read(path)?;
         let dir = path.parent().unwrap_or(Path::new(".")).to_owned();

@@ -10,7 +10,7 @@
 //!
 //! All of them are evaluated by [`elixir`], a small evaluator over a real
 //! Elixir parser. The result is plain data ([`ProjectConfig`]) that
-//! [`crate::plan`] reads.
+//! [`crate::plan`](mod@crate::plan) reads.
 
 pub mod app_config;
 pub mod distillery;
@@ -33,7 +33,9 @@ pub use mix_project::MixProject;
 /// One setting and where it was set (`file:line`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Setting {
+    /// The value, as an Erlang term.
     pub value: Term,
+    /// Where it was set, as `file:line`.
     pub origin: String,
 }
 
@@ -43,10 +45,12 @@ pub struct Setting {
 pub struct Settings(pub Vec<(String, Setting)>);
 
 impl Settings {
+    /// An empty set of settings.
     pub fn new() -> Settings {
         Settings::default()
     }
 
+    /// Sets `key`, replacing an earlier value in place or appending a new key.
     pub fn insert(&mut self, key: String, setting: Setting) {
         match self.0.iter_mut().find(|(k, _)| *k == key) {
             Some((_, old)) => *old = setting,
@@ -54,6 +58,7 @@ impl Settings {
         }
     }
 
+    /// The setting for `key`, if it was set.
     pub fn get(&self, key: &str) -> Option<&Setting> {
         self.0.iter().find(|(k, _)| k == key).map(|(_, s)| s)
     }
@@ -80,6 +85,7 @@ pub enum Format {
 /// What built the project.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProjectKind {
+    /// An Elixir project built by Mix.
     Mix,
     /// An Erlang project built by rebar3: no Elixir in its releases.
     Rebar3,
@@ -88,22 +94,32 @@ pub enum ProjectKind {
 /// An overlay of Distillery (`overlays:`), paths as written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Overlay {
+    /// `{:mkdir, path}`: create a directory in the release.
     Mkdir(String),
+    /// `{:copy, from, to}`: copy a project file or directory into the release.
     Copy(String, String),
+    /// `{:link, from, to}`: symlink a project file into the release.
     Link(String, String),
+    /// `{:template, from, to}`: render an EEx template from the project into the release.
     Template(String, String),
 }
 
 /// The release settings relpack acts on, typed and checked.
 #[derive(Debug, Clone)]
 pub struct ReleaseSettings {
+    /// The release name.
     pub name: String,
+    /// Which kind of configuration file the settings come from.
     pub format: Format,
     /// The file the settings come from.
     pub file: PathBuf,
+    /// The configured release version; `None`: the project's version.
     pub version: Option<String>,
+    /// Applications to add to the release, each with its start type.
     pub applications: Vec<(String, StartType)>,
+    /// Whether and from where to bundle ERTS; `None`: not set.
     pub include_erts: Option<IncludeErts>,
+    /// The configured distribution cookie, if any.
     pub cookie: Option<String>,
     /// `vm.args` source: Distillery's `vm_args`, or `rel/vm.args.eex`.
     pub vm_args: Option<PathBuf>,
@@ -111,13 +127,16 @@ pub struct ReleaseSettings {
     pub env_sh: Option<PathBuf>,
     /// A `sys.config` whose entries are merged over the application config.
     pub sys_config: Option<PathBuf>,
+    /// The configured release directory; `None`: the default under `_build`.
     pub output_dir: Option<PathBuf>,
     /// Whether to write a tarball (`steps:` with `:tar`); `None`: default.
     pub tar: Option<bool>,
     /// Directories whose contents are copied into the release root
     /// (`mix release`'s `overlays:`, `rel/overlays` by default).
     pub overlay_dirs: Vec<PathBuf>,
+    /// Distillery's `overlays:` entries, in order.
     pub overlays: Vec<Overlay>,
+    /// Distillery's `overlay_vars:`, extra variables for templates and overlay paths.
     pub overlay_vars: Vec<(String, String)>,
     /// Files read at boot by Elixir's `Config.Reader` provider, relative
     /// to the release root (Distillery's `config_providers` with its Elixir
@@ -141,17 +160,22 @@ pub struct ReleaseSettings {
 /// Everything relpack read from the project's configuration files.
 #[derive(Debug, Clone)]
 pub struct ProjectConfig {
+    /// Whether the project is built by Mix or rebar3.
     pub kind: ProjectKind,
+    /// What `mix.exs` (or `rebar.config`) says about the project.
     pub project: MixProject,
     /// The selected release's settings, if the project configures one.
     pub release: Option<ReleaseSettings>,
+    /// The application configuration (`config/config.exs` and friends) for the environment.
     pub app_config: AppConfig,
 }
 
 /// How to read the configuration.
 #[derive(Debug, Clone)]
 pub struct LoadOptions<'a> {
+    /// The project directory.
     pub dir: &'a Path,
+    /// The build environment, e.g. `prod`.
     pub env: &'a str,
     /// The release to select (`--name`).
     pub name: Option<&'a str>,
@@ -553,9 +577,11 @@ fn overlays(s: &Setting) -> Result<Vec<Overlay>> {
 /// One line of `relpack config`: a setting, its value and where it was set.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
+    /// The setting's name.
     pub key: String,
     /// The value as an Erlang term (`~w`-like text).
     pub value: String,
+    /// Where it was set, as `file:line`, or where the default comes from.
     pub origin: String,
 }
 
