@@ -379,9 +379,10 @@ remote_console() {
   (
     umask 077
     mkdir -p "$home"
-    printf '%s' "$RELEASE_COOKIE" >"$home/.erlang.cookie.tmp"
-    chmod 400 "$home/.erlang.cookie.tmp"
-    mv -f "$home/.erlang.cookie.tmp" "$home/.erlang.cookie"
+    # Written aside and renamed, so concurrent shells never see half of it.
+    printf '%s' "$RELEASE_COOKIE" >"$home/.erlang.cookie.$$"
+    chmod 400 "$home/.erlang.cookie.$$"
+    mv -f "$home/.erlang.cookie.$$" "$home/.erlang.cookie"
   )
   HOME=$home exec "$ERL" -noshell -hidden \
     "-$RELEASE_DISTRIBUTION" "rem-$(rand)-$RELEASE_NODE" \
@@ -469,7 +470,8 @@ case $COMMAND in
     usage
     ;;
   *)
-    if [ -f "$COMMANDS_DIR/$COMMAND.sh" ]; then
+    # Custom command names have no `/`: nothing outside commands/ runs.
+    if [ "${COMMAND#*/}" = "$COMMAND" ] && [ -f "$COMMANDS_DIR/$COMMAND.sh" ]; then
       exec "$COMMANDS_DIR/$COMMAND.sh" "$@"
     fi
     echo "unknown command: $COMMAND" >&2
