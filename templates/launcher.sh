@@ -201,18 +201,26 @@ quote() {
   printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"
 }
 
-# Runs the Erlang code in argument 1 on a short-lived hidden node; further
-# arguments are its plain arguments. A failure there is reported, without
-# a crash dump in the working directory.
+# Runs the Erlang code in argument 2 on a short-lived hidden node, as a
+# child (argument 1 `run`) or in place of this shell (`exec`, so signals
+# reach it); further arguments are its plain arguments. A failure there is
+# reported, without a crash dump in the working directory.
 tool_node() {
   check_distribution "$COMMAND"
-  code=$1
-  shift
-  ERL_CRASH_DUMP_SECONDS=0 "$ERL" -noshell -hidden -nocookie \
+  how=$1
+  code=$2
+  shift 2
+  set -- "$ERL" -noshell -hidden -nocookie \
     "-$RELEASE_DISTRIBUTION" "rpc-$(rand)-$RELEASE_NODE" \
     -boot "$REL_VSN_DIR/start_clean" \
     -boot_var RELEASE_LIB "$RELEASE_ROOT/lib" \
     -eval "$SET_COOKIE, $(tool_prelude) $code" -extra "$@"
+  if [ "$how" = exec ]; then
+    ERL_CRASH_DUMP_SECONDS=0
+    export ERL_CRASH_DUMP_SECONDS
+    exec "$@"
+  fi
+  ERL_CRASH_DUMP_SECONDS=0 "$@"
 }
 
 # Sources every file of hook directory argument 1, in name order, so hooks
@@ -302,7 +310,7 @@ run_foreground() {
 }
 
 ping_quiet() {
-  tool_node "$(ping_code)" >/dev/null 2>&1
+  tool_node run "$(ping_code)" >/dev/null 2>&1
 }
 
 log_tail() {
@@ -359,7 +367,7 @@ start_daemon() {
 # Stops the node and waits (up to 60 s) until its OS process is gone.
 stop_node() {
   run_hooks pre_stop
-  stopped=$(tool_node "$(take_down_code)" stop)
+  stopped=$(tool_node run "$(take_down_code)" stop)
   vm_pid=${stopped%% *}
   waited=0
   while kill -0 "$vm_pid" 2>/dev/null; do
@@ -432,7 +440,7 @@ case $COMMAND in
     stop_node
     ;;
   restart)
-    restarted=$(tool_node "$(take_down_code)" restart)
+    restarted=$(tool_node run "$(take_down_code)" restart)
     wait_until_up "${restarted%% *}" "${restarted#* }"
     ;;
   reboot)
@@ -440,14 +448,14 @@ case $COMMAND in
     start_daemon
     ;;
   ping)
-    tool_node "$(ping_code)"
+    tool_node exec "$(ping_code)"
     ;;
   pid)
-    tool_node "$(pid_code)"
+    tool_node exec "$(pid_code)"
     ;;
   rpc)
     [ $# -eq 1 ] || die "rpc needs one expression, e.g.: $(basename "$SELF") rpc 'IO.puts(node())'"
-    tool_node "$(rpc_code)" "$1"
+    tool_node exec "$(rpc_code)" "$1"
     ;;
   eval)
     [ $# -ge 1 ] || die "eval needs an expression, e.g.: $(basename "$SELF") eval 'IO.puts(:ok)'"
