@@ -15,7 +15,7 @@ use std::path::Path;
 use flate2::{write::GzEncoder, Compression};
 
 use crate::error::{IoContext, Result};
-use crate::fsutil::TempPath;
+use crate::fsutil::{check_interrupted, TempPath};
 
 /// A tarball written under a temporary name, waiting to be published.
 #[derive(Debug)]
@@ -45,6 +45,7 @@ pub fn pack(release_root: &Path, dest: &Path) -> Result<Packed> {
         .min_depth(1)
         .sort_by_file_name()
     {
+        check_interrupted()?;
         let entry = entry
             .map_err(|e| std::io::Error::other(e.to_string()))
             .at(release_root, "cannot read the release")?;
@@ -57,6 +58,12 @@ pub fn pack(release_root: &Path, dest: &Path) -> Result<Packed> {
         header.set_mtime(mtime);
         header.set_uid(0);
         header.set_gid(0);
+        header
+            .set_username("root")
+            .at(dest, "cannot write the tarball")?;
+        header
+            .set_groupname("root")
+            .at(dest, "cannot write the tarball")?;
         let mode = meta.permissions().mode();
         if meta.is_dir() {
             header.set_entry_type(tar::EntryType::Directory);

@@ -22,15 +22,15 @@ use std::path::{Path, PathBuf};
 use crate::boot::{self, ScriptInput};
 use crate::error::{Error, IoContext, Result};
 use crate::etf::AtomEncoding;
-use crate::fsutil::{copy_tree, write_with_mode, TempPath};
+use crate::fsutil::{check_interrupted, copy_file, copy_tree, write_with_mode, TempPath};
 use crate::launcher;
-use crate::plan::ReleasePlan;
+use crate::plan::{PlannedOverlay, ReleasePlan};
 use crate::templates;
 use crate::term::to_consult_text;
 
 /// What ERTS needs at run time from `erts-<vsn>/bin`; compilers, test and
 /// analysis tools stay out. (`erl` is replaced by a relocatable script.)
-const ERTS_RUNTIME: &[&str] = &[
+pub const ERTS_RUNTIME: &[&str] = &[
     "beam.smp",
     "erl_child_setup",
     "erlexec",
@@ -66,6 +66,7 @@ pub fn stage(plan: &ReleasePlan) -> Result<Staged> {
     fs::create_dir_all(&bin).at(&bin, "cannot create directory")?;
     let launcher = templates::render("launcher.sh", &plan.name)?;
     write_with_mode(&bin.join(&plan.name), launcher.as_bytes(), 0o755)?;
+    write_overlays(plan, &root)?;
     Ok(staged)
 }
 
@@ -85,9 +86,10 @@ fn write_apps(plan: &ReleasePlan, root: &Path) -> Result<()> {
         let src_ebin = src.join("ebin");
         for entry in fs::read_dir(&src_ebin).at(&src_ebin, "cannot list")? {
             let entry = entry.at(&src_ebin, "cannot list")?;
+            check_interrupted()?;
             if entry.path().is_file() {
                 let target = ebin.join(entry.file_name());
-                fs::copy(entry.path(), &target).at(entry.path(), "cannot copy")?;
+                copy_file(&entry.path(), &target)?;
             }
         }
         let priv_dir = src.join("priv");
@@ -110,7 +112,7 @@ fn write_erts(plan: &ReleasePlan, root: &Path) -> Result<()> {
     for name in ERTS_RUNTIME {
         let from = src.join(name);
         if from.is_file() {
-            fs::copy(&from, dest.join(name)).at(&from, "cannot copy")?;
+            copy_file(&from, &dest.join(name))?;
         } else if ERTS_REQUIRED.contains(name) {
             return Err(Error::Otp(format!(
                 "{}: missing; this ERTS is incomplete",
@@ -145,6 +147,7 @@ fn write_releases(plan: &ReleasePlan, root: &Path) -> Result<()> {
             apps: plan.boot_apps(clean),
             kernel_modules: &plan.kernel_modules,
             consolidated: consolidated.clone(),
+            config_provider: plan.runtime_config.is_some(),
         })?;
         write(
             &vsn_dir.join(format!("{file}.script")),
@@ -160,17 +163,24 @@ fn write_releases(plan: &ReleasePlan, root: &Path) -> Result<()> {
     }
     write(
         &vsn_dir.join("sys.config"),
-        templates::render("sys.config", &plan.name)?.as_bytes(),
+        sys_config_text(plan).as_bytes(),
     )?;
-    write(
-        &vsn_dir.join("vm.args"),
-        templates::render("vm.args", &plan.name)?.as_bytes(),
-    )?;
+    if let Some(runtime) = &plan.runtime_config {
+        copy_file(runtime, &vsn_dir.join("runtime.exs"))?;
+    }
+    let vm_args = match &plan.vm_args {
+        Some(text) => text.clone(),
+        None => templates::render("vm.args", &plan.name)?,
+    };
+    write(&vsn_dir.join("vm.args"), vm_args.as_bytes())?;
     write(
         &releases.join("start_erl.data"),
         format!("{} {}", plan.otp.erts_vsn, plan.version).as_bytes(),
     )?;
-    let cookie = existing_cookie(&plan.output_dir).map_or_else(random_cookie, Ok)?;
+    let cookie = match &plan.cookie {
+        Some(c) => c.clone(),
+        None => existing_cookie(&plan.output_dir).map_or_else(random_cookie, Ok)?,
+    };
     write_with_mode(&releases.join("COOKIE"), cookie.as_bytes(), 0o600)
 }
 
@@ -190,6 +200,56 @@ fn write_launcher_extras(plan: &ReleasePlan, vsn_dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// `sys.config` as `mix release` writes it: the `RUNTIME_CONFIG` line
+/// tells its launcher whether the config provider reboots the VM, which
+/// relpack's never does.
+fn sys_config_text(plan: &ReleasePlan) -> String {
+    let text = to_consult_text(std::slice::from_ref(&plan.sys_config));
+    let body = text.strip_prefix("%% coding: utf-8\n").unwrap_or(&text);
+    format!("%% coding: utf-8\n%% RUNTIME_CONFIG=false\n{body}")
+}
+
+/// Overlays, applied after everything else so that they can replace
+/// generated files, as in Distillery and `mix release`.
+fn write_overlays(plan: &ReleasePlan, root: &Path) -> Result<()> {
+    for overlay in &plan.overlays {
+        match overlay {
+            PlannedOverlay::Mkdir(dir) => {
+                let dir = root.join(dir);
+                fs::create_dir_all(&dir).at(&dir, "cannot create directory")?;
+            }
+            PlannedOverlay::Copy { from, to } => {
+                let dest = root.join(to);
+                if from.is_dir() {
+                    copy_tree(from, &dest)?;
+                } else {
+                    create_parent(&dest)?;
+                    copy_file(from, &dest)?;
+                }
+            }
+            PlannedOverlay::Link { target, link } => {
+                let link = root.join(link);
+                create_parent(&link)?;
+                let _ = fs::remove_file(&link);
+                std::os::unix::fs::symlink(target, &link).at(&link, "cannot create symlink")?;
+            }
+            PlannedOverlay::Write { text, to } => {
+                let dest = root.join(to);
+                create_parent(&dest)?;
+                write(&dest, text.as_bytes())?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn create_parent(path: &Path) -> Result<()> {
+    match path.parent() {
+        Some(dir) => fs::create_dir_all(dir).at(dir, "cannot create directory"),
+        None => Ok(()),
+    }
+}
+
 fn write(path: &PathBuf, bytes: &[u8]) -> Result<()> {
     fs::write(path, bytes).at(path, "cannot write")
 }
@@ -203,7 +263,7 @@ fn existing_cookie(output_dir: &Path) -> Option<String> {
 }
 
 /// 32 bytes from the OS RNG as base32 (56 characters, like `mix release`).
-fn random_cookie() -> Result<String> {
+pub(crate) fn random_cookie() -> Result<String> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes)
         .map_err(|e| Error::Option(format!("no OS randomness for the cookie: {e}")))?;

@@ -21,6 +21,14 @@ pub enum Error {
         message: String,
     },
 
+    /// Code in a configuration file beyond what relpack evaluates natively.
+    #[error("{}:{line}: {construct}: relpack does not evaluate this natively; simplify it or build where `elixir` is on PATH (without --no-elixir)", path.display())]
+    Unsupported {
+        path: PathBuf,
+        line: usize,
+        construct: String,
+    },
+
     #[error("{}: {message}", path.display())]
     BadApp { path: PathBuf, message: String },
 
@@ -95,6 +103,9 @@ pub enum Error {
 
     #[error("invalid option: {0}")]
     Option(String),
+
+    #[error("interrupted by signal {0}: no output written, the previous output is intact")]
+    Interrupted(i32),
 }
 
 /// What the library's functions return.

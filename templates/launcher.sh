@@ -479,7 +479,10 @@ case $COMMAND in
     ;;
   *)
     # Custom command names have no `/`: nothing outside commands/ runs.
+    # Scripts copied without their executable bit (e.g. as overlays) run
+    # with sh.
     if [ "${COMMAND#*/}" = "$COMMAND" ] && [ -f "$COMMANDS_DIR/$COMMAND.sh" ]; then
+      [ -x "$COMMANDS_DIR/$COMMAND.sh" ] || exec /bin/sh "$COMMANDS_DIR/$COMMAND.sh" "$@"
       exec "$COMMANDS_DIR/$COMMAND.sh" "$@"
     fi
     echo "unknown command: $COMMAND" >&2

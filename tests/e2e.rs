@@ -123,6 +123,16 @@ fn included_boots_with_eval() {
 }
 
 #[test]
+fn configured_boots_with_eval() {
+    boots_with_eval("configured");
+}
+
+#[test]
+fn configured_boots_in_foreground() {
+    boots_in_foreground("configured");
+}
+
+#[test]
 fn hello_boots_in_foreground() {
     boots_in_foreground("hello");
 }
@@ -176,7 +186,6 @@ fn launcher_works_through_a_symlink_from_another_directory() {
 /// The stand-in for a `FROM debian:bookworm-slim` final stage: a minimal
 /// Debian rootfs without Erlang, the release copied to /opt.
 fn boots_in_rootfs(dir: &str) {
-    require("chroot", "apt-get install coreutils");
     let f = fixture(dir);
     let (_scratch, release) = packaged(dir);
     let rootfs = rootfs();
@@ -188,13 +197,11 @@ fn boots_in_rootfs(dir: &str) {
     let dest = rootfs.join(&opt);
     let _cleanup = Scratch(dest.clone());
     copy_dir(&release, &dest);
-    let out = run(Command::new("chroot")
-        .arg(&rootfs)
-        .arg(format!("/{opt}/bin/{}", f.release))
-        .args(["eval", f.eval.0])
-        .env_clear()
-        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-        .env("HOME", "/root"));
+    let out = chroot(
+        &rootfs,
+        &format!("/{opt}/bin/{}", f.release),
+        &["eval", f.eval.0],
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),

@@ -154,10 +154,29 @@ pub fn without_system_erlang(program: &Path, args: &[&str]) -> Command {
 
 /// The cached minimal Debian rootfs (`scripts/rootfs.sh` builds it once).
 pub fn rootfs() -> PathBuf {
-    let out = run_ok(&mut Command::new(
-        Path::new(REPO).join("scripts").join("rootfs.sh"),
-    ));
+    rootfs_with(&[])
+}
+
+/// A cached minimal Debian rootfs with `packages` installed as well.
+pub fn rootfs_with(packages: &[String]) -> PathBuf {
+    let out = run_ok(
+        Command::new(Path::new(REPO).join("scripts").join("rootfs.sh"))
+            .env("RELPACK_ROOTFS_INCLUDE", packages.join(",")),
+    );
     PathBuf::from(out.trim())
+}
+
+/// Runs `program args` inside `rootfs` with a clean environment.
+pub fn chroot(rootfs: &Path, program: &str, args: &[&str]) -> Output {
+    require("chroot", "apt-get install coreutils");
+    run(Command::new("chroot")
+        .arg(rootfs)
+        .arg(program)
+        .args(args)
+        .env_clear()
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .env("HOME", "/root")
+        .env("LANG", "C.UTF-8"))
 }
 
 /// The release's cookie.
@@ -295,6 +314,31 @@ pub const FIXTURES: &[Fixture] = &[
         running: (
             "{'Elixir.Outer':ping_inner(), lists:keymember(inner, 1, application:which_applications()), lists:keymember(runtime_tools, 1, application:loaded_applications()) andalso not lists:keymember(runtime_tools, 1, application:which_applications())}",
             "{pong,false,true}",
+        ),
+    },
+    Fixture {
+        dir: "crypto",
+        args: &[],
+        release: "crypto_app",
+        vsn: "0.1.0",
+        eval: (
+            "IO.puts(CryptoApp.digest(\"abc\"))",
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+        ),
+        running: ("'Elixir.CryptoApp':digest(<<\"abc\">>)", "ba7816bf8f01cfea"),
+    },
+    Fixture {
+        dir: "configured",
+        args: &[],
+        release: "configured",
+        vsn: "0.2.0",
+        eval: (
+            "IO.inspect(Configured.settings())",
+            "{\"hello\", [min: 1, max: 100], [:web, :api], \"unset\"}",
+        ),
+        running: (
+            "{application:get_env(configured, limits), application:get_env(configured, runtime_greeting)}",
+            "{{ok,[{min,1},{max,100}]},{ok,<<\"unset\">>}}",
         ),
     },
 ];
