@@ -792,3 +792,41 @@ fn console_gives_an_iex_shell_on_the_release_node() {
     assert!(!cmdline.contains(&rel.cookie()), "{cmdline}");
     assert_exits(*vm_pid);
 }
+
+/// The custom command and pre_start hook of a Distillery `rel/config.exs`
+/// (placed by the configuration stage) run from the launcher.
+#[test]
+fn distillery_config_commands_and_hooks_run() {
+    ensure_epmd();
+    let project = compiled_fixture("distillery");
+    let root = project.path().join("distillery");
+    relpack_ok(&root, &["build"]);
+    let release = root.join("rel/out/shop");
+    let rel = Release {
+        entry: release.join("bin/shop"),
+        cwd: project.path().to_owned(),
+        root: release,
+        node: node_name("shop"),
+        dist: "sname",
+        env: Vec::new(),
+        shell: Vec::new(),
+        scratch: project,
+    };
+    assert_eq!(rel.ok(&["restock"]).trim(), "restocking");
+    assert!(rel.ok(&["help"]).contains("  restock"));
+    let _guard = DaemonGuard(rel.pid_file());
+    let started = rel.run(&["daemon"]);
+    assert!(
+        started.status.success(),
+        "{}{}",
+        stdout(&started),
+        stderr(&started)
+    );
+    assert_eq!(stdout(&started).trim(), "pre-start check");
+    assert_eq!(
+        rel.ok(&["rpc", "System.get_env(\"STORE_FROM_VM_ARGS\")"])
+            .trim(),
+        "\"yes\""
+    );
+    rel.ok(&["stop"]);
+}
