@@ -109,9 +109,9 @@ impl Release {
         run_ok(&mut self.command(args))
     }
 
-    /// Runs `daemon`, which must succeed; the guard kills the VM if the
-    /// test fails before stopping it.
-    fn daemon(&self) -> DaemonGuard {
+    /// Runs `daemon`, which must succeed; returns a guard that kills the
+    /// VM if the test fails before stopping it, and what `daemon` printed.
+    fn daemon(&self) -> (DaemonGuard, String) {
         let guard = DaemonGuard(self.pid_file());
         let started = self.run(&["daemon"]);
         assert!(
@@ -120,7 +120,7 @@ impl Release {
             stdout(&started),
             stderr(&started)
         );
-        guard
+        (guard, stdout(&started))
     }
 }
 
@@ -370,7 +370,7 @@ fn hook_lines(rel: &Release, hooks: &[&str]) -> Vec<String> {
 #[test]
 fn daemon_lifecycle_with_hooks_and_a_custom_command() {
     let (rel, hook_log) = hello_with_extras();
-    let _guard = rel.daemon();
+    let (_guard, _) = rel.daemon();
     assert_eq!(
         read_log(&hook_log).lines().collect::<Vec<_>>(),
         hook_lines(&rel, &["pre_start", "post_start"])
@@ -528,7 +528,7 @@ fn rendered_launcher_passes_shellcheck() {
 
 /// daemon, ping, pid, rpc, describe, stop and ping again.
 fn full_sequence(rel: &Release) {
-    let _guard = rel.daemon();
+    let (_guard, _) = rel.daemon();
     assert_eq!(rel.ok(&["ping"]).trim(), "pong");
     let pid: u32 = rel.ok(&["pid"]).trim().parse().unwrap();
     assert_is_release_vm(rel, pid);
@@ -814,15 +814,8 @@ fn distillery_config_commands_and_hooks_run() {
     };
     assert_eq!(rel.ok(&["restock"]).trim(), "restocking");
     assert!(rel.ok(&["help"]).contains("  restock"));
-    let _guard = DaemonGuard(rel.pid_file());
-    let started = rel.run(&["daemon"]);
-    assert!(
-        started.status.success(),
-        "{}{}",
-        stdout(&started),
-        stderr(&started)
-    );
-    assert_eq!(stdout(&started).trim(), "pre-start check");
+    let (_guard, printed) = rel.daemon();
+    assert_eq!(printed.trim(), "pre-start check");
     assert_eq!(
         rel.ok(&["rpc", "System.get_env(\"STORE_FROM_VM_ARGS\")"])
             .trim(),
