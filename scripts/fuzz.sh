@@ -22,9 +22,13 @@ seed term_text \( -name '*.app' -o -name '*.rel' -o -name '*.script' -o -name '*
 seed app_file -name '*.app' -type f
 seed etf -name '*.boot' -type f
 seed elf \( -name '*.so' -o -name 'erl_child_setup' -o -name 'heart' \) -type f
+# The config reader's seeds are the project's own fixtures and corpus.
+mkdir -p fuzz/corpus/elixir_config
+find fixtures tests -name '*.exs' -size -64k -type f -print0 |
+  while IFS= read -r -d '' f; do cp "$f" "fuzz/corpus/elixir_config/$(sha1sum "$f" | cut -c1-16)"; done
 
 status=0
-for target in term_text etf app_file elf; do
+for target in ${FUZZ_TARGETS:-term_text etf app_file elf elixir_config}; do
   log=$(mktemp)
   if cargo fuzz run -O "$target" "fuzz/corpus/$target" -- \
       -max_total_time="$seconds" -rss_limit_mb=1024 -timeout=5 >"$log" 2>&1; then

@@ -184,22 +184,6 @@ fn write_releases(plan: &ReleasePlan, root: &Path) -> Result<()> {
     write_with_mode(&releases.join("COOKIE"), cookie.as_bytes(), 0o600)
 }
 
-/// Custom commands (made executable) and hook directories, where the
-/// launcher looks for them.
-fn write_launcher_extras(plan: &ReleasePlan, vsn_dir: &Path) -> Result<()> {
-    for (name, src) in &plan.commands {
-        let dest = vsn_dir.join(launcher::command_file(name));
-        let dir = dest.parent().unwrap_or(vsn_dir);
-        fs::create_dir_all(dir).at(dir, "cannot create directory")?;
-        let script = fs::read(src).at(src, "cannot read the command's script")?;
-        write_with_mode(&dest, &script, 0o755)?;
-    }
-    for (hook, src) in &plan.hooks {
-        copy_tree(src, &vsn_dir.join(hook.release_dir()))?;
-    }
-    Ok(())
-}
-
 /// `sys.config` as `mix release` writes it: the `RUNTIME_CONFIG` line
 /// tells its launcher whether the config provider reboots the VM, which
 /// relpack's never does.
@@ -239,6 +223,22 @@ fn write_overlays(plan: &ReleasePlan, root: &Path) -> Result<()> {
                 write(&dest, text.as_bytes())?;
             }
         }
+    }
+    Ok(())
+}
+
+/// Custom commands (made executable) and hook directories, where the
+/// launcher looks for them.
+fn write_launcher_extras(plan: &ReleasePlan, vsn_dir: &Path) -> Result<()> {
+    for (name, src) in &plan.commands {
+        let dest = vsn_dir.join(launcher::command_file(name));
+        let dir = dest.parent().unwrap_or(vsn_dir);
+        fs::create_dir_all(dir).at(dir, "cannot create directory")?;
+        let script = fs::read(src).at(src, "cannot read the command's script")?;
+        write_with_mode(&dest, &script, 0o755)?;
+    }
+    for (hook, src) in &plan.hooks {
+        copy_tree(src, &vsn_dir.join(hook.release_dir()))?;
     }
     Ok(())
 }

@@ -48,16 +48,16 @@ pub struct BuildOptions {
     pub otp_root: Option<PathBuf>,
     /// The Elixir installation; defaults to the `elixir` on PATH.
     pub elixir_root: Option<PathBuf>,
-    /// Custom launcher commands: `bin/<name> NAME args...` runs the script.
-    pub commands: Vec<(String, PathBuf)>,
-    /// Hook directories whose files the launcher sources around start/stop.
-    pub hooks: Vec<(Hook, PathBuf)>,
     /// Whether `include_erts` was given by the caller: it then wins over
     /// the project's release configuration.
     pub include_erts_explicit: bool,
     /// Whether configuration code beyond relpack's native subset may be
     /// evaluated with the `elixir` on PATH (else it is an error).
     pub use_elixir: bool,
+    /// Custom launcher commands: `bin/<name> NAME args...` runs the script.
+    pub commands: Vec<(String, PathBuf)>,
+    /// Hook directories whose files the launcher sources around start/stop.
+    pub hooks: Vec<(Hook, PathBuf)>,
 }
 
 impl BuildOptions {
@@ -74,10 +74,10 @@ impl BuildOptions {
             tar: true,
             otp_root: None,
             elixir_root: None,
-            commands: Vec::new(),
-            hooks: Vec::new(),
             include_erts_explicit: false,
             use_elixir: true,
+            commands: Vec::new(),
+            hooks: Vec::new(),
         }
     }
 }
@@ -135,9 +135,6 @@ pub struct ReleasePlan {
     pub kernel_modules: KernelModules,
     pub output_dir: PathBuf,
     pub tarball: Option<PathBuf>,
-    /// Custom launcher commands and hook directories, checked to exist.
-    pub commands: Vec<(String, PathBuf)>,
-    pub hooks: Vec<(Hook, PathBuf)>,
     /// Things worth an operator's look that do not stop the build.
     pub warnings: Vec<String>,
     /// The `sys.config` term: the application config, any release
@@ -155,6 +152,9 @@ pub struct ReleasePlan {
     /// The release settings read from the project, if any (commands and
     /// hooks are there for the launcher).
     pub release_config: Option<ReleaseSettings>,
+    /// Custom launcher commands and hook directories, checked to exist.
+    pub commands: Vec<(String, PathBuf)>,
+    pub hooks: Vec<(Hook, PathBuf)>,
 }
 
 /// A change to the release tree, relative to its root.
@@ -249,8 +249,6 @@ pub fn plan(options: &BuildOptions) -> Result<ReleasePlan> {
         }),
     };
     validate_release_name(&name)?;
-    launcher::check_commands(&options.commands)?;
-    launcher::check_hooks(&options.hooks)?;
     let mut requested = options.apps.clone();
     for (app, ty) in release
         .map(|r| r.applications.as_slice())
@@ -260,6 +258,7 @@ pub fn plan(options: &BuildOptions) -> Result<ReleasePlan> {
             requested.push((app.clone(), *ty));
         }
     }
+    let (commands, hooks) = launcher_extras(options, release)?;
     if project_app.is_none() && requested.is_empty() {
         return Err(Error::Project {
             path: options.project_dir.join("mix.exs"),
@@ -323,7 +322,7 @@ pub fn plan(options: &BuildOptions) -> Result<ReleasePlan> {
         .transpose()?
         .flatten();
     let overlays = release
-        .map(|r| plan_overlays(r, &options.project_dir, &version, &vars))
+        .map(|r| plan_overlays(r, &options.project_dir, &vars))
         .transpose()?
         .unwrap_or_default();
     let app_config = project_config.app_config;
@@ -347,8 +346,6 @@ pub fn plan(options: &BuildOptions) -> Result<ReleasePlan> {
         kernel_modules,
         output_dir,
         tarball,
-        commands: options.commands.clone(),
-        hooks: options.hooks.clone(),
         warnings,
         sys_config,
         runtime_config: app_config.runtime,
@@ -356,6 +353,8 @@ pub fn plan(options: &BuildOptions) -> Result<ReleasePlan> {
         cookie: release.and_then(|r| r.cookie.clone()),
         overlays,
         release_config: project_config.release,
+        commands,
+        hooks,
     })
 }
 
@@ -436,6 +435,41 @@ fn absolute(path: &Path) -> PathBuf {
     resolved
 }
 
+/// Custom launcher commands and hook directories.
+type LauncherExtras = (Vec<(String, PathBuf)>, Vec<(Hook, PathBuf)>);
+
+/// Custom commands and hook directories: the caller's, then the release
+/// configuration's (Distillery `commands:`, `*_hooks:`) for names the
+/// caller did not give; all checked.
+fn launcher_extras(
+    options: &BuildOptions,
+    release: Option<&ReleaseSettings>,
+) -> Result<LauncherExtras> {
+    let mut commands = options.commands.clone();
+    let mut hooks = options.hooks.clone();
+    if let Some(r) = release {
+        for (name, path) in &r.commands {
+            if !commands.iter().any(|(n, _)| n == name) {
+                commands.push((name.clone(), path.clone()));
+            }
+        }
+        for (name, dir) in &r.hooks {
+            let hook = name.parse::<Hook>().map_err(|_| Error::Project {
+                path: r.file.clone(),
+                message: format!(
+                    "`{name}_hooks` is not supported: the launcher runs pre_start, post_start, pre_stop and post_stop hooks"
+                ),
+            })?;
+            if !hooks.iter().any(|(h, _)| *h == hook) {
+                hooks.push((hook, dir.clone()));
+            }
+        }
+    }
+    launcher::check_commands(&commands)?;
+    launcher::check_hooks(&hooks)?;
+    Ok((commands, hooks))
+}
+
 /// The release's own `vm.args` (and Distillery `erl_opts`), rendered.
 fn render_vm_args(r: &ReleaseSettings, vars: &[(String, String)]) -> Result<Option<String>> {
     let mut text = match &r.vm_args {
@@ -463,7 +497,6 @@ fn render_vm_args(r: &ReleaseSettings, vars: &[(String, String)]) -> Result<Opti
 fn plan_overlays(
     r: &ReleaseSettings,
     project: &Path,
-    version: &str,
     vars: &[(String, String)],
 ) -> Result<Vec<PlannedOverlay>> {
     let expand = |s: &str| config::eex::render(&r.file, s, vars);
@@ -498,22 +531,7 @@ fn plan_overlays(
             })
         }
     };
-    // Distillery's layout for custom commands and hook directories, which
-    // its launcher runs from there.
-    let vsn_dir = Path::new("releases").join(version);
     let mut planned = Vec::new();
-    for (name, script) in &r.commands {
-        planned.push(PlannedOverlay::Copy {
-            from: source(&script.to_string_lossy())?,
-            to: vsn_dir.join("commands").join(format!("{name}.sh")),
-        });
-    }
-    for (hook, dir) in &r.hooks {
-        planned.push(PlannedOverlay::Copy {
-            from: source(&dir.to_string_lossy())?,
-            to: vsn_dir.join("hooks").join(format!("{hook}.d")),
-        });
-    }
     for dir in &r.overlay_dirs {
         planned.push(PlannedOverlay::Copy {
             from: dir.clone(),

@@ -199,6 +199,15 @@ fn distillery_options_take_effect() {
     let answer = answer.unwrap_or_else(|| panic!("no answer; log:\n{}", read_log(&log)));
     assert_eq!(answer, "{\"yes\",true,false}");
     assert!(status.success(), "{}", read_log(&log));
+    // Distillery's pre_start hook ran before the VM; its custom command runs
+    // as `bin/shop restock`.
+    assert!(
+        read_log(&log).contains("pre-start check"),
+        "{}",
+        read_log(&log)
+    );
+    let restock = run_ok(std::process::Command::new(&bin).arg("restock"));
+    assert_eq!(restock.trim(), "restocking");
 }
 
 /// `relpack config` shows where each setting came from; `--env` selects
