@@ -64,7 +64,8 @@ pub fn stage(plan: &ReleasePlan) -> Result<Staged> {
     write_launcher_extras(plan, &root.join(plan.version_dir()))?;
     let bin = root.join("bin");
     fs::create_dir_all(&bin).at(&bin, "cannot create directory")?;
-    let launcher = templates::render("launcher.sh", &plan.name)?;
+    let erlang_only = !plan.apps.iter().any(|a| a.name() == "elixir");
+    let launcher = templates::launcher(&plan.name, erlang_only)?;
     write_with_mode(&bin.join(&plan.name), launcher.as_bytes(), 0o755)?;
     write_overlays(plan, &root)?;
     Ok(staged)
@@ -92,14 +93,8 @@ fn write_apps(plan: &ReleasePlan, root: &Path) -> Result<()> {
                 copy_file(&entry.path(), &target)?;
             }
         }
-        let priv_dir = src.join("priv");
-        if priv_dir.exists() {
-            copy_tree(&priv_dir, &dest.join("priv"))?;
-        } else if priv_dir.is_symlink() {
-            return Err(Error::Project {
-                path: priv_dir,
-                message: "dangling symlink: recompile the application or remove the link".into(),
-            });
+        if let Some(priv_dir) = &app.priv_dir {
+            copy_tree(priv_dir, &dest.join("priv"))?;
         }
     }
     Ok(())

@@ -93,6 +93,8 @@ pub struct PlannedApp {
     /// Whether its files are copied into `lib/` (OTP's applications are not
     /// when the release relies on the target's Erlang).
     pub bundled: bool,
+    /// The `priv` directory to ship, if it has one.
+    pub priv_dir: Option<PathBuf>,
 }
 
 impl PlannedApp {
@@ -222,10 +224,12 @@ pub fn plan(options: &BuildOptions) -> Result<ReleasePlan> {
         (_, Some(root)) => OtpInstall::open(root)?,
         _ => OtpInstall::from_path_env()?,
     };
-    let elixir = Some(match &options.elixir_root {
-        Some(root) => ElixirInstall::open(root)?,
-        None => ElixirInstall::from_path_env()?,
-    });
+    let mix = project_config.kind == config::ProjectKind::Mix;
+    let elixir = match (&options.elixir_root, mix) {
+        (_, false) => None,
+        (Some(root), true) => Some(ElixirInstall::open(root)?),
+        (None, true) => Some(ElixirInstall::from_path_env()?),
+    };
 
     let project_app = build.project_app.clone();
     let wanted_name = options.name.clone().or(release.map(|r| r.name.clone()));
@@ -241,12 +245,17 @@ pub fn plan(options: &BuildOptions) -> Result<ReleasePlan> {
                 crate::app::AppSpec::read(&dir.join("ebin").join(format!("{app}.app")), app)?;
             (name.unwrap_or_else(|| app.clone()), version.unwrap_or(spec.vsn))
         }
-        (None, _, _) => return Err(Error::Project {
-            path: options.project_dir.join("mix.exs"),
-            message:
-                "an umbrella project needs a release in mix.exs `releases:` (or --name, --release-version and --app CHILD)"
-                    .into(),
-        }),
+        (None, _, _) => {
+            return Err(Error::Project {
+                path: project_config.project.path.clone(),
+                message: if mix {
+                    "an umbrella project needs a release in mix.exs `releases:` (or --name, --release-version and --app CHILD)"
+                } else {
+                    "no {relx, [{release, {Name, Vsn}, Apps}]} here: add one (or pass --name, --release-version and --app)"
+                }
+                .into(),
+            })
+        }
     };
     validate_release_name(&name)?;
     let mut requested = options.apps.clone();
@@ -276,7 +285,7 @@ pub fn plan(options: &BuildOptions) -> Result<ReleasePlan> {
         &inputs,
         &Request {
             apps: requested,
-            elixir: true,
+            elixir: mix,
         },
     )?;
 
@@ -289,14 +298,15 @@ pub fn plan(options: &BuildOptions) -> Result<ReleasePlan> {
             } else {
                 StartType::Load
             };
-            PlannedApp {
+            Ok(PlannedApp {
                 bundled: include_erts || r.source.origin != Origin::Otp,
+                priv_dir: priv_dir(&r.source.dir, mix)?,
                 source: r.source,
                 start_type: r.start_type,
                 clean_start_type,
-            }
+            })
         })
-        .collect();
+        .collect::<Result<_>>()?;
 
     let warnings = plan_warnings(&inputs, &apps);
     let Inputs { build, otp, .. } = inputs;
@@ -433,6 +443,23 @@ fn absolute(path: &Path) -> PathBuf {
     let mut resolved = std::fs::canonicalize(existing).unwrap_or_else(|_| existing.to_owned());
     resolved.extend(rest.iter().rev());
     resolved
+}
+
+/// An application's `priv` to ship. rebar3 links `priv` into `_build` even
+/// when the application has none, so a dangling link means no `priv` there;
+/// Mix links only an existing one, so there it means a broken build.
+fn priv_dir(app_dir: &Path, mix: bool) -> Result<Option<PathBuf>> {
+    let dir = app_dir.join("priv");
+    if dir.exists() {
+        Ok(Some(dir))
+    } else if dir.is_symlink() && mix {
+        Err(Error::Project {
+            path: dir,
+            message: "dangling symlink: recompile the application or remove the link".into(),
+        })
+    } else {
+        Ok(None)
+    }
 }
 
 /// Custom launcher commands and hook directories.

@@ -220,3 +220,13 @@ fn hello_boots_in_a_minimal_debian_rootfs() {
 fn nif_boots_in_a_minimal_debian_rootfs() {
     boots_in_rootfs("nif");
 }
+
+#[test]
+fn rebar3_release_boots_with_eval() {
+    boots_with_eval("rebar_hello");
+}
+
+#[test]
+fn rebar3_release_boots_in_foreground() {
+    boots_in_foreground("rebar_hello");
+}

@@ -3,6 +3,7 @@
 //! - [`mix_project`]: `mix.exs` (application, version, `releases:`);
 //! - [`distillery`]: Distillery's `rel/config.exs`, which wins over
 //!   `mix.exs` `releases:` when present;
+//! - [`rebar`]: the `relx` section of a rebar3 project's `rebar.config`;
 //! - [`app_config`]: `config/config.exs` and what it imports, the
 //!   application environment that becomes `sys.config`, and
 //!   `config/runtime.exs`, shipped to run at boot.
@@ -17,6 +18,7 @@ pub mod eex;
 pub mod elixir;
 pub mod init;
 pub mod mix_project;
+pub mod rebar;
 
 use std::path::{Path, PathBuf};
 
@@ -71,6 +73,16 @@ pub enum Format {
     Mix,
     /// Distillery's `rel/config.exs`.
     Distillery,
+    /// The `relx` section of a rebar3 `rebar.config`.
+    Relx,
+}
+
+/// What built the project.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProjectKind {
+    Mix,
+    /// An Erlang project built by rebar3: no Elixir in its releases.
+    Rebar3,
 }
 
 /// An overlay of Distillery (`overlays:`), paths as written.
@@ -120,6 +132,7 @@ pub struct ReleaseSettings {
 /// Everything relpack read from the project's configuration files.
 #[derive(Debug, Clone)]
 pub struct ProjectConfig {
+    pub kind: ProjectKind,
     pub project: MixProject,
     /// The selected release's settings, if the project configures one.
     pub release: Option<ReleaseSettings>,
@@ -139,6 +152,21 @@ pub struct LoadOptions<'a> {
 
 /// Reads `mix.exs`, `rel/config.exs` (if any) and `config/*.exs`.
 pub fn load(opts: &LoadOptions<'_>) -> Result<ProjectConfig> {
+    if rebar::is_rebar3(opts.dir) {
+        return Ok(ProjectConfig {
+            kind: ProjectKind::Rebar3,
+            project: MixProject {
+                path: opts.dir.join("rebar.config"),
+                app: None,
+                version: None,
+                umbrella: false,
+                releases: Vec::new(),
+                default_release: None,
+            },
+            release: rebar::read(opts.dir, opts.env, opts.name)?,
+            app_config: AppConfig::read(opts.dir, opts.env, false)?,
+        });
+    }
     let project = MixProject::read(opts.dir, opts.env)?;
     let distillery_file = opts.dir.join("rel").join("config.exs");
     let release = if distillery_file.is_file() {
@@ -148,6 +176,7 @@ pub fn load(opts: &LoadOptions<'_>) -> Result<ProjectConfig> {
     };
     let app_config = AppConfig::read(opts.dir, opts.env, opts.use_elixir)?;
     Ok(ProjectConfig {
+        kind: ProjectKind::Mix,
         project,
         release,
         app_config,
@@ -182,6 +211,16 @@ fn select_mix_release(
                 .map(Some)
         }
         None => Ok(None),
+    }
+}
+
+/// The build environment when none is given: rebar3's `default` profile
+/// for rebar3 projects, `prod` otherwise.
+pub fn default_env(dir: &Path) -> &'static str {
+    if rebar::is_rebar3(dir) {
+        "default"
+    } else {
+        "prod"
     }
 }
 

@@ -88,11 +88,25 @@ pub fn compiled_fixture(name: &str) -> Scratch {
             let project = s.path().join(name);
             copy_dir(&Path::new(REPO).join("fixtures").join(name), &project);
             let _ = std::fs::remove_dir_all(project.join("_build"));
-            run_ok(
+            let compile = if project.join("rebar.config").is_file() {
+                require("rebar3", "apt-get install rebar3");
+                Command::new("rebar3")
+                    .arg("compile")
+                    .current_dir(&project)
+                    .output()
+            } else {
                 Command::new("mix")
                     .arg("compile")
                     .current_dir(&project)
-                    .env("MIX_ENV", "prod"),
+                    .env("MIX_ENV", "prod")
+                    .output()
+            };
+            let out = compile.expect("the fixture's build tool runs");
+            assert!(
+                out.status.success(),
+                "compiling fixture {name} failed:\n{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
             );
             map.insert(name.to_owned(), s);
             s
@@ -341,7 +355,42 @@ pub const FIXTURES: &[Fixture] = &[
             "{{ok,[{min,1},{max,100}]},{ok,<<\"unset\">>}}",
         ),
     },
+    Fixture {
+        dir: "rebar_hello",
+        args: &[],
+        release: "rebar_hello",
+        vsn: "0.3.0",
+        eval: ("rebar_hello_worker:greeting()", "\"from sys.config\""),
+        running: (
+            "{rebar_hello_worker:ping(), application:get_env(rebar_hello, greeting), os:getenv(\"REBAR_HELLO_FROM_VM_ARGS\")}",
+            "{pong,{ok,\"from sys.config\"},\"yes\"}",
+        ),
+    },
 ];
+
+impl Fixture {
+    /// Whether the fixture is a rebar3 (Erlang) project.
+    pub fn rebar3(&self) -> bool {
+        Path::new(REPO)
+            .join("fixtures")
+            .join(self.dir)
+            .join("rebar.config")
+            .is_file()
+    }
+
+    /// `_build/<env>` of the compiled project at `root`: rebar3's
+    /// `default` profile, else Mix's `prod`.
+    pub fn build_dir(&self, root: &Path) -> PathBuf {
+        root.join("_build")
+            .join(if self.rebar3() { "default" } else { "prod" })
+    }
+
+    /// The tarball relpack writes for the project at `root`.
+    pub fn tarball(&self, root: &Path) -> PathBuf {
+        self.build_dir(root)
+            .join(format!("{}-{}.tar.gz", self.release, self.vsn))
+    }
+}
 
 pub fn fixture(dir: &str) -> &'static Fixture {
     FIXTURES
@@ -368,9 +417,7 @@ pub fn package_with(dir: &str, extra: &[&str]) -> (Scratch, PathBuf) {
     args.extend(f.args);
     args.extend(extra);
     let out = relpack_ok(&root, &args);
-    let tarball = root
-        .join("_build/prod")
-        .join(format!("{}-{}.tar.gz", f.release, f.vsn));
+    let tarball = f.tarball(&root);
     assert!(
         tarball.is_file(),
         "no tarball at {}: {out}",
