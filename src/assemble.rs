@@ -23,6 +23,7 @@ use crate::boot::{self, ScriptInput};
 use crate::error::{Error, IoContext, Result};
 use crate::etf::AtomEncoding;
 use crate::fsutil::{check_interrupted, copy_file, copy_tree, write_with_mode, TempPath};
+use crate::inputs::Origin;
 use crate::launcher;
 use crate::plan::{PlannedOverlay, ReleasePlan};
 use crate::templates;
@@ -82,15 +83,32 @@ fn write_apps(plan: &ReleasePlan, root: &Path) -> Result<()> {
     for app in plan.apps.iter().filter(|a| a.bundled) {
         let dest = root.join("lib").join(app.dir_name());
         let src = &app.source.dir;
+        if plan.dev_mode && app.source.origin == Origin::Project {
+            let target = fs::canonicalize(src).at(src, "cannot resolve")?;
+            let lib = root.join("lib");
+            fs::create_dir_all(&lib).at(&lib, "cannot create directory")?;
+            std::os::unix::fs::symlink(&target, &dest).at(&dest, "cannot create symlink")?;
+            continue;
+        }
         let ebin = dest.join("ebin");
         fs::create_dir_all(&ebin).at(&ebin, "cannot create directory")?;
         let src_ebin = src.join("ebin");
         for entry in fs::read_dir(&src_ebin).at(&src_ebin, "cannot list")? {
             let entry = entry.at(&src_ebin, "cannot list")?;
             check_interrupted()?;
-            if entry.path().is_file() {
-                let target = ebin.join(entry.file_name());
-                copy_file(&entry.path(), &target)?;
+            let path = entry.path();
+            if !path.is_file() {
+                continue;
+            }
+            let target = ebin.join(entry.file_name());
+            let stripped = if plan.strip_beams && path.extension().is_some_and(|e| e == "beam") {
+                crate::beam::strip(&fs::read(&path).at(&path, "cannot read")?)
+            } else {
+                None
+            };
+            match stripped {
+                Some(bytes) => write(&target, &bytes)?,
+                None => copy_file(&path, &target)?,
             }
         }
         if let Some(priv_dir) = &app.priv_dir {
@@ -142,7 +160,7 @@ fn write_releases(plan: &ReleasePlan, root: &Path) -> Result<()> {
             apps: plan.boot_apps(clean),
             kernel_modules: &plan.kernel_modules,
             consolidated: consolidated.clone(),
-            config_provider: plan.runtime_config.is_some(),
+            config_provider: plan.config_provider,
         })?;
         write(
             &vsn_dir.join(format!("{file}.script")),
@@ -168,6 +186,9 @@ fn write_releases(plan: &ReleasePlan, root: &Path) -> Result<()> {
         None => templates::render("vm.args", &plan.name)?,
     };
     write(&vsn_dir.join("vm.args"), vm_args.as_bytes())?;
+    if let Some(env_sh) = &plan.env_sh {
+        write_with_mode(&vsn_dir.join("env.sh"), env_sh.as_bytes(), 0o755)?;
+    }
     write(
         &releases.join("start_erl.data"),
         format!("{} {}", plan.otp.erts_vsn, plan.version).as_bytes(),

@@ -48,6 +48,7 @@
 pub mod app;
 pub mod archive;
 pub mod assemble;
+pub mod beam;
 pub mod boot;
 pub mod check;
 pub mod config;

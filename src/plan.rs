@@ -145,8 +145,18 @@ pub struct ReleasePlan {
     /// `config/runtime.exs`, shipped as `releases/<vsn>/runtime.exs` and
     /// read at boot.
     pub runtime_config: Option<PathBuf>,
+    /// Whether Elixir's config provider runs at boot (for runtime.exs or
+    /// Distillery's `config_providers`).
+    pub config_provider: bool,
+    /// Strip debug info and docs from the `.beam` files shipped.
+    pub strip_beams: bool,
+    /// Link the project's applications into `lib/` instead of copying
+    /// them (Distillery's `dev_mode`): a recompile is seen without a rebuild.
+    pub dev_mode: bool,
     /// The rendered `vm.args`, when the project has its own.
     pub vm_args: Option<String>,
+    /// The rendered `rel/env.sh.eex`, shipped as `releases/<vsn>/env.sh`.
+    pub env_sh: Option<String>,
     /// The configured cookie; else a previous build's or a random one.
     pub cookie: Option<String>,
     /// Files to add to the release, applied last, in order.
@@ -316,7 +326,8 @@ pub fn plan(options: &BuildOptions) -> Result<ReleasePlan> {
         .clone()
         .or(release.and_then(|r| r.output_dir.clone()))
         .unwrap_or_else(|| build.build_dir.join("rel").join(&name));
-    let tar = options.tar && release.and_then(|r| r.tar).unwrap_or(true);
+    let dev_mode = release.is_some_and(|r| r.dev_mode);
+    let tar = options.tar && !dev_mode && release.and_then(|r| r.tar).unwrap_or(true);
     let tarball = tar.then(|| build.build_dir.join(format!("{name}-{version}.tar.gz")));
     let mut vars = vec![
         ("name".to_owned(), name.clone()),
@@ -331,15 +342,20 @@ pub fn plan(options: &BuildOptions) -> Result<ReleasePlan> {
         .map(|r| render_vm_args(r, &vars))
         .transpose()?
         .flatten();
+    let env_sh = release
+        .and_then(|r| r.env_sh.as_deref())
+        .map(|path| config::eex::render_file(path, &vars))
+        .transpose()?;
     let overlays = release
         .map(|r| plan_overlays(r, &options.project_dir, &vars))
         .transpose()?
         .unwrap_or_default();
     let app_config = project_config.app_config;
+    let boot_files = boot_config_files(release, app_config.runtime.is_some(), &version, &overlays)?;
     let sys_config = sys_config_term(
         app_config.config,
         release.and_then(|r| r.sys_config.as_deref()),
-        app_config.runtime.is_some().then_some(version.as_str()),
+        &boot_files,
         &options.env,
     )?;
     let mut read = vec![build.build_dir.join("lib"), otp.root.clone()];
@@ -359,7 +375,11 @@ pub fn plan(options: &BuildOptions) -> Result<ReleasePlan> {
         warnings,
         sys_config,
         runtime_config: app_config.runtime,
+        config_provider: !boot_files.is_empty(),
+        dev_mode,
+        strip_beams: release.and_then(|r| r.strip_beams).unwrap_or(false),
         vm_args,
+        env_sh,
         cookie: release.and_then(|r| r.cookie.clone()),
         overlays,
         release_config: project_config.release,
@@ -499,16 +519,16 @@ fn launcher_extras(
 
 /// The release's own `vm.args` (and Distillery `erl_opts`), rendered.
 fn render_vm_args(r: &ReleaseSettings, vars: &[(String, String)]) -> Result<Option<String>> {
-    let mut text = match &r.vm_args {
-        Some(path) => {
-            let raw = std::fs::read_to_string(path).at(path, "cannot read the vm.args template")?;
-            Some(config::eex::render(path, &raw, vars)?)
-        }
-        None => None,
-    };
+    let mut text = r
+        .vm_args
+        .as_deref()
+        .map(|path| config::eex::render_file(path, vars))
+        .transpose()?;
     if let Some(opts) = &r.erl_opts {
-        let mut t = text
-            .unwrap_or_else(|| crate::templates::render("vm.args", &r.name).unwrap_or_default());
+        let mut t = match text {
+            Some(t) => t,
+            None => crate::templates::render("vm.args", &r.name)?,
+        };
         if !t.ends_with('\n') {
             t.push('\n');
         }
@@ -580,10 +600,8 @@ fn plan_overlays(
             },
             Overlay::Template(a, b) => {
                 let from = source(a)?;
-                let raw =
-                    std::fs::read_to_string(&from).at(&from, "cannot read the overlay template")?;
                 PlannedOverlay::Write {
-                    text: config::eex::render(&from, &raw, vars)?,
+                    text: config::eex::render_file(&from, vars)?,
                     to: inside(b)?,
                 }
             }
@@ -592,13 +610,58 @@ fn plan_overlays(
     Ok(planned)
 }
 
+/// The files Elixir's config provider reads at boot, relative to the
+/// release root: runtime.exs, then Distillery's provider files, each of
+/// which an overlay must put into the release.
+fn boot_config_files(
+    release: Option<&ReleaseSettings>,
+    runtime: bool,
+    version: &str,
+    overlays: &[PlannedOverlay],
+) -> Result<Vec<String>> {
+    let mut files: Vec<String> = runtime
+        .then(|| format!("/releases/{version}/runtime.exs"))
+        .into_iter()
+        .collect();
+    for file in release
+        .map(|r| r.boot_config_files.as_slice())
+        .unwrap_or_default()
+    {
+        let shipped = overlays.iter().any(|o| match o {
+            PlannedOverlay::Copy { to, .. } | PlannedOverlay::Write { to, .. } => {
+                Path::new("/").join(to) == Path::new(file)
+            }
+            _ => false,
+        });
+        if let (false, Some(r)) = (shipped, release) {
+            let setting = r
+                .settings
+                .get("config_providers")
+                .cloned()
+                .unwrap_or_else(|| config::Setting {
+                    value: Term::List(Vec::new()),
+                    origin: r.file.display().to_string(),
+                });
+            return Err(config::at(
+                &setting,
+                format!(
+                    "config provider file ${{RELEASE_ROOT_DIR}}{file} is not put into the release: add an overlay such as {{:copy, \"rel/config/config.exs\", \"{}\"}}",
+                    file.trim_start_matches('/')
+                ),
+            ));
+        }
+        files.push(file.clone());
+    }
+    Ok(files)
+}
+
 /// `sys.config`: the application config, a release's own `sys_config`
-/// merged over it, and, with `config/runtime.exs`, the settings of
+/// merged over it, and, with files to read at boot, the settings of
 /// Elixir's config provider exactly as `mix release` writes them.
 fn sys_config_term(
     app_config: Term,
     extra: Option<&Path>,
-    runtime_vsn: Option<&str>,
+    boot_files: &[String],
     env: &str,
 ) -> Result<Term> {
     let mut entries = match app_config {
@@ -626,7 +689,7 @@ fn sys_config_term(
             }
         }
     }
-    if let Some(vsn) = runtime_vsn {
+    if !boot_files.is_empty() {
         let system = |var: &str, suffix: &str| {
             Term::tuple(vec![
                 Term::atom("system"),
@@ -652,13 +715,20 @@ fn sys_config_term(
             (Term::atom("extra_config"), Term::List(Vec::new())),
             (
                 Term::atom("providers"),
-                Term::List(vec![Term::tuple(vec![
-                    Term::atom("Elixir.Config.Reader"),
-                    Term::tuple(vec![
-                        system("RELEASE_ROOT", &format!("/releases/{vsn}/runtime.exs")),
-                        reader_opts,
-                    ]),
-                ])]),
+                Term::List(
+                    boot_files
+                        .iter()
+                        .map(|file| {
+                            Term::tuple(vec![
+                                Term::atom("Elixir.Config.Reader"),
+                                Term::tuple(vec![
+                                    system("RELEASE_ROOT", file),
+                                    reader_opts.clone(),
+                                ]),
+                            ])
+                        })
+                        .collect(),
+                ),
             ),
             (
                 Term::atom("prune_runtime_sys_config_after_boot"),

@@ -6,10 +6,11 @@
 //! Understood: `{release, {Name, Vsn}, Apps}` (apps as `App`,
 //! `{App, Type}` or `{App, Vsn}`), `sys_config`/`sys_config_src`,
 //! `vm_args`/`vm_args_src` (`${VAR}` in the `_src` files is replaced at
-//! start with `REPLACE_OS_VARS=true`), `include_erts`, and `overlay` with
-//! `mkdir` and `copy`. Accepted and without effect: `dev_mode`,
-//! `extended_start_script`, `include_src`, `generate_start_script`,
-//! `mode`, `debug_info`, `system_libs`. Anything else is an error.
+//! start with `REPLACE_OS_VARS=true`), `include_erts`, `dev_mode`,
+//! `{debug_info, strip | keep}` (BEAM stripping), and `overlay` with
+//! `mkdir` and `copy`. Accepted and without effect:
+//! `extended_start_script`, `include_src`, `generate_start_script`, `mode`,
+//! `system_libs`. Anything else is an error.
 
 use std::path::Path;
 
@@ -20,12 +21,10 @@ use crate::resolve::StartType;
 use crate::term::{parse_consult, to_compact, Term};
 
 const NO_EFFECT: &[&str] = &[
-    "dev_mode",
     "extended_start_script",
     "include_src",
     "generate_start_script",
     "mode",
-    "debug_info",
     "system_libs",
 ];
 
@@ -88,27 +87,7 @@ pub fn read(dir: &Path, profile: &str, name: Option<&str>) -> Result<Option<Rele
     let mut release: Option<RelxRelease> = None;
     let mut settings = Settings::new();
     let origin = path.display().to_string();
-    let mut r = ReleaseSettings {
-        name: String::new(),
-        format: Format::Relx,
-        file: path.clone(),
-        version: None,
-        applications: Vec::new(),
-        include_erts: None,
-        cookie: None,
-        vm_args: None,
-        env_sh: None,
-        sys_config: None,
-        output_dir: None,
-        tar: None,
-        overlay_dirs: Vec::new(),
-        overlays: Vec::new(),
-        overlay_vars: Vec::new(),
-        erl_opts: None,
-        commands: Vec::new(),
-        hooks: Vec::new(),
-        settings: Settings::new(),
-    };
+    let mut r = ReleaseSettings::new("", Format::Relx, &path, Settings::new());
     let text = |t: &Term, what: &str| {
         t.as_string().ok_or_else(|| {
             bad(format!(
@@ -205,6 +184,12 @@ pub fn read(dir: &Path, profile: &str, name: Option<&str>) -> Result<Option<Rele
                         }
                     });
                 }
+            }
+            ("dev_mode", [Term::Atom(b)]) if b == "true" || b == "false" => {
+                r.dev_mode = b == "true"
+            }
+            ("debug_info", [Term::Atom(d)]) if d == "strip" || d == "keep" => {
+                r.strip_beams = Some(d == "strip")
             }
             (k, _) if NO_EFFECT.contains(&k) => {}
             (k, _) => return Err(bad(format!("unknown or unsupported relx option `{k}`"))),

@@ -200,17 +200,25 @@ pub fn cookie(release: &Path) -> String {
 
 /// Evaluates an Erlang expression on `node@host` from a hidden probe node
 /// of the host's Erlang; returns what `io:format("~p")` prints of it, or
-/// `None` if the node does not answer.
+/// `None` if the node does not answer. The expression travels as parsed
+/// terms evaluated by the node's own `erl_eval`, not as a fun, so it works
+/// when the release's beams are stripped (a fun needs the same module MD5
+/// on both nodes).
 pub fn rpc(node: &str, cookie: &str, expr: &str) -> Option<String> {
     let code = format!(
-        "N = list_to_atom(\"{node}@\" ++ net_adm:localhost()), \
-         case net_adm:ping(N) of pong -> io:format(\"~p\", [rpc:call(N, erlang, apply, [fun() -> {expr} end, []])]), halt(0); \
-         pang -> halt(3) end."
+        "[Expr] = init:get_plain_arguments(), \
+         N = list_to_atom(\"{node}@\" ++ net_adm:localhost()), \
+         case net_adm:ping(N) of \
+           pong -> {{ok, Tokens, _}} = erl_scan:string(Expr ++ \".\"), \
+                   {{ok, Exprs}} = erl_parse:parse_exprs(Tokens), \
+                   R = case rpc:call(N, erl_eval, exprs, [Exprs, []]) of {{value, V, _}} -> V; Other -> Other end, \
+                   io:format(\"~p\", [R]), halt(0); \
+           pang -> halt(3) end."
     );
     let out = run(Command::new("erl")
         .args(["-noshell", "-hidden", "-sname"])
         .arg(format!("probe{}_{}", std::process::id(), unique()))
-        .args(["-setcookie", cookie, "-eval", &code]));
+        .args(["-setcookie", cookie, "-eval", &code, "-extra", expr]));
     out.status
         .success()
         .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
