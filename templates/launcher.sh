@@ -23,6 +23,15 @@ ERTS_VSN=${START_ERL%% *}
 RELEASE_VSN=${RELEASE_VSN:-${START_ERL#* }}
 export RELEASE_VSN
 REL_VSN_DIR=$RELEASE_ROOT/releases/$RELEASE_VSN
+RELEASE_COMMAND=${1:-help}
+export RELEASE_COMMAND
+
+# mix release's rel/env.sh.eex, shipped as releases/<vsn>/env.sh: sourced
+# here, as mix release's launcher does, so it can set the variables below.
+if [ -f "$REL_VSN_DIR/env.sh" ]; then
+  # shellcheck disable=SC1091 # the release's own file
+  . "$REL_VSN_DIR/env.sh"
+fi
 
 RELEASE_NODE=${RELEASE_NODE:-$RELEASE_NAME}
 RELEASE_DISTRIBUTION=${RELEASE_DISTRIBUTION:-sname}

@@ -868,3 +868,16 @@ fn erlang_launcher_of_a_rebar3_release() {
     assert_exits(pid);
     assert_eq!(stdout(&rel.run(&["ping"])).trim(), "pang");
 }
+
+/// `releases/<vsn>/env.sh` (from `rel/env.sh.eex`) is sourced, with
+/// RELEASE_COMMAND set, before the VM starts, as in `mix release`.
+#[test]
+fn env_sh_is_sourced_with_the_release_command() {
+    let rel = Release::new("configured", &[]);
+    assert!(rel.root.join("releases/0.2.0/env.sh").is_file());
+    let out = rel.ok(&[
+        "eval",
+        "IO.puts(System.get_env(\"CONFIGURED_FROM_ENV_SH\") <> \" \" <> System.get_env(\"RELEASE_COMMAND\"))",
+    ]);
+    assert_eq!(out.trim(), "yes eval");
+}
