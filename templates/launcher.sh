@@ -23,6 +23,15 @@ ERTS_VSN=${START_ERL%% *}
 RELEASE_VSN=${RELEASE_VSN:-${START_ERL#* }}
 export RELEASE_VSN
 REL_VSN_DIR=$RELEASE_ROOT/releases/$RELEASE_VSN
+RELEASE_COMMAND=${1:-help}
+export RELEASE_COMMAND
+
+# mix release's rel/env.sh.eex, shipped as releases/<vsn>/env.sh: sourced
+# here, as mix release's launcher does, so it can set the variables below.
+if [ -f "$REL_VSN_DIR/env.sh" ]; then
+  # shellcheck disable=SC1091 # the release's own file
+  . "$REL_VSN_DIR/env.sh"
+fi
 
 RELEASE_NODE=${RELEASE_NODE:-$RELEASE_NAME}
 RELEASE_DISTRIBUTION=${RELEASE_DISTRIBUTION:-sname}
@@ -234,18 +243,26 @@ quote() {
   printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"
 }
 
-# Runs the Erlang code in argument 1 on a short-lived hidden node; further
-# arguments are its plain arguments. A failure there is reported, without
-# a crash dump in the working directory.
+# Runs the Erlang code in argument 2 on a short-lived hidden node, as a
+# child (argument 1 `run`) or in place of this shell (`exec`, so signals
+# reach it); further arguments are its plain arguments. A failure there is
+# reported, without a crash dump in the working directory.
 tool_node() {
   check_distribution "$COMMAND"
-  code=$1
-  shift
-  ERL_CRASH_DUMP_SECONDS=0 "$ERL" -noshell -hidden -nocookie \
+  how=$1
+  code=$2
+  shift 2
+  set -- "$ERL" -noshell -hidden -nocookie \
     "-$RELEASE_DISTRIBUTION" "rpc-$(rand)-$RELEASE_NODE" \
     -boot "$REL_VSN_DIR/start_clean" \
     -boot_var RELEASE_LIB "$RELEASE_ROOT/lib" \
     -eval "$SET_COOKIE, $(tool_prelude) $code" -extra "$@"
+  if [ "$how" = exec ]; then
+    ERL_CRASH_DUMP_SECONDS=0
+    export ERL_CRASH_DUMP_SECONDS
+    exec "$@"
+  fi
+  ERL_CRASH_DUMP_SECONDS=0 "$@"
 }
 
 # Sources every file of hook directory argument 1, in name order, so hooks
@@ -335,7 +352,7 @@ run_foreground() {
 }
 
 ping_quiet() {
-  tool_node "$(ping_code)" >/dev/null 2>&1
+  tool_node run "$(ping_code)" >/dev/null 2>&1
 }
 
 log_tail() {
@@ -392,7 +409,7 @@ start_daemon() {
 # Stops the node and waits (up to 60 s) until its OS process is gone.
 stop_node() {
   run_hooks pre_stop
-  stopped=$(tool_node "$(take_down_code)" stop)
+  stopped=$(tool_node run "$(take_down_code)" stop)
   vm_pid=${stopped%% *}
   waited=0
   while kill -0 "$vm_pid" 2>/dev/null; do
@@ -412,9 +429,10 @@ remote_console() {
   (
     umask 077
     mkdir -p "$home"
-    printf '%s' "$RELEASE_COOKIE" >"$home/.erlang.cookie.tmp"
-    chmod 400 "$home/.erlang.cookie.tmp"
-    mv -f "$home/.erlang.cookie.tmp" "$home/.erlang.cookie"
+    # Written aside and renamed, so concurrent shells never see half of it.
+    printf '%s' "$RELEASE_COOKIE" >"$home/.erlang.cookie.$$"
+    chmod 400 "$home/.erlang.cookie.$$"
+    mv -f "$home/.erlang.cookie.$$" "$home/.erlang.cookie"
   )
 {% if erlang_only %}
   HOME=$home exec "$ERL" -noshell -hidden \
@@ -472,7 +490,7 @@ case $COMMAND in
     stop_node
     ;;
   restart)
-    restarted=$(tool_node "$(take_down_code)" restart)
+    restarted=$(tool_node run "$(take_down_code)" restart)
     wait_until_up "${restarted%% *}" "${restarted#* }"
     ;;
   reboot)
@@ -480,14 +498,14 @@ case $COMMAND in
     start_daemon
     ;;
   ping)
-    tool_node "$(ping_code)"
+    tool_node exec "$(ping_code)"
     ;;
   pid)
-    tool_node "$(pid_code)"
+    tool_node exec "$(pid_code)"
     ;;
   rpc)
     [ $# -eq 1 ] || die "rpc needs one expression, e.g.: $(basename "$SELF") rpc '{{ example_expr }}'"
-    tool_node "$(rpc_code)" "$1"
+    tool_node exec "$(rpc_code)" "$1"
     ;;
   eval)
     [ $# -ge 1 ] || die "eval needs an expression, e.g.: $(basename "$SELF") eval '{{ example_expr }}'"
@@ -519,7 +537,11 @@ case $COMMAND in
     usage
     ;;
   *)
-    if [ -f "$COMMANDS_DIR/$COMMAND.sh" ]; then
+    # Custom command names have no `/`: nothing outside commands/ runs.
+    # Scripts copied without their executable bit (e.g. as overlays) run
+    # with sh.
+    if [ "${COMMAND#*/}" = "$COMMAND" ] && [ -f "$COMMANDS_DIR/$COMMAND.sh" ]; then
+      [ -x "$COMMANDS_DIR/$COMMAND.sh" ] || exec /bin/sh "$COMMANDS_DIR/$COMMAND.sh" "$@"
       exec "$COMMANDS_DIR/$COMMAND.sh" "$@"
     fi
     echo "unknown command: $COMMAND" >&2

@@ -109,9 +109,9 @@ impl Release {
         run_ok(&mut self.command(args))
     }
 
-    /// Runs `daemon`, which must succeed; the guard kills the VM if the
-    /// test fails before stopping it.
-    fn daemon(&self) -> DaemonGuard {
+    /// Runs `daemon`, which must succeed; returns a guard that kills the
+    /// VM if the test fails before stopping it, and what `daemon` printed.
+    fn daemon(&self) -> (DaemonGuard, String) {
         let guard = DaemonGuard(self.pid_file());
         let started = self.run(&["daemon"]);
         assert!(
@@ -120,7 +120,7 @@ impl Release {
             stdout(&started),
             stderr(&started)
         );
-        guard
+        (guard, stdout(&started))
     }
 }
 
@@ -370,7 +370,7 @@ fn hook_lines(rel: &Release, hooks: &[&str]) -> Vec<String> {
 #[test]
 fn daemon_lifecycle_with_hooks_and_a_custom_command() {
     let (rel, hook_log) = hello_with_extras();
-    let _guard = rel.daemon();
+    let (_guard, _) = rel.daemon();
     assert_eq!(
         read_log(&hook_log).lines().collect::<Vec<_>>(),
         hook_lines(&rel, &["pre_start", "post_start"])
@@ -528,7 +528,7 @@ fn rendered_launcher_passes_shellcheck() {
 
 /// daemon, ping, pid, rpc, describe, stop and ping again.
 fn full_sequence(rel: &Release) {
-    let _guard = rel.daemon();
+    let (_guard, _) = rel.daemon();
     assert_eq!(rel.ok(&["ping"]).trim(), "pong");
     let pid: u32 = rel.ok(&["pid"]).trim().parse().unwrap();
     assert_is_release_vm(rel, pid);
@@ -793,6 +793,37 @@ fn console_gives_an_iex_shell_on_the_release_node() {
     assert_exits(*vm_pid);
 }
 
+/// The custom command and pre_start hook of a Distillery `rel/config.exs`
+/// (placed by the configuration stage) run from the launcher.
+#[test]
+fn distillery_config_commands_and_hooks_run() {
+    ensure_epmd();
+    let project = compiled_fixture("distillery");
+    let root = project.path().join("distillery");
+    relpack_ok(&root, &["build"]);
+    let release = root.join("rel/out/shop");
+    let rel = Release {
+        entry: release.join("bin/shop"),
+        cwd: project.path().to_owned(),
+        root: release,
+        node: node_name("shop"),
+        dist: "sname",
+        env: Vec::new(),
+        shell: Vec::new(),
+        scratch: project,
+    };
+    assert_eq!(rel.ok(&["restock"]).trim(), "restocking");
+    assert!(rel.ok(&["help"]).contains("  restock"));
+    let (_guard, printed) = rel.daemon();
+    assert_eq!(printed.trim(), "pre-start check");
+    assert_eq!(
+        rel.ok(&["rpc", "System.get_env(\"STORE_FROM_VM_ARGS\")"])
+            .trim(),
+        "\"yes\""
+    );
+    rel.ok(&["stop"]);
+}
+
 /// A rebar3 release has no Elixir: its launcher (shellcheck-clean) runs
 /// Erlang expressions for `rpc` and `eval` and an Erlang remote shell.
 #[test]
@@ -804,7 +835,7 @@ fn erlang_launcher_of_a_rebar3_release() {
         .arg(rel.launcher()));
     assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
 
-    let _guard = rel.daemon();
+    let (_guard, _) = rel.daemon();
     assert_eq!(rel.ok(&["ping"]).trim(), "pong");
     let pid: u32 = rel.ok(&["pid"]).trim().parse().unwrap();
     assert_is_release_vm(&rel, pid);
@@ -836,4 +867,17 @@ fn erlang_launcher_of_a_rebar3_release() {
     rel.ok(&["stop"]);
     assert_exits(pid);
     assert_eq!(stdout(&rel.run(&["ping"])).trim(), "pang");
+}
+
+/// `releases/<vsn>/env.sh` (from `rel/env.sh.eex`) is sourced, with
+/// RELEASE_COMMAND set, before the VM starts, as in `mix release`.
+#[test]
+fn env_sh_is_sourced_with_the_release_command() {
+    let rel = Release::new("configured", &[]);
+    assert!(rel.root.join("releases/0.2.0/env.sh").is_file());
+    let out = rel.ok(&[
+        "eval",
+        "IO.puts(System.get_env(\"CONFIGURED_FROM_ENV_SH\") <> \" \" <> System.get_env(\"RELEASE_COMMAND\"))",
+    ]);
+    assert_eq!(out.trim(), "yes eval");
 }
