@@ -18,10 +18,13 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use crate::beam::{self, ChunkId};
 use crate::boot::{self, ScriptInput};
+use crate::digest::{hex, sha256, sha256_file, Digests};
 use crate::error::{Error, IoContext, Result};
 use crate::etf::AtomEncoding;
-use crate::fsutil::{copy_tree, write_with_mode, TempPath};
+use crate::fsutil::{tree_files, write_with_mode, TempPath};
+use crate::parallel;
 use crate::plan::ReleasePlan;
 use crate::templates;
 use crate::term::to_consult_text;
@@ -44,26 +47,43 @@ const ERTS_REQUIRED: &[&str] = &["beam.smp", "erl_child_setup", "erlexec"];
 #[derive(Debug)]
 pub struct Staged {
     pub dir: TempPath,
+    /// The SHA-256 of every file, as listed in `releases/<vsn>/MANIFEST`.
+    pub digests: Digests,
 }
 
 /// Writes the release described by `plan` into a temporary directory
 /// beside `plan.output_dir`.
 pub fn stage(plan: &ReleasePlan) -> Result<Staged> {
-    let staged = Staged {
-        dir: TempPath::beside(&plan.output_dir)?,
-    };
-    let root = staged.dir.path().to_owned();
+    let dir = TempPath::beside(&plan.output_dir)?;
+    let root = dir.path().to_owned();
     fs::create_dir_all(&root).at(&root, "cannot create the release directory")?;
-    write_apps(plan, &root)?;
+    let mut copies = app_copies(plan, &root)?;
     if plan.include_erts {
-        write_erts(plan, &root)?;
+        copies.extend(write_erts(plan, &root)?);
     }
-    write_releases(plan, &root)?;
+    copies.extend(write_releases(plan, &root)?);
     let bin = root.join("bin");
     fs::create_dir_all(&bin).at(&bin, "cannot create directory")?;
     let launcher = templates::render("launcher.sh", &plan.name)?;
     write_with_mode(&bin.join(&plan.name), launcher.as_bytes(), 0o755)?;
-    Ok(staged)
+    let mut digests = Digests::new();
+    parallel::map_ordered(
+        &copies,
+        |c| {
+            let rel = c.dest.strip_prefix(&root).unwrap_or(&c.dest);
+            copy_file(c, plan.strip.as_deref(), &plan.output_dir.join(rel))
+        },
+        |i, digest| {
+            let rel = copies[i]
+                .dest
+                .strip_prefix(&root)
+                .unwrap_or(&copies[i].dest);
+            digests.insert(rel.to_owned(), digest);
+            Ok(())
+        },
+    )?;
+    write_manifest(plan, &root, &mut digests)?;
+    Ok(Staged { dir, digests })
 }
 
 impl Staged {
@@ -73,7 +93,16 @@ impl Staged {
     }
 }
 
-fn write_apps(plan: &ReleasePlan, root: &Path) -> Result<()> {
+/// A file copied into the release, stripped on the way if it is a BEAM.
+struct Copy {
+    src: PathBuf,
+    dest: PathBuf,
+    beam: bool,
+}
+
+/// Creates each bundled application's directories and lists its files.
+fn app_copies(plan: &ReleasePlan, root: &Path) -> Result<Vec<Copy>> {
+    let mut copies = Vec::new();
     for app in plan.apps.iter().filter(|a| a.bundled) {
         let dest = root.join("lib").join(app.dir_name());
         let src = &app.source.dir;
@@ -83,13 +112,16 @@ fn write_apps(plan: &ReleasePlan, root: &Path) -> Result<()> {
         for entry in fs::read_dir(&src_ebin).at(&src_ebin, "cannot list")? {
             let entry = entry.at(&src_ebin, "cannot list")?;
             if entry.path().is_file() {
-                let target = ebin.join(entry.file_name());
-                fs::copy(entry.path(), &target).at(entry.path(), "cannot copy")?;
+                copies.push(Copy {
+                    beam: is_beam(&entry.path()),
+                    src: entry.path(),
+                    dest: ebin.join(entry.file_name()),
+                });
             }
         }
         let priv_dir = src.join("priv");
         if priv_dir.exists() {
-            copy_tree(&priv_dir, &dest.join("priv"))?;
+            copies.extend(tree_copies(&priv_dir, &dest.join("priv"), false)?);
         } else if priv_dir.is_symlink() {
             return Err(Error::Project {
                 path: priv_dir,
@@ -97,17 +129,94 @@ fn write_apps(plan: &ReleasePlan, root: &Path) -> Result<()> {
             });
         }
     }
+    Ok(copies)
+}
+
+fn is_beam(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "beam")
+}
+
+/// The files of the tree at `src` as copies into `dest`, its directories
+/// created; `beams` marks its `.beam` files for stripping.
+fn tree_copies(src: &Path, dest: &Path, beams: bool) -> Result<Vec<Copy>> {
+    Ok(tree_files(src, dest)?
+        .into_iter()
+        .map(|(src, dest)| Copy {
+            beam: beams && is_beam(&src),
+            src,
+            dest,
+        })
+        .collect())
+}
+
+/// Reads `copy.src` once, strips it if it is a BEAM and `strip` holds the
+/// chunks to keep, writes it with the source's permissions and returns the
+/// SHA-256 of what was written.
+///
+/// When the previous release (`previous`, the same path in the output
+/// directory) has this very file, it is hard-linked instead: creating an
+/// inode costs far more than a link on common file systems, and the old
+/// release is about to be removed anyway.
+fn copy_file(copy: &Copy, strip: Option<&[ChunkId]>, previous: &Path) -> Result<[u8; 32]> {
+    let src = &copy.src;
+    let mut bytes = fs::read(src).at(src, "cannot read")?;
+    if let (true, Some(keep)) = (copy.beam, strip) {
+        bytes = beam::strip(&bytes, keep).map_err(|e| Error::BadBeam {
+            path: src.clone(),
+            message: e.to_string(),
+        })?;
+    }
+    let mode = fs::metadata(src).at(src, "cannot read")?.permissions();
+    let unchanged = fs::symlink_metadata(previous)
+        .is_ok_and(|m| m.is_file() && m.len() == bytes.len() as u64 && m.permissions() == mode)
+        && fs::read(previous).is_ok_and(|old| old == bytes);
+    if !(unchanged && fs::hard_link(previous, &copy.dest).is_ok()) {
+        fs::write(&copy.dest, &bytes).at(&copy.dest, "cannot write")?;
+        fs::set_permissions(&copy.dest, mode).at(&copy.dest, "cannot set permissions")?;
+    }
+    Ok(sha256(&bytes))
+}
+
+/// Writes `releases/<vsn>/MANIFEST`: a `sha256sum`-style line for every
+/// file, so `sha256sum -c releases/<vsn>/MANIFEST` checks an unpacked
+/// release from its root. The cookie is left out: a digest of a weak,
+/// user-chosen cookie would let anyone who can read the file guess it.
+fn write_manifest(plan: &ReleasePlan, root: &Path, digests: &mut Digests) -> Result<()> {
+    let manifest = plan.version_dir().join("MANIFEST");
+    let cookie = Path::new("releases").join("COOKIE");
+    for entry in walkdir::WalkDir::new(root).min_depth(1) {
+        let entry = entry
+            .map_err(|e| std::io::Error::other(e.to_string()))
+            .at(root, "cannot read the release")?;
+        let rel = entry.path().strip_prefix(root).unwrap_or(entry.path());
+        if entry.file_type().is_file() && !digests.contains_key(rel) {
+            digests.insert(rel.to_owned(), sha256_file(entry.path())?);
+        }
+    }
+    let mut text = String::new();
+    for (path, digest) in digests.iter().filter(|(p, _)| **p != cookie) {
+        text.push_str(&format!("{}  {}\n", hex(digest), path.display()));
+    }
+    let path = root.join(&manifest);
+    write(&path, text.as_bytes())?;
+    digests.insert(manifest, sha256(text.as_bytes()));
     Ok(())
 }
 
-fn write_erts(plan: &ReleasePlan, root: &Path) -> Result<()> {
+/// Writes ERTS's `erl` script and lists the executables to copy.
+fn write_erts(plan: &ReleasePlan, root: &Path) -> Result<Vec<Copy>> {
     let src = plan.otp.erts_dir().join("bin");
     let dest = root.join(format!("erts-{}", plan.otp.erts_vsn)).join("bin");
     fs::create_dir_all(&dest).at(&dest, "cannot create directory")?;
+    let mut copies = Vec::new();
     for name in ERTS_RUNTIME {
         let from = src.join(name);
         if from.is_file() {
-            fs::copy(&from, dest.join(name)).at(&from, "cannot copy")?;
+            copies.push(Copy {
+                src: from,
+                dest: dest.join(name),
+                beam: false,
+            });
         } else if ERTS_REQUIRED.contains(name) {
             return Err(Error::Otp(format!(
                 "{}: missing; this ERTS is incomplete",
@@ -116,10 +225,12 @@ fn write_erts(plan: &ReleasePlan, root: &Path) -> Result<()> {
         }
     }
     let erl = templates::render("erl.sh", &plan.name)?;
-    write_with_mode(&dest.join("erl"), erl.as_bytes(), 0o755)
+    write_with_mode(&dest.join("erl"), erl.as_bytes(), 0o755)?;
+    Ok(copies)
 }
 
-fn write_releases(plan: &ReleasePlan, root: &Path) -> Result<()> {
+/// Writes `releases/` and lists the consolidated protocols to copy.
+fn write_releases(plan: &ReleasePlan, root: &Path) -> Result<Vec<Copy>> {
     let releases = root.join("releases");
     let vsn_dir = root.join(plan.version_dir());
     fs::create_dir_all(&vsn_dir).at(&vsn_dir, "cannot create directory")?;
@@ -152,9 +263,10 @@ fn write_releases(plan: &ReleasePlan, root: &Path) -> Result<()> {
             &boot::boot_bytes(&script, atoms),
         )?;
     }
-    if let Some(src) = &plan.consolidated {
-        copy_tree(src, &vsn_dir.join("consolidated"))?;
-    }
+    let copies = match &plan.consolidated {
+        Some(src) => tree_copies(src, &vsn_dir.join("consolidated"), true)?,
+        None => Vec::new(),
+    };
     write(
         &vsn_dir.join("sys.config"),
         templates::render("sys.config", &plan.name)?.as_bytes(),
@@ -167,56 +279,10 @@ fn write_releases(plan: &ReleasePlan, root: &Path) -> Result<()> {
         &releases.join("start_erl.data"),
         format!("{} {}", plan.otp.erts_vsn, plan.version).as_bytes(),
     )?;
-    let cookie = existing_cookie(&plan.output_dir).map_or_else(random_cookie, Ok)?;
-    write_with_mode(&releases.join("COOKIE"), cookie.as_bytes(), 0o600)
+    write_with_mode(&releases.join("COOKIE"), plan.cookie.as_bytes(), 0o600)?;
+    Ok(copies)
 }
 
 fn write(path: &PathBuf, bytes: &[u8]) -> Result<()> {
     fs::write(path, bytes).at(path, "cannot write")
-}
-
-/// A previous build's cookie is kept, as `mix release` does, so nodes of
-/// the old and new build can still talk.
-fn existing_cookie(output_dir: &Path) -> Option<String> {
-    let text = fs::read_to_string(output_dir.join("releases").join("COOKIE")).ok()?;
-    let ok = !text.is_empty() && text.bytes().all(|b| b.is_ascii_graphic());
-    ok.then_some(text)
-}
-
-/// 32 bytes from the OS RNG as base32 (56 characters, like `mix release`).
-fn random_cookie() -> Result<String> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| Error::Option(format!("no OS randomness for the cookie: {e}")))?;
-    Ok(base32(&bytes))
-}
-
-fn base32(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let mut out = String::new();
-    for chunk in bytes.chunks(5) {
-        let mut buf = [0u8; 5];
-        buf[..chunk.len()].copy_from_slice(chunk);
-        let n = u64::from_be_bytes([0, 0, 0, buf[0], buf[1], buf[2], buf[3], buf[4]]);
-        let chars = (chunk.len() * 8).div_ceil(5);
-        for i in 0..8 {
-            if i < chars {
-                out.push(ALPHABET[((n >> (35 - 5 * i)) & 31) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn base32_matches_rfc4648() {
-        assert_eq!(base32(b"foobar"), "MZXW6YTBOI======");
-        assert_eq!(base32(&[0u8; 32]).len(), 56);
-    }
 }

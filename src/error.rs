@@ -83,6 +83,9 @@ pub enum Error {
         dep_mode: String,
     },
 
+    #[error("{}: not a valid BEAM file ({message}): recompile it, or pass --no-strip-beams to copy it as it is", path.display())]
+    BadBeam { path: PathBuf, message: String },
+
     #[error("Erlang/OTP not found: {0}")]
     Otp(String),
 

@@ -1,6 +1,6 @@
 //! File-system helpers shared by assembly and archiving: temporary paths
 //! that clean up after themselves, atomic publication by rename, and
-//! copying trees with symlinks dereferenced.
+//! listing trees to copy with symlinks dereferenced.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -79,9 +79,11 @@ fn remove_any(path: &Path) -> std::io::Result<()> {
     }
 }
 
-/// Copies the tree at `src` to `dest`, following symlinks (a release must
-/// not point outside itself) and keeping permission bits.
-pub fn copy_tree(src: &Path, dest: &Path) -> Result<()> {
+/// Lists the files of the tree at `src` as `(source, destination under
+/// dest)` pairs and creates its directories under `dest`. Symlinks are
+/// followed (a release must not point outside itself).
+pub fn tree_files(src: &Path, dest: &Path) -> Result<Vec<(PathBuf, PathBuf)>> {
+    let mut files = Vec::new();
     for entry in walkdir::WalkDir::new(src)
         .follow_links(true)
         .sort_by_file_name()
@@ -102,10 +104,10 @@ pub fn copy_tree(src: &Path, dest: &Path) -> Result<()> {
         if entry.file_type().is_dir() {
             fs::create_dir_all(&target).at(&target, "cannot create directory")?;
         } else {
-            fs::copy(entry.path(), &target).at(entry.path(), "cannot copy")?;
+            files.push((entry.path().to_owned(), target));
         }
     }
-    Ok(())
+    Ok(files)
 }
 
 /// Writes `bytes` to `path` with Unix permission `mode`.

@@ -48,11 +48,15 @@
 pub mod app;
 pub mod archive;
 pub mod assemble;
+pub mod beam;
 pub mod boot;
+pub mod cookie;
+pub mod digest;
 pub mod error;
 pub mod etf;
 mod fsutil;
 pub mod inputs;
+mod parallel;
 pub mod plan;
 pub mod resolve;
 pub mod templates;
@@ -60,6 +64,7 @@ pub mod term;
 
 use std::path::PathBuf;
 
+pub use archive::Codec;
 pub use error::{Error, Result};
 pub use plan::{plan, BuildOptions, IncludeErts, ReleasePlan};
 pub use resolve::StartType;
@@ -75,6 +80,10 @@ pub struct BuildReport {
     pub tarball: Option<(PathBuf, u64)>,
     /// Number of applications in the release.
     pub apps: usize,
+    /// Tarball entries, and how many of them were reused compressed from
+    /// the previous build.
+    pub entries: usize,
+    pub reused: usize,
 }
 
 /// Plans and writes a release: [`plan`] followed by [`write`].
@@ -86,18 +95,30 @@ pub fn build(options: &BuildOptions) -> Result<BuildReport> {
 pub fn write(plan: &ReleasePlan) -> Result<BuildReport> {
     let staged = assemble::stage(plan)?;
     let packed = match &plan.tarball {
-        Some(dest) => Some((archive::pack(staged.dir.path(), dest)?, dest.clone())),
+        Some(dest) => Some((
+            archive::pack(
+                staged.dir.path(),
+                &staged.digests,
+                dest,
+                plan.codec,
+                plan.cache_dir.as_deref(),
+            )?,
+            dest.clone(),
+        )),
         None => None,
     };
     staged.publish(&plan.output_dir)?;
+    let (mut entries, mut reused) = (0, 0);
     let tarball = match packed {
         Some((packed, dest)) => {
             let size = packed.size;
+            (entries, reused) = (packed.entries, packed.reused);
             packed.publish(&dest)?;
             Some((dest, size))
         }
         None => None,
     };
+    cookie::remember(&plan.cookie, &plan.cookie_store)?;
     Ok(BuildReport {
         name: plan.name.clone(),
         version: plan.version.clone(),
@@ -105,5 +126,7 @@ pub fn write(plan: &ReleasePlan) -> Result<BuildReport> {
         release_dir: plan.output_dir.clone(),
         tarball,
         apps: plan.apps.len(),
+        entries,
+        reused,
     })
 }

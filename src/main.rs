@@ -56,6 +56,24 @@ struct BuildArgs {
     /// The Elixir installation to use [default: from `elixir` on PATH].
     #[arg(long)]
     elixir_root: Option<PathBuf>,
+    /// Copy BEAM files whole instead of stripping debug info and docs.
+    #[arg(long)]
+    no_strip_beams: bool,
+    /// A BEAM chunk to keep when stripping (e.g. Dbgi, Docs); repeatable.
+    #[arg(long = "keep-chunk", value_name = "ID")]
+    keep_chunks: Vec<String>,
+    /// Tarball compression: gzip (.tar.gz, what OTP's release_handler
+    /// unpacks), zstd (.tar.zst) or none (.tar).
+    #[arg(long, default_value = "gzip", value_name = "gzip|zstd|none")]
+    compress: String,
+    /// The release cookie [default: the one in use, else a random one kept
+    /// in _build/<env>/relpack/COOKIE].
+    #[arg(long)]
+    cookie: Option<String>,
+    /// Compress everything afresh instead of reusing the previous build's
+    /// pieces from _build/<env>/relpack-cache.
+    #[arg(long)]
+    no_cache: bool,
 }
 
 fn main() -> ExitCode {
@@ -86,6 +104,11 @@ fn build(args: BuildArgs) -> anyhow::Result<()> {
     options.tar = !args.no_tar;
     options.otp_root = args.otp_root;
     options.elixir_root = args.elixir_root;
+    options.strip_beams = !args.no_strip_beams;
+    options.keep_chunks = args.keep_chunks;
+    options.compress = args.compress.parse()?;
+    options.cookie = args.cookie;
+    options.cache = !args.no_cache;
     options.include_erts = match args.include_erts.as_str() {
         "true" => IncludeErts::Yes,
         "false" => IncludeErts::No,
@@ -106,9 +129,11 @@ fn build(args: BuildArgs) -> anyhow::Result<()> {
     println!("  directory: {}", report.release_dir.display());
     if let Some((path, size)) = &report.tarball {
         println!(
-            "  tarball:   {} ({:.1} MB)",
+            "  tarball:   {} ({:.1} MB, {} of {} entries unchanged)",
             path.display(),
-            *size as f64 / 1e6
+            *size as f64 / 1e6,
+            report.reused,
+            report.entries
         );
     }
     Ok(())

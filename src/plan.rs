@@ -4,7 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::archive::Codec;
+use crate::beam::{self, ChunkId};
 use crate::boot::{BootApp, KernelModules};
+use crate::cookie;
 use crate::error::{Error, Result};
 use crate::inputs::{AppSource, ElixirInstall, Inputs, MixBuild, Origin, OtpInstall};
 use crate::resolve::{resolve, Request, StartType};
@@ -46,6 +49,20 @@ pub struct BuildOptions {
     pub otp_root: Option<PathBuf>,
     /// The Elixir installation; defaults to the `elixir` on PATH.
     pub elixir_root: Option<PathBuf>,
+    /// Strip BEAM files to the chunks the runtime needs (`mix release`'s
+    /// `strip_beams: true`).
+    pub strip_beams: bool,
+    /// Chunks to keep in stripped BEAM files besides [`beam::DEFAULT_KEEP`]
+    /// (e.g. `Dbgi`, `Docs`).
+    pub keep_chunks: Vec<String>,
+    /// How the tarball is compressed.
+    pub compress: Codec,
+    /// The release cookie; by default the one already in use, else a random
+    /// one remembered in `_build/<env>/relpack/COOKIE`.
+    pub cookie: Option<String>,
+    /// Reuse the compressed pieces of the previous build kept in
+    /// `_build/<env>/relpack-cache`.
+    pub cache: bool,
 }
 
 impl BuildOptions {
@@ -62,6 +79,11 @@ impl BuildOptions {
             tar: true,
             otp_root: None,
             elixir_root: None,
+            strip_beams: true,
+            keep_chunks: Vec::new(),
+            compress: Codec::Gzip,
+            cookie: None,
+            cache: true,
         }
     }
 }
@@ -119,6 +141,14 @@ pub struct ReleasePlan {
     pub kernel_modules: KernelModules,
     pub output_dir: PathBuf,
     pub tarball: Option<PathBuf>,
+    /// The chunks stripped BEAM files keep; `None` copies them as they are.
+    pub strip: Option<Vec<ChunkId>>,
+    pub codec: Codec,
+    pub cookie: String,
+    /// Where the project remembers the cookie.
+    pub cookie_store: PathBuf,
+    /// The archive's cache directory, if the cache is used.
+    pub cache_dir: Option<PathBuf>,
 }
 
 impl ReleasePlan {
@@ -223,9 +253,18 @@ pub fn plan(options: &BuildOptions) -> Result<ReleasePlan> {
         .output_dir
         .clone()
         .unwrap_or_else(|| build.build_dir.join("rel").join(&name));
-    let tarball = options
-        .tar
-        .then(|| build.build_dir.join(format!("{name}-{version}.tar.gz")));
+    let tarball = options.tar.then(|| {
+        build
+            .build_dir
+            .join(format!("{name}-{version}.{}", options.compress.extension()))
+    });
+    let strip = options
+        .strip_beams
+        .then(|| keep_chunks(options))
+        .transpose()?;
+    let cookie_store = cookie::store_path(&build.build_dir);
+    let cookie = cookie::choose(options.cookie.as_deref(), &output_dir, &cookie_store)?;
+    let cache_dir = options.cache.then(|| build.build_dir.join("relpack-cache"));
     Ok(ReleasePlan {
         name,
         version,
@@ -236,7 +275,28 @@ pub fn plan(options: &BuildOptions) -> Result<ReleasePlan> {
         kernel_modules,
         output_dir,
         tarball,
+        strip,
+        codec: options.compress,
+        cookie,
+        cookie_store,
+        cache_dir,
     })
+}
+
+/// The default chunks and the extra ones asked for.
+fn keep_chunks(options: &BuildOptions) -> Result<Vec<ChunkId>> {
+    let mut keep = beam::DEFAULT_KEEP.to_vec();
+    for text in &options.keep_chunks {
+        let id = beam::parse_chunk_id(text).ok_or_else(|| {
+            Error::Option(format!(
+                "invalid BEAM chunk name `{text}`: a chunk name is 4 characters, such as Dbgi or Docs"
+            ))
+        })?;
+        if !keep.contains(&id) {
+            keep.push(id);
+        }
+    }
+    Ok(keep)
 }
 
 /// An `erts-<vsn>` directory stands for the OTP root holding it.
