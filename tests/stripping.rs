@@ -49,7 +49,7 @@ fn chunk_census(release: &Path, id: &str) -> String {
         &format!(
             "Beams = filelib:wildcard(Dir ++ \"/lib/*/ebin/*.beam\") ++ \
                filelib:wildcard(Dir ++ \"/releases/*/consolidated/*.beam\"), \
-             Ids = [begin {{ok, {{_, Cs}}}} = beam_lib:all_chunks(F), [I || {{I, _}} <- Cs] end || F <- Beams], \
+             Ids = [begin {{ok, _, Cs}} = beam_lib:all_chunks(F), [I || {{I, _}} <- Cs] end || F <- Beams], \
              Attrs = [ok || F <- Beams, element(1, beam_lib:chunks(F, [attributes])) =:= ok], \
              io_lib:format(\"beams=~b with=~b attributes=~b\", \
                [length(Beams), length([x || I <- Ids, lists:member(\"{id}\", I)]), length(Attrs)])"
