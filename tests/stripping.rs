@@ -104,8 +104,9 @@ fn keep_chunk_and_no_strip_beams() {
     let (_s, rel) = release(&["--keep-chunk", "Docs"], "hello-0.1.0.tar.gz", &["-xzf"]);
     let (beams, with, _) = census(&chunk_census(&rel, "Docs"));
     let (_, dbgi, _) = census(&chunk_census(&rel, "Dbgi"));
+    // Elixir's modules have docs (Debian's OTP modules have none).
     assert!(
-        with > beams / 2 && dbgi == 0,
+        with > beams / 3 && dbgi == 0,
         "Docs in {with} of {beams}, Dbgi in {dbgi}"
     );
     assert_eq!(
