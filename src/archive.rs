@@ -42,8 +42,8 @@ const BLOCK: u64 = 1 << 20;
 /// deflate's window: what a piece's compressor is primed with.
 const WINDOW: u64 = 32 << 10;
 
-/// zlib-rs level 6 (zlib's default): measured on the hello release, level
-/// 9 saves under 1% for twice the time, level 1 costs 12% in size.
+/// zlib-rs level 6 (zlib's default), measured on whole release tars:
+/// level 9 is 3% smaller for 2 to 3 times the time, level 1 22% larger.
 const GZIP_LEVEL: u32 = 6;
 /// zstd's own default level.
 const ZSTD_LEVEL: i32 = 3;

@@ -4,18 +4,25 @@
 //! ```text
 //! bin/<name>                         launcher
 //! erts-<vsn>/bin/                    runtime executables only, when bundled
-//! lib/<app>-<vsn>/{ebin,priv}        priv symlinks dereferenced
+//! lib/<app>-<vsn>/{ebin,priv}        BEAMs stripped, priv symlinks dereferenced
 //! releases/COOKIE                    mode 0600
 //! releases/start_erl.data            "<erts vsn> <release vsn>"
 //! releases/<vsn>/<name>.rel, start.{script,boot}, start_clean.{script,boot},
-//!                sys.config, vm.args, consolidated/
+//!                sys.config, vm.args, consolidated/, MANIFEST
 //! ```
+//!
+//! Files are copied on every core, each source read once: stripped
+//! ([`crate::beam`]) if it is a BEAM, hashed for the `MANIFEST`, and
+//! hard-linked from the previous release instead of written when that
+//! release has the same bytes.
 //!
 //! Everything is written into a temporary directory beside the destination
 //! and renamed into place at the end, so the destination only ever holds a
 //! whole release.
 
 use std::fs;
+use std::io::{Read, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::beam::{self, ChunkId};
@@ -67,11 +74,13 @@ pub fn stage(plan: &ReleasePlan) -> Result<Staged> {
     let launcher = templates::render("launcher.sh", &plan.name)?;
     write_with_mode(&bin.join(&plan.name), launcher.as_bytes(), 0o755)?;
     let mut digests = Digests::new();
+    let previous = plan.output_dir.is_dir();
     parallel::map_ordered(
         &copies,
         |c| {
             let rel = c.dest.strip_prefix(&root).unwrap_or(&c.dest);
-            copy_file(c, plan.strip.as_deref(), &plan.output_dir.join(rel))
+            let previous = previous.then(|| plan.output_dir.join(rel));
+            copy_file(c, plan.strip.as_deref(), previous.as_deref())
         },
         |i, digest| {
             let rel = copies[i]
@@ -154,25 +163,39 @@ fn tree_copies(src: &Path, dest: &Path, beams: bool) -> Result<Vec<Copy>> {
 /// SHA-256 of what was written.
 ///
 /// When the previous release (`previous`, the same path in the output
-/// directory) has this very file, it is hard-linked instead: creating an
-/// inode costs far more than a link on common file systems, and the old
-/// release is about to be removed anyway.
-fn copy_file(copy: &Copy, strip: Option<&[ChunkId]>, previous: &Path) -> Result<[u8; 32]> {
+/// directory, if there is one) has this very file, it is hard-linked
+/// instead: creating an inode costs far more than a link on common file
+/// systems, and the old release is about to be removed anyway.
+fn copy_file(copy: &Copy, strip: Option<&[ChunkId]>, previous: Option<&Path>) -> Result<[u8; 32]> {
     let src = &copy.src;
-    let mut bytes = fs::read(src).at(src, "cannot read")?;
+    let mut file = fs::File::open(src).at(src, "cannot read")?;
+    let mode = file.metadata().at(src, "cannot read")?.permissions().mode();
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes).at(src, "cannot read")?;
     if let (true, Some(keep)) = (copy.beam, strip) {
         bytes = beam::strip(&bytes, keep).map_err(|e| Error::BadBeam {
             path: src.clone(),
             message: e.to_string(),
         })?;
     }
-    let mode = fs::metadata(src).at(src, "cannot read")?.permissions();
-    let unchanged = fs::symlink_metadata(previous)
-        .is_ok_and(|m| m.is_file() && m.len() == bytes.len() as u64 && m.permissions() == mode)
-        && fs::read(previous).is_ok_and(|old| old == bytes);
-    if !(unchanged && fs::hard_link(previous, &copy.dest).is_ok()) {
-        fs::write(&copy.dest, &bytes).at(&copy.dest, "cannot write")?;
-        fs::set_permissions(&copy.dest, mode).at(&copy.dest, "cannot set permissions")?;
+    let unchanged = |previous: &Path| {
+        fs::symlink_metadata(previous).is_ok_and(|m| {
+            m.is_file() && m.len() == bytes.len() as u64 && m.permissions().mode() == mode
+        }) && fs::read(previous).is_ok_and(|old| old == bytes)
+    };
+    match previous {
+        Some(previous) if unchanged(previous) && fs::hard_link(previous, &copy.dest).is_ok() => {}
+        _ => {
+            // The mode is given at creation (less the umask, as `cp` does)
+            // rather than set after: one system call fewer per file.
+            fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(mode & 0o7777)
+                .open(&copy.dest)
+                .and_then(|mut f| f.write_all(&bytes))
+                .at(&copy.dest, "cannot write")?;
+        }
     }
     Ok(sha256(&bytes))
 }

@@ -12,6 +12,9 @@ use crate::error::{Error, IoContext, Result};
 #[derive(Debug)]
 pub struct TempPath {
     path: Option<PathBuf>,
+    /// The parent directory, if this created it: removed with the
+    /// temporary path, so a failed build leaves nothing behind.
+    created_parent: Option<PathBuf>,
 }
 
 impl TempPath {
@@ -19,6 +22,7 @@ impl TempPath {
     /// rename stays on one file system). The parent is created if needed.
     pub fn beside(dest: &Path) -> Result<TempPath> {
         let parent = dest.parent().unwrap_or(Path::new("."));
+        let created_parent = (!parent.exists()).then(|| parent.to_owned());
         fs::create_dir_all(parent).at(parent, "cannot create the output directory")?;
         let base = dest
             .file_name()
@@ -27,7 +31,10 @@ impl TempPath {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.subsec_nanos());
         let path = parent.join(format!(".{base}.relpack-{}-{nanos}", std::process::id()));
-        Ok(TempPath { path: Some(path) })
+        Ok(TempPath {
+            path: Some(path),
+            created_parent,
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -67,6 +74,10 @@ impl Drop for TempPath {
     fn drop(&mut self) {
         if let Some(p) = &self.path {
             let _ = remove_any(p);
+            if let Some(parent) = &self.created_parent {
+                // Only if empty: another build may have put files there.
+                let _ = fs::remove_dir(parent);
+            }
         }
     }
 }

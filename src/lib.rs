@@ -15,10 +15,12 @@
 //!    and duplicate modules, becomes a [`ReleasePlan`], which holds every
 //!    decision about the release.
 //! 3. **assemble** ([`assemble`]): write the release directory (files,
-//!    boot scripts from [`boot`], `.boot` files through [`etf`], launcher
-//!    from [`templates`]) into a temporary directory.
+//!    BEAMs stripped by [`beam`], boot scripts from [`boot`], `.boot` files
+//!    through [`etf`], launcher from [`templates`], a `MANIFEST` of
+//!    [`digest`]s) into a temporary directory.
 //! 4. **archive** ([`archive`]): pack the staged directory into a
-//!    deterministic `.tar.gz`.
+//!    deterministic `.tar.gz` (or `.tar.zst`, `.tar`), compressed on every
+//!    core and reusing the previous build's compressed pieces.
 //!
 //! Nothing is visible at the destinations until every stage has
 //! succeeded: the release directory and the tarball are renamed into place

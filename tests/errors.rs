@@ -312,7 +312,10 @@ fn corrupt_beam_file_is_named() {
     let beam = p.root().join("_build/prod/lib/foo/ebin/Elixir.Foo.beam");
     std::fs::write(&beam, b"FOR1\0\0\0\x40BEAMtruncated").unwrap();
     let err = p.fails(&["--include-erts", "false"]);
-    assert!(err.contains(&beam.display().to_string()), "{err}");
+    assert!(
+        err.contains("_build/prod/lib/foo/ebin/Elixir.Foo.beam: "),
+        "{err}"
+    );
     assert!(
         err.contains("not a valid BEAM file") && err.contains("recompile"),
         "{err}"

@@ -36,12 +36,19 @@ fn reuse(stdout: &str) -> (usize, usize) {
     (reused, total)
 }
 
-#[test]
-fn two_builds_from_a_clean_output_directory_are_byte_identical() {
+/// A compiled hello built once: its scratch space, project root and
+/// tarball bytes.
+fn built_hello() -> (Scratch, PathBuf, Vec<u8>) {
     let project = compiled_fixture("hello");
     let root = project.path().join("hello");
     relpack_ok(&root, &["build"]);
-    let first = std::fs::read(tarball(&root)).unwrap();
+    let bytes = std::fs::read(tarball(&root)).unwrap();
+    (project, root, bytes)
+}
+
+#[test]
+fn two_builds_from_a_clean_output_directory_are_byte_identical() {
+    let (_project, root, first) = built_hello();
     let cookie = cookie(&root.join("_build/prod/rel/hello"));
     clean_output(&root);
     relpack_ok(&root, &["build"]);
@@ -144,10 +151,7 @@ fn a_rebuild_reuses_unchanged_work_and_matches_a_fresh_build() {
 
 #[test]
 fn a_damaged_cache_is_ignored() {
-    let project = compiled_fixture("hello");
-    let root = project.path().join("hello");
-    relpack_ok(&root, &["build"]);
-    let good = std::fs::read(tarball(&root)).unwrap();
+    let (_project, root, good) = built_hello();
     let cache = root.join("_build/prod/relpack-cache");
     // A pack cut short: the entries pointing past its end are not reused.
     let pack = cache.join("gzip-6.pack");
