@@ -185,8 +185,12 @@ bench() {
   for r in $(seq "$runs"); do
     echo "bench: $name run $r/$runs" >&2
     rm -rf "$mixdir/_build/prod/rel" "$mixdir/_build/prod/$rel-$vsn.tar.gz"
+    # Let the file system finish the removal (ext4 with online discard
+    # slows the next file creations otherwise).
+    sync
     (cd "$mixdir" && timed env MIX_ENV=prod mix release --overwrite --quiet) >>"$work/$name.mix"
     rm -rf "$rpdir/_build/prod/rel" "$rpdir/_build/prod/$rel-$vsn.tar.gz" "$rpdir/_build/prod/relpack-cache"
+    sync
     timed "$relpack" build --path "$rpdir" "$@" >>"$work/$name.relpack"
     timed "$relpack" build --path "$rpdir" "$@" >>"$work/$name.warm"
   done
@@ -203,8 +207,8 @@ bench() {
   rp_kb=$(cut -d' ' -f2 "$work/$name.relpack" | median)
   warm_s=$(cut -d' ' -f1 "$work/$name.warm" | median)
   warm_kb=$(cut -d' ' -f2 "$work/$name.warm" | median)
-  # Bytes relpack writes: the release directory and the tarball.
-  echo "$name $rp_s $((rp_unpacked + rp_tar))" >>"$work/growth"
+  # What relpack writes: the release directory and the tarball.
+  echo "$name $rp_s $((rp_unpacked + rp_tar)) $rp_files" >>"$work/growth"
   awk -v n="$name ($rp_files files)" -v ms="$mix_s" -v rs="$rp_s" -v ws="$warm_s" \
     -v mk="$mix_kb" -v rk="$rp_kb" -v wk="$warm_kb" -v mt="$mix_tar" -v rt="$rp_tar" \
     -v mu="$mix_unpacked" -v ru="$rp_unpacked" 'BEGIN {
@@ -227,5 +231,5 @@ echo "| project | measure | mix release | relpack | relpack/mix |"
 echo "|---|---|---|---|---|"
 cat "$work/table"
 echo
-awk 'NR == 1 {s = $2; b = $3} NR == 2 {
-  printf "large/hello: relpack time x%.1f for x%.1f bytes written\n", $2 / s, $3 / b }' "$work/growth"
+awk 'NR == 1 {s = $2; b = $3; f = $4} NR == 2 {
+  printf "large/hello: relpack time x%.1f, bytes written x%.1f, files written x%.1f\n", $2 / s, $3 / b, $4 / f }' "$work/growth"
