@@ -2,9 +2,9 @@
 //! `bin/ erts-*/ lib/ releases/` at its top, as OTP's `release_handler`
 //! and `mix release` expect; gzip-compressed by default, or zstd, or none.
 //!
-//! The archive is deterministic: entries in sorted order, owner 0:0, a
-//! fixed modification time (`SOURCE_DATE_EPOCH` when set, else 0) and
-//! normalized modes (0755 for directories and executables, 0600 for files
+//! The archive is deterministic: entries in sorted order, owner 0:0
+//! (root/root), a fixed modification time (`SOURCE_DATE_EPOCH` when set,
+//! else 0) and normalized modes (0755 for directories and executables, 0600 for files
 //! only their owner may read, such as the cookie, 0644 otherwise).
 //!
 //! # Parallel, cached compression
@@ -33,7 +33,7 @@ use sha2::{Digest, Sha256};
 
 use crate::digest::{hex, sha256_file, unhex, Digests};
 use crate::error::{Error, IoContext, Result};
-use crate::fsutil::TempPath;
+use crate::fsutil::{check_interrupted, TempPath};
 use crate::parallel;
 
 /// Large files are split into blocks of this size so that one big file
@@ -235,6 +235,7 @@ pub fn pack(
         &pieces,
         |piece| compress_piece(piece, &groups[piece.group], codec, cache.as_ref()),
         |i, piece_out| {
+            check_interrupted()?;
             let piece = &pieces[i];
             if piece_out.reused {
                 reused += groups[piece.group].entries;
@@ -290,6 +291,7 @@ fn groups(root: &Path, digests: &Digests, mtime: u64, codec: Codec) -> Result<(V
     let mut keys: Vec<Sha256> = Vec::new();
     let mut count = 0;
     for entry in walkdir::WalkDir::new(root).min_depth(1).sort_by_file_name() {
+        check_interrupted()?;
         let entry = entry
             .map_err(|e| std::io::Error::other(e.to_string()))
             .at(root, "cannot read the release")?;
@@ -300,6 +302,12 @@ fn groups(root: &Path, digests: &Digests, mtime: u64, codec: Codec) -> Result<(V
         header.set_mtime(mtime);
         header.set_uid(0);
         header.set_gid(0);
+        header
+            .set_username("root")
+            .at(path, "cannot add to the tarball")?;
+        header
+            .set_groupname("root")
+            .at(path, "cannot add to the tarball")?;
         let mode = meta.permissions().mode();
         if meta.is_dir() {
             header.set_entry_type(tar::EntryType::Directory);

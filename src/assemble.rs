@@ -8,7 +8,8 @@
 //! releases/COOKIE                    mode 0600
 //! releases/start_erl.data            "<erts vsn> <release vsn>"
 //! releases/<vsn>/<name>.rel, start.{script,boot}, start_clean.{script,boot},
-//!                sys.config, vm.args, consolidated/, MANIFEST
+//!                sys.config, vm.args, consolidated/, MANIFEST,
+//!                commands/<cmd>.sh, hooks/<hook>.d/  (when given)
 //! ```
 //!
 //! Files are copied on every core, each source read once: stripped
@@ -30,15 +31,18 @@ use crate::boot::{self, ScriptInput};
 use crate::digest::{hex, sha256, sha256_file, Digests};
 use crate::error::{Error, IoContext, Result};
 use crate::etf::AtomEncoding;
-use crate::fsutil::{tree_files, write_with_mode, TempPath};
+use crate::fsutil::{
+    check_interrupted, copy_file, copy_tree, tree_files, write_with_mode, TempPath,
+};
+use crate::launcher;
 use crate::parallel;
-use crate::plan::ReleasePlan;
+use crate::plan::{PlannedOverlay, ReleasePlan};
 use crate::templates;
 use crate::term::to_consult_text;
 
 /// What ERTS needs at run time from `erts-<vsn>/bin`; compilers, test and
 /// analysis tools stay out. (`erl` is replaced by a relocatable script.)
-const ERTS_RUNTIME: &[&str] = &[
+pub const ERTS_RUNTIME: &[&str] = &[
     "beam.smp",
     "erl_child_setup",
     "erlexec",
@@ -69,6 +73,7 @@ pub fn stage(plan: &ReleasePlan) -> Result<Staged> {
         copies.extend(write_erts(plan, &root)?);
     }
     copies.extend(write_releases(plan, &root)?);
+    write_launcher_extras(plan, &root.join(plan.version_dir()))?;
     let bin = root.join("bin");
     fs::create_dir_all(&bin).at(&bin, "cannot create directory")?;
     let launcher = templates::render("launcher.sh", &plan.name)?;
@@ -78,9 +83,10 @@ pub fn stage(plan: &ReleasePlan) -> Result<Staged> {
     parallel::map_ordered(
         &copies,
         |c| {
+            check_interrupted()?;
             let rel = c.dest.strip_prefix(&root).unwrap_or(&c.dest);
             let previous = previous.then(|| plan.output_dir.join(rel));
-            copy_file(c, plan.strip.as_deref(), previous.as_deref())
+            stage_file(c, plan.strip.as_deref(), previous.as_deref())
         },
         |i, digest| {
             let rel = copies[i]
@@ -91,6 +97,13 @@ pub fn stage(plan: &ReleasePlan) -> Result<Staged> {
             Ok(())
         },
     )?;
+    write_overlays(plan, &root)?;
+    // Overlays may replace files copied above: those are hashed again.
+    for overlay in &plan.overlays {
+        if let PlannedOverlay::Copy { to, .. } | PlannedOverlay::Write { to, .. } = overlay {
+            digests.retain(|path, _| !path.starts_with(to));
+        }
+    }
     write_manifest(plan, &root, &mut digests)?;
     Ok(Staged { dir, digests })
 }
@@ -120,6 +133,7 @@ fn app_copies(plan: &ReleasePlan, root: &Path) -> Result<Vec<Copy>> {
         let src_ebin = src.join("ebin");
         for entry in fs::read_dir(&src_ebin).at(&src_ebin, "cannot list")? {
             let entry = entry.at(&src_ebin, "cannot list")?;
+            check_interrupted()?;
             if entry.path().is_file() {
                 copies.push(Copy {
                     beam: is_beam(&entry.path()),
@@ -159,17 +173,17 @@ fn tree_copies(src: &Path, dest: &Path, beams: bool) -> Result<Vec<Copy>> {
 }
 
 /// Reads `copy.src` once, strips it if it is a BEAM and `strip` holds the
-/// chunks to keep, writes it with the source's permissions and returns the
-/// SHA-256 of what was written.
+/// chunks to keep, writes it with the source's permissions (never writable
+/// by group or others) and returns the SHA-256 of what was written.
 ///
 /// When the previous release (`previous`, the same path in the output
 /// directory, if there is one) has this very file, it is hard-linked
 /// instead: creating an inode costs far more than a link on common file
 /// systems, and the old release is about to be removed anyway.
-fn copy_file(copy: &Copy, strip: Option<&[ChunkId]>, previous: Option<&Path>) -> Result<[u8; 32]> {
+fn stage_file(copy: &Copy, strip: Option<&[ChunkId]>, previous: Option<&Path>) -> Result<[u8; 32]> {
     let src = &copy.src;
     let mut file = fs::File::open(src).at(src, "cannot read")?;
-    let mode = file.metadata().at(src, "cannot read")?.permissions().mode();
+    let mode = file.metadata().at(src, "cannot read")?.permissions().mode() & 0o7777 & !0o022;
     let mut bytes = Vec::new();
     file.read_to_end(&mut bytes).at(src, "cannot read")?;
     if let (true, Some(keep)) = (copy.beam, strip) {
@@ -180,7 +194,7 @@ fn copy_file(copy: &Copy, strip: Option<&[ChunkId]>, previous: Option<&Path>) ->
     }
     let unchanged = |previous: &Path| {
         fs::symlink_metadata(previous).is_ok_and(|m| {
-            m.is_file() && m.len() == bytes.len() as u64 && m.permissions().mode() == mode
+            m.is_file() && m.len() == bytes.len() as u64 && m.permissions().mode() & 0o7777 == mode
         }) && fs::read(previous).is_ok_and(|old| old == bytes)
     };
     match previous {
@@ -191,7 +205,7 @@ fn copy_file(copy: &Copy, strip: Option<&[ChunkId]>, previous: Option<&Path>) ->
             fs::OpenOptions::new()
                 .write(true)
                 .create_new(true)
-                .mode(mode & 0o7777)
+                .mode(mode)
                 .open(&copy.dest)
                 .and_then(|mut f| f.write_all(&bytes))
                 .at(&copy.dest, "cannot write")?;
@@ -276,6 +290,7 @@ fn write_releases(plan: &ReleasePlan, root: &Path) -> Result<Vec<Copy>> {
             apps: plan.boot_apps(clean),
             kernel_modules: &plan.kernel_modules,
             consolidated: consolidated.clone(),
+            config_provider: plan.runtime_config.is_some(),
         })?;
         write(
             &vsn_dir.join(format!("{file}.script")),
@@ -292,18 +307,88 @@ fn write_releases(plan: &ReleasePlan, root: &Path) -> Result<Vec<Copy>> {
     };
     write(
         &vsn_dir.join("sys.config"),
-        templates::render("sys.config", &plan.name)?.as_bytes(),
+        sys_config_text(plan).as_bytes(),
     )?;
-    write(
-        &vsn_dir.join("vm.args"),
-        templates::render("vm.args", &plan.name)?.as_bytes(),
-    )?;
+    if let Some(runtime) = &plan.runtime_config {
+        copy_file(runtime, &vsn_dir.join("runtime.exs"))?;
+    }
+    let vm_args = match &plan.vm_args {
+        Some(text) => text.clone(),
+        None => templates::render("vm.args", &plan.name)?,
+    };
+    write(&vsn_dir.join("vm.args"), vm_args.as_bytes())?;
     write(
         &releases.join("start_erl.data"),
         format!("{} {}", plan.otp.erts_vsn, plan.version).as_bytes(),
     )?;
     write_with_mode(&releases.join("COOKIE"), plan.cookie.as_bytes(), 0o600)?;
     Ok(copies)
+}
+
+/// `sys.config` as `mix release` writes it: the `RUNTIME_CONFIG` line
+/// tells its launcher whether the config provider reboots the VM, which
+/// relpack's never does.
+fn sys_config_text(plan: &ReleasePlan) -> String {
+    let text = to_consult_text(std::slice::from_ref(&plan.sys_config));
+    let body = text.strip_prefix("%% coding: utf-8\n").unwrap_or(&text);
+    format!("%% coding: utf-8\n%% RUNTIME_CONFIG=false\n{body}")
+}
+
+/// Overlays, applied after everything else so that they can replace
+/// generated files, as in Distillery and `mix release`.
+fn write_overlays(plan: &ReleasePlan, root: &Path) -> Result<()> {
+    for overlay in &plan.overlays {
+        match overlay {
+            PlannedOverlay::Mkdir(dir) => {
+                let dir = root.join(dir);
+                fs::create_dir_all(&dir).at(&dir, "cannot create directory")?;
+            }
+            PlannedOverlay::Copy { from, to } => {
+                let dest = root.join(to);
+                if from.is_dir() {
+                    copy_tree(from, &dest)?;
+                } else {
+                    create_parent(&dest)?;
+                    copy_file(from, &dest)?;
+                }
+            }
+            PlannedOverlay::Link { target, link } => {
+                let link = root.join(link);
+                create_parent(&link)?;
+                let _ = fs::remove_file(&link);
+                std::os::unix::fs::symlink(target, &link).at(&link, "cannot create symlink")?;
+            }
+            PlannedOverlay::Write { text, to } => {
+                let dest = root.join(to);
+                create_parent(&dest)?;
+                write(&dest, text.as_bytes())?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Custom commands (made executable) and hook directories, where the
+/// launcher looks for them.
+fn write_launcher_extras(plan: &ReleasePlan, vsn_dir: &Path) -> Result<()> {
+    for (name, src) in &plan.commands {
+        let dest = vsn_dir.join(launcher::command_file(name));
+        let dir = dest.parent().unwrap_or(vsn_dir);
+        fs::create_dir_all(dir).at(dir, "cannot create directory")?;
+        let script = fs::read(src).at(src, "cannot read the command's script")?;
+        write_with_mode(&dest, &script, 0o755)?;
+    }
+    for (hook, src) in &plan.hooks {
+        copy_tree(src, &vsn_dir.join(hook.release_dir()))?;
+    }
+    Ok(())
+}
+
+fn create_parent(path: &Path) -> Result<()> {
+    match path.parent() {
+        Some(dir) => fs::create_dir_all(dir).at(dir, "cannot create directory"),
+        None => Ok(()),
+    }
 }
 
 fn write(path: &PathBuf, bytes: &[u8]) -> Result<()> {

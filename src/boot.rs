@@ -91,6 +91,9 @@ pub struct ScriptInput<'a> {
     pub kernel_modules: &'a KernelModules,
     /// Directory to put in front of every `$RELEASE_LIB` path instruction.
     pub consolidated: Option<String>,
+    /// Run Elixir's config providers (`config/runtime.exs`) right after
+    /// stdlib starts, before any other application, as `mix release` does.
+    pub config_provider: bool,
 }
 
 /// `{release, {Name, Vsn}, {erts, ErtsVsn}, Apps}`.
@@ -125,10 +128,19 @@ struct Sorted<'a> {
     includes: Vec<String>,
 }
 
-/// `{script, {Name, Vsn}, Instructions}`.
-pub fn script_term(input: &ScriptInput<'_>) -> Result<Term> {
-    let rel_pos = |name: &str| input.apps.iter().position(|a| a.name() == name);
-    // systools_make:sort_used_and_incl_appls: by .rel position, absent last.
+/// The order in which the boot script loads and starts the applications
+/// (systools' `sort_appls`).
+pub fn boot_order<'a>(apps: &'a [BootApp<'a>]) -> Result<Vec<&'a str>> {
+    Ok(sort_appls(prepare(apps))?
+        .iter()
+        .map(|s| s.app.spec.name.as_str())
+        .collect())
+}
+
+/// Reorders each application's dependency lists by `.rel` position, absent
+/// ones last (systools_make:sort_used_and_incl_appls).
+fn prepare<'a>(apps: &'a [BootApp<'a>]) -> Vec<Sorted<'a>> {
+    let rel_pos = |name: &str| apps.iter().position(|a| a.name() == name);
     let by_rel_position = |list: &[String]| {
         let mut v = list.to_vec();
         if v.len() > 1 {
@@ -136,16 +148,18 @@ pub fn script_term(input: &ScriptInput<'_>) -> Result<Term> {
         }
         v
     };
-    let prepared: Vec<Sorted<'_>> = input
-        .apps
-        .iter()
+    apps.iter()
         .map(|app| Sorted {
             app,
             uses: by_rel_position(&app.spec.applications),
             includes: by_rel_position(&app.spec.included_applications),
         })
-        .collect();
-    let sorted = sort_appls(prepared)?;
+        .collect()
+}
+
+/// `{script, {Name, Vsn}, Instructions}`.
+pub fn script_term(input: &ScriptInput<'_>) -> Result<Term> {
+    let sorted = sort_appls(prepare(&input.apps))?;
 
     let km = input.kernel_modules;
     let atom_list = |names: &[String]| Term::atoms(names);
@@ -241,6 +255,18 @@ pub fn script_term(input: &ScriptInput<'_>) -> Result<Term> {
 
     if let Some(dir) = &input.consolidated {
         prepend_to_release_lib_paths(&mut ins, dir);
+    }
+    if input.config_provider {
+        let stdlib_started = |i: &Term| {
+            matches!(i.as_tuple(), Some([op, call]) if op.as_atom() == Some("apply")
+                && matches!(call.as_tuple(), Some([m, f, args]) if m.as_atom() == Some("application")
+                    && f.as_atom() == Some("start_boot")
+                    && args.as_list().and_then(|a| a.first()).and_then(Term::as_atom) == Some("stdlib")))
+        };
+        let at = ins.iter().position(stdlib_started).ok_or_else(|| {
+            Error::Option("runtime configuration needs stdlib started in the boot script".into())
+        })?;
+        ins.insert(at + 1, apply("Elixir.Config.Provider", "boot", Vec::new()));
     }
     Ok(Term::tuple(vec![
         Term::atom("script"),
@@ -420,16 +446,8 @@ mod tests {
                 ebin: format!("$ROOT/lib/{}-1/ebin", s.name),
             })
             .collect();
-        let prepared = apps
-            .iter()
-            .map(|app| Sorted {
-                app,
-                uses: app.spec.applications.clone(),
-                includes: app.spec.included_applications.clone(),
-            })
-            .collect();
-        match sort_appls(prepared) {
-            Ok(v) => v.iter().map(|s| s.app.spec.name.clone()).collect(),
+        match boot_order(&apps) {
+            Ok(v) => v.into_iter().map(str::to_owned).collect(),
             Err(e) => vec![e.to_string()],
         }
     }

@@ -59,7 +59,7 @@ fn read(path: &Path) -> Option<String> {
 }
 
 /// 32 bytes from the OS RNG as base32 (56 characters, like `mix release`).
-fn random() -> Result<String> {
+pub(crate) fn random() -> Result<String> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes)
         .map_err(|e| Error::Option(format!("no OS randomness for the cookie: {e}")))?;

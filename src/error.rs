@@ -21,6 +21,14 @@ pub enum Error {
         message: String,
     },
 
+    /// Code in a configuration file beyond what relpack evaluates natively.
+    #[error("{}:{line}: {construct}: relpack does not evaluate this natively; simplify it or build where `elixir` is on PATH (without --no-elixir)", path.display())]
+    Unsupported {
+        path: PathBuf,
+        line: usize,
+        construct: String,
+    },
+
     #[error("{}: {message}", path.display())]
     BadApp { path: PathBuf, message: String },
 
@@ -83,6 +91,10 @@ pub enum Error {
         dep_mode: String,
     },
 
+    /// A custom command or hook directory the launcher cannot use.
+    #[error("{}: {message}", path.display())]
+    Launcher { path: PathBuf, message: String },
+
     #[error("{}: not a valid BEAM file ({message}): recompile it, or pass --no-strip-beams to copy it as it is", path.display())]
     BadBeam { path: PathBuf, message: String },
 
@@ -94,6 +106,9 @@ pub enum Error {
 
     #[error("invalid option: {0}")]
     Option(String),
+
+    #[error("interrupted by signal {0}: no output written, the previous output is intact")]
+    Interrupted(i32),
 }
 
 /// What the library's functions return.

@@ -161,6 +161,209 @@ fn encode_integer(out: &mut Vec<u8>, i: i64) {
     }
 }
 
+/// Why bytes are not a term this module can represent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeError {
+    /// Byte offset where decoding stopped.
+    pub offset: usize,
+    pub message: String,
+}
+
+impl std::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "byte {}: {}", self.offset, self.message)
+    }
+}
+
+/// Reads `term_to_binary/1` output (as in a `.boot` file) back into a term.
+/// Accepts every encoding [`encode`] writes for either OTP and the other
+/// atom tags (`SMALL_ATOM_EXT`); rejects kinds a text file cannot hold
+/// (pids, funs, ...), trailing bytes, and nesting deeper than 128 levels.
+pub fn decode(bytes: &[u8]) -> Result<Term, DecodeError> {
+    let mut d = Decoder { bytes, pos: 0 };
+    if d.u8()? != VERSION {
+        return d.fail(0, "not external term format (no version byte 131)");
+    }
+    let term = d.term(0)?;
+    if d.pos != bytes.len() {
+        return d.fail(d.pos, "trailing bytes after the term");
+    }
+    Ok(term)
+}
+
+const SMALL_ATOM_EXT: u8 = 115;
+const MAX_DEPTH: usize = 128;
+
+struct Decoder<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl Decoder<'_> {
+    fn fail<T>(&self, offset: usize, message: &str) -> Result<T, DecodeError> {
+        Err(DecodeError {
+            offset,
+            message: message.to_owned(),
+        })
+    }
+
+    fn take(&mut self, n: usize) -> Result<&[u8], DecodeError> {
+        let end = self.pos.checked_add(n).filter(|&e| e <= self.bytes.len());
+        match end {
+            Some(end) => {
+                let s = &self.bytes[self.pos..end];
+                self.pos = end;
+                Ok(s)
+            }
+            None => self.fail(self.pos, "truncated"),
+        }
+    }
+
+    fn u8(&mut self) -> Result<u8, DecodeError> {
+        Ok(self.take(1)?[0])
+    }
+
+    fn u16(&mut self) -> Result<usize, DecodeError> {
+        let b = self.take(2)?;
+        Ok(u16::from_be_bytes([b[0], b[1]]) as usize)
+    }
+
+    fn u32(&mut self) -> Result<usize, DecodeError> {
+        let b = self.take(4)?;
+        Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize)
+    }
+
+    /// Guards element counts against input that claims more than it holds.
+    fn count(&self, n: usize, min_size: usize) -> Result<usize, DecodeError> {
+        if n.saturating_mul(min_size) > self.bytes.len() - self.pos {
+            return self.fail(self.pos, "length larger than the input");
+        }
+        Ok(n)
+    }
+
+    fn atom(&mut self, len: usize, latin1: bool) -> Result<Term, DecodeError> {
+        let at = self.pos;
+        let raw = self.take(len)?;
+        let name = if latin1 {
+            raw.iter().map(|&b| b as char).collect()
+        } else {
+            match std::str::from_utf8(raw) {
+                Ok(s) => s.to_owned(),
+                Err(_) => return self.fail(at, "atom is not valid UTF-8"),
+            }
+        };
+        Ok(Term::Atom(name))
+    }
+
+    fn term(&mut self, depth: usize) -> Result<Term, DecodeError> {
+        if depth > MAX_DEPTH {
+            return self.fail(self.pos, "nested too deeply");
+        }
+        let at = self.pos;
+        match self.u8()? {
+            SMALL_INTEGER_EXT => Ok(Term::Integer(self.u8()? as i64)),
+            INTEGER_EXT => {
+                let b = self.take(4)?;
+                Ok(Term::Integer(
+                    i32::from_be_bytes([b[0], b[1], b[2], b[3]]) as i64
+                ))
+            }
+            SMALL_BIG_EXT => {
+                let n = self.u8()? as usize;
+                let sign = self.u8()?;
+                let digits = self.take(n)?;
+                let mut v: u64 = 0;
+                for (i, &d) in digits.iter().enumerate() {
+                    if d != 0 && i >= 8 {
+                        return self.fail(at, "integer larger than 64 bits");
+                    }
+                    if i < 8 {
+                        v |= (d as u64) << (8 * i);
+                    }
+                }
+                let v = if sign == 0 {
+                    i64::try_from(v).ok()
+                } else {
+                    0i64.checked_sub_unsigned(v)
+                };
+                v.map(Term::Integer)
+                    .ok_or(())
+                    .or_else(|_| self.fail(at, "integer larger than 64 bits"))
+            }
+            NEW_FLOAT_EXT => {
+                let b = self.take(8)?;
+                let f = f64::from_be_bytes(b.try_into().unwrap_or([0; 8]));
+                Ok(Term::Float(f))
+            }
+            ATOM_EXT => {
+                let n = self.u16()?;
+                self.atom(n, true)
+            }
+            SMALL_ATOM_EXT => {
+                let n = self.u8()? as usize;
+                self.atom(n, true)
+            }
+            ATOM_UTF8_EXT => {
+                let n = self.u16()?;
+                self.atom(n, false)
+            }
+            SMALL_ATOM_UTF8_EXT => {
+                let n = self.u8()? as usize;
+                self.atom(n, false)
+            }
+            SMALL_TUPLE_EXT => {
+                let n = self.u8()? as usize;
+                self.seq(n, depth).map(Term::Tuple)
+            }
+            LARGE_TUPLE_EXT => {
+                let n = self.u32()?;
+                self.seq(n, depth).map(Term::Tuple)
+            }
+            NIL_EXT => Ok(Term::List(vec![])),
+            STRING_EXT => {
+                let n = self.u16()?;
+                let bytes = self.take(n)?;
+                Ok(Term::List(
+                    bytes.iter().map(|&b| Term::Integer(b as i64)).collect(),
+                ))
+            }
+            LIST_EXT => {
+                let n = self.u32()?;
+                let items = self.seq(n, depth)?;
+                if self.u8()? != NIL_EXT {
+                    return self.fail(self.pos - 1, "improper lists are not supported");
+                }
+                Ok(Term::List(items))
+            }
+            BINARY_EXT => {
+                let n = self.u32()?;
+                Ok(Term::Binary(self.take(n)?.to_vec()))
+            }
+            MAP_EXT => {
+                let n = self.u32()?;
+                let n = self.count(n, 2)?;
+                let mut entries = Vec::with_capacity(n);
+                for _ in 0..n {
+                    let k = self.term(depth + 1)?;
+                    let v = self.term(depth + 1)?;
+                    entries.push((k, v));
+                }
+                Ok(Term::Map(entries))
+            }
+            tag => self.fail(at, &format!("unsupported term tag {tag}")),
+        }
+    }
+
+    fn seq(&mut self, n: usize, depth: usize) -> Result<Vec<Term>, DecodeError> {
+        let n = self.count(n, 1)?;
+        let mut items = Vec::with_capacity(n);
+        for _ in 0..n {
+            items.push(self.term(depth + 1)?);
+        }
+        Ok(items)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,6 +398,44 @@ mod tests {
             encode(&t, AtomEncoding::Latin1),
             vec![131, 108, 0, 0, 0, 1, 98, 0, 0, 0x26, 0x3A, 106]
         );
+    }
+
+    #[test]
+    fn decode_inverts_encode() {
+        let t = Term::tuple(vec![
+            Term::atom("script"),
+            Term::string("x\u{263A}"),
+            Term::Integer(-(1 << 40)),
+            Term::Integer(i64::MIN),
+            Term::Float(-0.5),
+            Term::Binary(b"ab".to_vec()),
+            Term::Map(vec![(Term::atom("k"), Term::List(vec![]))]),
+            Term::atom("\u{e9}t\u{e9}"),
+        ]);
+        for enc in [AtomEncoding::Latin1, AtomEncoding::Utf8] {
+            assert_eq!(decode(&encode(&t, enc)).unwrap(), t);
+        }
+    }
+
+    #[test]
+    fn decode_rejects_hostile_input() {
+        assert!(decode(&[]).is_err());
+        assert!(decode(&[131, 108, 255, 255, 255, 255])
+            .unwrap_err()
+            .message
+            .contains("larger"));
+        assert!(decode(&[131, 104, 1]).is_err());
+        assert!(decode(&[131, 98, 0, 0])
+            .unwrap_err()
+            .message
+            .contains("truncated"));
+        assert!(decode(&[131, 97, 1, 0])
+            .unwrap_err()
+            .message
+            .contains("trailing"));
+        let mut deep = vec![131];
+        deep.extend(std::iter::repeat_n([104u8, 1], 10_000).flatten());
+        assert!(decode(&deep).unwrap_err().message.contains("deeply"));
     }
 
     #[test]

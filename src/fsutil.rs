@@ -1,9 +1,50 @@
 //! File-system helpers shared by assembly and archiving: temporary paths
-//! that clean up after themselves, atomic publication by rename, and
-//! listing trees to copy with symlinks dereferenced.
+//! that clean up after themselves (also when the process is interrupted),
+//! atomic publication by rename, and copying or listing trees with
+//! symlinks dereferenced.
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+/// The signal that asked the build to stop, 0 while none did.
+static INTERRUPTED: AtomicI32 = AtomicI32::new(0);
+
+/// Asks the running build to stop at its next file operation and clean up
+/// (for a signal handler thread).
+pub fn interrupt(signal: i32) {
+    INTERRUPTED.store(signal, Ordering::SeqCst);
+}
+
+/// Fails with [`Error::Interrupted`] once [`interrupt`] was called: the
+/// build unwinds and its temporary paths remove themselves.
+pub fn check_interrupted() -> Result<()> {
+    match INTERRUPTED.load(Ordering::SeqCst) {
+        0 => Ok(()),
+        signal => Err(Error::Interrupted(signal)),
+    }
+}
+
+/// Temporary paths not yet published or removed. The lock also serializes
+/// publication against [`remove_pending`], so an interrupt either comes
+/// before a rename or after it, never in the middle of a swap.
+static PENDING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+fn pending() -> MutexGuard<'static, Vec<PathBuf>> {
+    PENDING.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Removes every temporary path of unfinished work and returns holding the
+/// lock, so nothing is published afterwards: the last resort of a signal
+/// handler when the build does not stop by itself.
+pub fn remove_pending() -> MutexGuard<'static, Vec<PathBuf>> {
+    let mut guard = pending();
+    for path in guard.drain(..) {
+        let _ = remove_any(&path);
+    }
+    guard
+}
 
 use crate::error::{Error, IoContext, Result};
 
@@ -12,8 +53,7 @@ use crate::error::{Error, IoContext, Result};
 #[derive(Debug)]
 pub struct TempPath {
     path: Option<PathBuf>,
-    /// The parent directory, if this created it: removed with the
-    /// temporary path, so a failed build leaves nothing behind.
+    /// The parent directory, if this created it: removed again when left empty.
     created_parent: Option<PathBuf>,
 }
 
@@ -21,6 +61,7 @@ impl TempPath {
     /// A fresh temporary name beside `dest` (same directory, so the final
     /// rename stays on one file system). The parent is created if needed.
     pub fn beside(dest: &Path) -> Result<TempPath> {
+        check_interrupted()?;
         let parent = dest.parent().unwrap_or(Path::new("."));
         let created_parent = (!parent.exists()).then(|| parent.to_owned());
         fs::create_dir_all(parent).at(parent, "cannot create the output directory")?;
@@ -31,6 +72,7 @@ impl TempPath {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.subsec_nanos());
         let path = parent.join(format!(".{base}.relpack-{}-{nanos}", std::process::id()));
+        pending().push(path.clone());
         Ok(TempPath {
             path: Some(path),
             created_parent,
@@ -44,40 +86,55 @@ impl TempPath {
     }
 
     /// Moves the finished file or directory to `dest`, replacing what was
-    /// there: the old content stays whole until the new one is in place.
-    pub fn publish(mut self, dest: &Path) -> Result<()> {
-        let path = self.path.take().expect("published once");
-        if dest.is_dir() && !dest.is_symlink() {
-            let old = TempPath::beside(dest)?;
-            fs::rename(dest, old.path()).at(dest, "cannot move the previous output aside")?;
-            if let Err(e) = fs::rename(&path, dest) {
-                let _ = fs::rename(old.path(), dest);
-                let _ = fs::remove_dir_all(&path);
-                return Err(e).at(dest, "cannot move the new output into place");
-            }
-            drop(old);
-            Ok(())
+    /// there in one atomic step: `dest` always holds the old or the new
+    /// content, whole.
+    pub fn publish(self, dest: &Path) -> Result<()> {
+        let guard = pending();
+        check_interrupted()?;
+        let path = self.path.as_deref().expect("published once");
+        let result = if dest.is_dir() && !dest.is_symlink() {
+            // The old directory ends up at `path`; dropping `self` removes it.
+            exchange(path, dest)
         } else {
-            fs::rename(&path, dest).map_err(|e| {
-                let _ = remove_any(&path);
-                Error::Io {
-                    path: dest.to_owned(),
-                    action: "cannot move the new output into place",
-                    source: e,
-                }
-            })
-        }
+            fs::rename(path, dest)
+        };
+        drop(guard);
+        result.at(dest, "cannot move the new output into place")
+    }
+}
+
+/// Swaps two directory entries atomically (`renameat2(RENAME_EXCHANGE)`).
+fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let c = |p: &Path| CString::new(p.as_os_str().as_bytes()).map_err(std::io::Error::other);
+    let (ca, cb) = (c(a)?, c(b)?);
+    // SAFETY: both arguments are valid NUL-terminated paths for the call.
+    let rc = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            ca.as_ptr(),
+            libc::AT_FDCWD,
+            cb.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
     }
 }
 
 impl Drop for TempPath {
     fn drop(&mut self) {
-        if let Some(p) = &self.path {
-            let _ = remove_any(p);
-            if let Some(parent) = &self.created_parent {
-                // Only if empty: another build may have put files there.
-                let _ = fs::remove_dir(parent);
-            }
+        if let Some(p) = self.path.take() {
+            let mut guard = pending();
+            guard.retain(|q| q != &p);
+            let _ = remove_any(&p);
+        }
+        if let Some(parent) = &self.created_parent {
+            let _ = fs::remove_dir(parent);
         }
     }
 }
@@ -90,10 +147,22 @@ fn remove_any(path: &Path) -> std::io::Result<()> {
     }
 }
 
+/// Copies the tree at `src` to `dest`, following symlinks (a release must
+/// not point outside itself) and keeping permission bits.
+pub fn copy_tree(src: &Path, dest: &Path) -> Result<()> {
+    for (from, to) in tree_files(src, dest)? {
+        copy_file(&from, &to)?;
+    }
+    Ok(())
+}
+
 /// Lists the files of the tree at `src` as `(source, destination under
 /// dest)` pairs and creates its directories under `dest`. Symlinks are
-/// followed (a release must not point outside itself).
+/// followed; one inside the tree that leads out of it (`priv/key ->
+/// /etc/...`) is an error: it would ship whatever the build machine has
+/// there.
 pub fn tree_files(src: &Path, dest: &Path) -> Result<Vec<(PathBuf, PathBuf)>> {
+    let base = fs::canonicalize(src).at(src, "cannot resolve (dangling symlink?)")?;
     let mut files = Vec::new();
     for entry in walkdir::WalkDir::new(src)
         .follow_links(true)
@@ -110,6 +179,19 @@ pub fn tree_files(src: &Path, dest: &Path) -> Result<Vec<(PathBuf, PathBuf)>> {
                     .unwrap_or_else(|| std::io::Error::other(detail)),
             }
         })?;
+        if entry.path_is_symlink() && entry.depth() > 0 {
+            let target = fs::canonicalize(entry.path()).at(entry.path(), "cannot resolve")?;
+            if !target.starts_with(&base) {
+                return Err(Error::Project {
+                    path: entry.path().to_owned(),
+                    message: format!(
+                        "symlink leads outside {} (to {}): put the file itself there",
+                        src.display(),
+                        target.display()
+                    ),
+                });
+            }
+        }
         let rel = entry.path().strip_prefix(src).unwrap_or(entry.path());
         let target = dest.join(rel);
         if entry.file_type().is_dir() {
@@ -119,6 +201,22 @@ pub fn tree_files(src: &Path, dest: &Path) -> Result<Vec<(PathBuf, PathBuf)>> {
         }
     }
     Ok(files)
+}
+
+/// Copies one file keeping its executable bits but never group or world
+/// write permission: nothing in a release is writable by others.
+pub fn copy_file(src: &Path, dest: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = fs::metadata(src)
+        .at(src, "cannot read")?
+        .permissions()
+        .mode();
+    fs::copy(src, dest).at(src, "cannot copy")?;
+    if mode & 0o022 != 0 {
+        fs::set_permissions(dest, fs::Permissions::from_mode(mode & !0o022))
+            .at(dest, "cannot set permissions")?;
+    }
+    Ok(())
 }
 
 /// Writes `bytes` to `path` with Unix permission `mode`.

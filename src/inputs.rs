@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use crate::app::AppSpec;
 use crate::error::{Error, IoContext, Result};
+use crate::term::Term;
 
 /// Where an application comes from; decides how the boot script names its
 /// path (`$ROOT/lib/...` for OTP's own, `$RELEASE_LIB/...` otherwise).
@@ -46,12 +47,22 @@ pub struct MixBuild {
     pub project_app: Option<String>,
     /// Consolidated protocols, if the project has them.
     pub consolidated: Option<PathBuf>,
+    /// The Elixir version and OTP release that compiled the project, as
+    /// Mix records them (`.mix/compile.elixir_scm`), when it does.
+    pub compiled_with: Option<(String, String)>,
 }
 
 impl MixBuild {
     /// Opens `<root>/_build/<env>`, checking it exists and holds compiled
-    /// applications.
+    /// applications; the project application is read from `mix.exs`.
     pub fn open(root: &Path, env: &str) -> Result<MixBuild> {
+        let project = crate::config::MixProject::read(root, env)?;
+        Self::open_with(root, env, project.app)
+    }
+
+    /// [`open`](Self::open) for a project whose application (`None` for an
+    /// umbrella) is already known.
+    pub fn open_with(root: &Path, env: &str, project_app: Option<String>) -> Result<MixBuild> {
         let build_root = root.join("_build");
         if !build_root.is_dir() {
             return Err(Error::NoBuild {
@@ -100,7 +111,6 @@ impl MixBuild {
                 ),
             });
         }
-        let project_app = read_mix_app_name(root)?;
         if let Some(app) = &project_app {
             if !apps.contains_key(app) {
                 return Err(Error::Project {
@@ -120,6 +130,10 @@ impl MixBuild {
         .into_iter()
         .flatten()
         .find(|p| p.is_dir());
+        let compiled_with = project_app
+            .iter()
+            .chain(apps.keys())
+            .find_map(|app| read_compiled_with(&lib.join(app)));
         Ok(MixBuild {
             root: root.to_owned(),
             env: env.to_owned(),
@@ -127,80 +141,23 @@ impl MixBuild {
             apps,
             project_app,
             consolidated,
+            compiled_with,
         })
     }
 }
 
-/// The `app:` of the `project/0` keyword list in `mix.exs`; `None` for an
-/// umbrella (which has `apps_path:` instead).
-fn read_mix_app_name(root: &Path) -> Result<Option<String>> {
-    let path = root.join("mix.exs");
-    let text = std::fs::read_to_string(&path).at(&path, "cannot read the Mix project file")?;
-    let code = strip_comments_and_strings(&text);
-    let key_value = |key: &str| {
-        code.match_indices(key).find_map(|(i, _)| {
-            let before = code[..i].chars().next_back();
-            if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
-                return None;
-            }
-            let rest = code[i + key.len()..].trim_start();
-            let ident: String = rest
-                .strip_prefix(':')?
-                .chars()
-                .take_while(|c| c.is_alphanumeric() || *c == '_')
-                .collect();
-            (!ident.is_empty()).then_some(ident)
-        })
+/// `{_, {ElixirVsn, OtpRelease}, _}` from an app's `.mix/compile.elixir_scm`.
+fn read_compiled_with(app_dir: &Path) -> Option<(String, String)> {
+    let bytes = std::fs::read(app_dir.join(".mix").join("compile.elixir_scm")).ok()?;
+    let term = crate::etf::decode(&bytes).ok()?;
+    let text = |t: &Term| match t {
+        Term::Binary(b) => String::from_utf8(b.clone()).ok(),
+        other => other.as_string(),
     };
-    if let Some(app) = key_value("app:") {
-        return Ok(Some(app));
-    }
-    if code.contains("apps_path:") {
-        return Ok(None);
-    }
-    Err(Error::Project {
-        path,
-        message: "no `app: :name` in the project definition; pass --app to name the release's applications".into(),
-    })
-}
-
-/// `mix.exs` with comments and string contents blanked, so that a key
-/// inside a string or comment is not taken for one.
-fn strip_comments_and_strings(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '#' => {
-                for c in chars.by_ref() {
-                    if c == '\n' {
-                        out.push('\n');
-                        break;
-                    }
-                }
-            }
-            '"' => {
-                out.push('"');
-                while let Some(c) = chars.next() {
-                    match c {
-                        '\\' => {
-                            chars.next();
-                        }
-                        '"' => break,
-                        _ => {}
-                    }
-                }
-                out.push('"');
-            }
-            '?' if chars.peek().is_some() => {
-                // A character literal such as ?# or ?".
-                chars.next();
-                out.push_str("?c");
-            }
-            c => out.push(c),
-        }
-    }
-    out
+    let [_, Term::Tuple(versions), ..] = term.as_tuple()? else {
+        return None;
+    };
+    Some((text(versions.first()?)?, text(versions.get(1)?)?))
 }
 
 /// An Erlang/OTP installation: the source of ERTS and OTP's applications.
@@ -449,14 +406,5 @@ mod tests {
     fn versions_compare_numerically() {
         assert!(compare_versions("1.10.0", "1.9.3").is_gt());
         assert!(compare_versions("13.1.5", "13.1.5").is_eq());
-    }
-
-    #[test]
-    fn mix_app_name_ignores_comments_and_strings() {
-        let code = strip_comments_and_strings(
-            "# app: :nope\ndefp x, do: \"app: :nope\"\ndef project do\n [app: :real, version: \"0.1.0\"]\n",
-        );
-        assert!(!code.contains("nope"));
-        assert!(code.contains("app: :real"));
     }
 }

@@ -52,12 +52,17 @@ pub mod archive;
 pub mod assemble;
 pub mod beam;
 pub mod boot;
+pub mod check;
+pub mod config;
 pub mod cookie;
 pub mod digest;
+pub mod elf;
 pub mod error;
 pub mod etf;
 mod fsutil;
 pub mod inputs;
+pub mod inspect;
+pub mod launcher;
 mod parallel;
 pub mod plan;
 pub mod resolve;
@@ -68,6 +73,8 @@ use std::path::PathBuf;
 
 pub use archive::Codec;
 pub use error::{Error, Result};
+pub use fsutil::{interrupt, remove_pending as abandon_unfinished_output};
+pub use launcher::Hook;
 pub use plan::{plan, BuildOptions, IncludeErts, ReleasePlan};
 pub use resolve::StartType;
 

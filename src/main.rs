@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use relpack::{BuildOptions, IncludeErts, StartType};
+use relpack::{BuildOptions, Hook, IncludeErts, StartType};
 
 #[derive(Parser)]
 #[command(
@@ -21,6 +21,41 @@ struct Cli {
 enum Command {
     /// Build the release directory and its tarball from `_build/<env>`.
     Build(BuildArgs),
+    /// Show what a release would hold and why, without building it.
+    Inspect(InspectArgs),
+    /// Validate a release directory or tarball; exit 1 listing the problems.
+    Check {
+        /// A release directory or `.tar.gz`.
+        path: PathBuf,
+    },
+    /// Print the release settings read from the project's configuration
+    /// files, and where each was set, without building.
+    Config(ConfigArgs),
+    /// Write a commented Distillery-style rel/config.exs and rel/vm.args
+    /// for the project in the current directory.
+    Init,
+}
+
+#[derive(clap::Args)]
+struct ConfigArgs {
+    /// The Mix project directory.
+    #[arg(long, default_value = ".")]
+    path: PathBuf,
+    /// The Mix environment (and Distillery environment) [default: $MIX_ENV, else prod].
+    #[arg(long)]
+    env: Option<String>,
+    /// The release to show [default: the configured default].
+    #[arg(long)]
+    name: Option<String>,
+    /// Read only this rel/config.exs-, mix.exs- or config/*.exs-style file.
+    #[arg(long)]
+    file: Option<PathBuf>,
+    /// Print JSON: a list of {"key", "value", "origin"}.
+    #[arg(long)]
+    json: bool,
+    /// Never run `elixir` for code beyond the native subset.
+    #[arg(long)]
+    no_elixir: bool,
 }
 
 #[derive(clap::Args)]
@@ -40,9 +75,14 @@ struct BuildArgs {
     /// Release directory [default: _build/<env>/rel/<name>].
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Bundle ERTS: true, false, or the path of an OTP root or erts-<vsn> directory.
-    #[arg(long, default_value = "true", value_name = "true|false|PATH")]
-    include_erts: String,
+    /// Bundle ERTS: true, false, or the path of an OTP root or erts-<vsn>
+    /// directory [default: the release configuration's, else true].
+    #[arg(long, value_name = "true|false|PATH")]
+    include_erts: Option<String>,
+    /// Never run `elixir` to evaluate configuration code beyond relpack's
+    /// native subset: stop with an error instead.
+    #[arg(long)]
+    no_elixir: bool,
     /// Write only the release directory, no tarball.
     #[arg(long)]
     no_tar: bool,
@@ -56,6 +96,14 @@ struct BuildArgs {
     /// The Elixir installation to use [default: from `elixir` on PATH].
     #[arg(long)]
     elixir_root: Option<PathBuf>,
+    /// A custom launcher command: `bin/<name> NAME args...` runs the
+    /// script; repeatable.
+    #[arg(long = "command", value_name = "NAME=SCRIPT")]
+    commands: Vec<String>,
+    /// A directory of scripts the launcher sources at HOOK (pre_start,
+    /// post_start, pre_stop, post_stop); repeatable.
+    #[arg(long = "hook", value_name = "HOOK=DIR")]
+    hooks: Vec<String>,
     /// Copy BEAM files whole instead of stripping debug info and docs.
     #[arg(long)]
     no_strip_beams: bool,
@@ -76,28 +124,124 @@ struct BuildArgs {
     no_cache: bool,
 }
 
+#[derive(clap::Args)]
+struct InspectArgs {
+    #[command(flatten)]
+    build: BuildArgs,
+    /// Print the result as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Print only the shared libraries (and Debian packages) the target needs.
+    #[arg(long)]
+    deps: bool,
+    /// Print only the Debian packages the target must install, one per line
+    /// (for a Dockerfile's final stage).
+    #[arg(long, conflicts_with_all = ["json", "deps"])]
+    packages: bool,
+}
+
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
+    let cli = Cli::parse();
+    exit_cleanly_on_signals();
+    match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("relpack: error: {e}");
-            ExitCode::FAILURE
+            match e.downcast_ref::<relpack::Error>() {
+                Some(relpack::Error::Interrupted(signal)) => ExitCode::from(128 + *signal as u8),
+                _ => ExitCode::FAILURE,
+            }
         }
     }
+}
+
+/// On SIGINT/SIGTERM the build stops at its next file operation, removes
+/// what it had not published (the previous output stays as it was) and
+/// exits 128+signal. Should it not stop within 10 s, the unfinished output
+/// is removed from here.
+fn exit_cleanly_on_signals() {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
+        return;
+    };
+    std::thread::spawn(move || {
+        if let Some(signal) = signals.forever().next() {
+            relpack::interrupt(signal);
+            std::thread::sleep(std::time::Duration::from_secs(10));
+            let _held = relpack::abandon_unfinished_output();
+            eprintln!("relpack: error: interrupted: no output written");
+            std::process::exit(128 + signal);
+        }
+    });
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Build(args) => build(args),
+        Command::Inspect(args) => inspect(args),
+        Command::Check { path } => check(&path),
+        Command::Config(args) => show_config(args),
+        Command::Init => {
+            for file in relpack::config::init::init(std::path::Path::new("."))? {
+                println!("wrote {}", file.display());
+            }
+            Ok(())
+        }
     }
 }
 
-fn build(args: BuildArgs) -> anyhow::Result<()> {
+fn check(path: &std::path::Path) -> anyhow::Result<()> {
+    let report = relpack::check::check(path)?;
+    for p in &report.problems {
+        println!("problem: {p}");
+    }
+    anyhow::ensure!(
+        report.ok(),
+        "{}: {} problem(s) found",
+        path.display(),
+        report.problems.len()
+    );
+    println!(
+        "ok: {} {} ({} applications, {} modules)",
+        report.name, report.version, report.apps, report.modules
+    );
+    Ok(())
+}
+
+fn mix_env(env: Option<String>) -> String {
+    env.or_else(|| std::env::var("MIX_ENV").ok().filter(|e| !e.is_empty()))
+        .unwrap_or_else(|| "prod".into())
+}
+
+fn show_config(args: ConfigArgs) -> anyhow::Result<()> {
+    let env = mix_env(args.env);
+    let entries = match &args.file {
+        Some(file) => relpack::config::describe_file(file, &env, !args.no_elixir)?,
+        None => relpack::config::load(&relpack::config::LoadOptions {
+            dir: &args.path,
+            env: &env,
+            name: args.name.as_deref(),
+            use_elixir: !args.no_elixir,
+        })?
+        .describe(),
+    };
+    if args.json {
+        let items: Vec<serde_json::Value> = entries
+            .iter()
+            .map(|e| serde_json::json!({"key": e.key, "value": e.value, "origin": e.origin}))
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&items)?);
+    } else {
+        for e in entries {
+            println!("{} = {}  # {}", e.key, e.value, e.origin);
+        }
+    }
+    Ok(())
+}
+
+fn options(args: BuildArgs) -> anyhow::Result<BuildOptions> {
     let mut options = BuildOptions::new(args.path);
-    options.env = args
-        .env
-        .or_else(|| std::env::var("MIX_ENV").ok().filter(|e| !e.is_empty()))
-        .unwrap_or_else(|| "prod".into());
+    options.env = mix_env(args.env);
     options.name = args.name;
     options.version = args.version;
     options.output_dir = args.out;
@@ -109,11 +253,15 @@ fn build(args: BuildArgs) -> anyhow::Result<()> {
     options.compress = args.compress.parse()?;
     options.cookie = args.cookie;
     options.cache = !args.no_cache;
-    options.include_erts = match args.include_erts.as_str() {
-        "true" => IncludeErts::Yes,
-        "false" => IncludeErts::No,
-        path => IncludeErts::From(PathBuf::from(path)),
-    };
+    if let Some(value) = &args.include_erts {
+        options.include_erts = match value.as_str() {
+            "true" => IncludeErts::Yes,
+            "false" => IncludeErts::No,
+            path => IncludeErts::From(PathBuf::from(path)),
+        };
+        options.include_erts_explicit = true;
+    }
+    options.use_elixir = !args.no_elixir;
     for spec in &args.apps {
         let (name, ty) = match spec.split_once('=') {
             Some((n, t)) => (n, t.parse::<StartType>()?),
@@ -121,7 +269,27 @@ fn build(args: BuildArgs) -> anyhow::Result<()> {
         };
         options.apps.push((name.to_owned(), ty));
     }
-    let report = relpack::build(&options)?;
+    for spec in &args.commands {
+        let (name, path) = split_pair(spec, "--command", "NAME=SCRIPT")?;
+        options
+            .commands
+            .push((name.to_owned(), PathBuf::from(path)));
+    }
+    for spec in &args.hooks {
+        let (hook, path) = split_pair(spec, "--hook", "HOOK=DIR")?;
+        options
+            .hooks
+            .push((hook.parse::<Hook>()?, PathBuf::from(path)));
+    }
+    Ok(options)
+}
+
+fn build(args: BuildArgs) -> anyhow::Result<()> {
+    let plan = relpack::plan(&options(args)?)?;
+    for w in &plan.warnings {
+        eprintln!("relpack: warning: {w}");
+    }
+    let report = relpack::write(&plan)?;
     println!(
         "Release {} {} ({} applications, ERTS {})",
         report.name, report.version, report.apps, report.erts_vsn
@@ -136,5 +304,102 @@ fn build(args: BuildArgs) -> anyhow::Result<()> {
             report.entries
         );
     }
+    print_deps(&relpack::inspect::inspect(&plan)?);
     Ok(())
+}
+
+fn inspect(args: InspectArgs) -> anyhow::Result<()> {
+    let plan = relpack::plan(&options(args.build)?)?;
+    let inspection = relpack::inspect::inspect(&plan)?;
+    if args.packages {
+        for p in inspection.packages() {
+            println!("{p}");
+        }
+    } else if args.json && args.deps {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&inspection.runtime_deps)?
+        );
+    } else if args.json {
+        println!("{}", serde_json::to_string_pretty(&inspection)?);
+    } else if args.deps {
+        print_deps(&inspection);
+    } else {
+        print_inspection(&inspection);
+    }
+    Ok(())
+}
+
+fn print_deps(i: &relpack::inspect::Inspection) {
+    let external: Vec<_> = i.runtime_deps.iter().filter(|l| !l.bundled).collect();
+    println!(
+        "Runtime shared libraries the target needs ({}):",
+        external.len()
+    );
+    for lib in external {
+        println!(
+            "  {:<28} {:<14} needed by {}",
+            lib.soname,
+            lib.package.as_deref().unwrap_or("?"),
+            lib.needed_by.join(", ")
+        );
+    }
+    let packages = i.packages();
+    if !packages.is_empty() {
+        println!("Debian packages: {}", packages.join(" "));
+    }
+}
+
+fn print_inspection(i: &relpack::inspect::Inspection) {
+    println!(
+        "Release {} {} on ERTS {}{}",
+        i.name,
+        i.version,
+        i.erts_vsn,
+        if i.include_erts {
+            " (bundled)"
+        } else {
+            " (from the target)"
+        }
+    );
+    println!("Applications (.rel order):");
+    for a in &i.apps {
+        let why = match (&a.included_by, a.required_by.is_empty()) {
+            (Some(by), _) => format!("included by {by}"),
+            (None, false) => format!("required by {}", a.required_by.join(", ")),
+            (None, true) => "named by the release".to_owned(),
+        };
+        println!(
+            "  {:<16} {:<10} {:<9} {:<7} {:>8.1} kB  {}",
+            a.name,
+            a.vsn,
+            a.start_type,
+            a.origin,
+            (a.ebin_bytes + a.priv_bytes) as f64 / 1e3,
+            why
+        );
+    }
+    println!("Boot order: {}", i.boot_order.join(" "));
+    let mb = |b: u64| b as f64 / 1e6;
+    let s = &i.sizes;
+    println!(
+        "Sizes: ERTS {:.1} MB, OTP apps {:.1} MB, Elixir {:.1} MB, project {:.1} MB (priv {:.1} MB), total {:.1} MB",
+        mb(s.erts),
+        mb(s.otp_apps),
+        mb(s.elixir_apps),
+        mb(s.project_apps),
+        mb(s.priv_dirs),
+        mb(s.total)
+    );
+    print_deps(i);
+    for w in &i.warnings {
+        println!("warning: {w}");
+    }
+}
+
+/// Splits a `KEY=VALUE` option value.
+fn split_pair<'a>(spec: &'a str, flag: &str, form: &str) -> anyhow::Result<(&'a str, &'a str)> {
+    spec.split_once('=')
+        .filter(|(k, v)| !k.is_empty() && !v.is_empty())
+        .ok_or_else(|| anyhow::anyhow!("{flag} {spec}: expected {form}"))
 }

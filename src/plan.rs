@@ -7,11 +7,13 @@ use std::path::{Path, PathBuf};
 use crate::archive::Codec;
 use crate::beam::{self, ChunkId};
 use crate::boot::{BootApp, KernelModules};
+use crate::config::{self, LoadOptions, Overlay, ReleaseSettings};
 use crate::cookie;
-use crate::error::{Error, Result};
+use crate::error::{Error, IoContext, Result};
 use crate::inputs::{AppSource, ElixirInstall, Inputs, MixBuild, Origin, OtpInstall};
+use crate::launcher::{self, Hook};
 use crate::resolve::{resolve, Request, StartType};
-use crate::term::parse_consult;
+use crate::term::{parse_consult, Term};
 
 /// Whether and where from the release bundles ERTS.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +51,16 @@ pub struct BuildOptions {
     pub otp_root: Option<PathBuf>,
     /// The Elixir installation; defaults to the `elixir` on PATH.
     pub elixir_root: Option<PathBuf>,
+    /// Whether `include_erts` was given by the caller: it then wins over
+    /// the project's release configuration.
+    pub include_erts_explicit: bool,
+    /// Whether configuration code beyond relpack's native subset may be
+    /// evaluated with the `elixir` on PATH (else it is an error).
+    pub use_elixir: bool,
+    /// Custom launcher commands: `bin/<name> NAME args...` runs the script.
+    pub commands: Vec<(String, PathBuf)>,
+    /// Hook directories whose files the launcher sources around start/stop.
+    pub hooks: Vec<(Hook, PathBuf)>,
     /// Strip BEAM files to the chunks the runtime needs (`mix release`'s
     /// `strip_beams: true`).
     pub strip_beams: bool,
@@ -79,6 +91,10 @@ impl BuildOptions {
             tar: true,
             otp_root: None,
             elixir_root: None,
+            include_erts_explicit: false,
+            use_elixir: true,
+            commands: Vec::new(),
+            hooks: Vec::new(),
             strip_beams: true,
             keep_chunks: Vec::new(),
             compress: Codec::Gzip,
@@ -141,6 +157,24 @@ pub struct ReleasePlan {
     pub kernel_modules: KernelModules,
     pub output_dir: PathBuf,
     pub tarball: Option<PathBuf>,
+    /// Things worth an operator's look that do not stop the build.
+    pub warnings: Vec<String>,
+    /// The `sys.config` term: the application config, any release
+    /// `sys_config` over it, and the config provider's settings.
+    pub sys_config: Term,
+    /// `config/runtime.exs`, shipped as `releases/<vsn>/runtime.exs` and
+    /// read at boot.
+    pub runtime_config: Option<PathBuf>,
+    /// The rendered `vm.args`, when the project has its own.
+    pub vm_args: Option<String>,
+    /// Files to add to the release, applied last, in order.
+    pub overlays: Vec<PlannedOverlay>,
+    /// The release settings read from the project, if any (commands and
+    /// hooks are there for the launcher).
+    pub release_config: Option<ReleaseSettings>,
+    /// Custom launcher commands and hook directories, checked to exist.
+    pub commands: Vec<(String, PathBuf)>,
+    pub hooks: Vec<(Hook, PathBuf)>,
     /// The chunks stripped BEAM files keep; `None` copies them as they are.
     pub strip: Option<Vec<ChunkId>>,
     pub codec: Codec,
@@ -149,6 +183,25 @@ pub struct ReleasePlan {
     pub cookie_store: PathBuf,
     /// The archive's cache directory, if the cache is used.
     pub cache_dir: Option<PathBuf>,
+}
+
+/// A change to the release tree, relative to its root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlannedOverlay {
+    Mkdir(PathBuf),
+    /// Copy a file or a directory tree.
+    Copy {
+        from: PathBuf,
+        to: PathBuf,
+    },
+    Link {
+        target: PathBuf,
+        link: PathBuf,
+    },
+    Write {
+        text: String,
+        to: PathBuf,
+    },
 }
 
 impl ReleasePlan {
@@ -176,8 +229,23 @@ impl ReleasePlan {
 
 /// Reads the inputs and decides the release.
 pub fn plan(options: &BuildOptions) -> Result<ReleasePlan> {
-    let build = MixBuild::open(&options.project_dir, &options.env)?;
-    let otp = match (&options.include_erts, &options.otp_root) {
+    let project_config = config::load(&LoadOptions {
+        dir: &options.project_dir,
+        env: &options.env,
+        name: options.name.as_deref(),
+        use_elixir: options.use_elixir,
+    })?;
+    let release = project_config.release.as_ref();
+    let build = MixBuild::open_with(
+        &options.project_dir,
+        &options.env,
+        project_config.project.app.clone(),
+    )?;
+    let include_erts = match release.and_then(|r| r.include_erts.clone()) {
+        Some(configured) if !options.include_erts_explicit => configured,
+        _ => options.include_erts.clone(),
+    };
+    let otp = match (&include_erts, &options.otp_root) {
         (IncludeErts::From(path), _) => OtpInstall::open(&otp_root_of(path))?,
         (_, Some(root)) => OtpInstall::open(root)?,
         _ => OtpInstall::from_path_env()?,
@@ -188,33 +256,44 @@ pub fn plan(options: &BuildOptions) -> Result<ReleasePlan> {
     });
 
     let project_app = build.project_app.clone();
-    let (name, version) = match (&project_app, &options.name, &options.version) {
-        (_, Some(n), Some(v)) => (n.clone(), v.clone()),
+    let wanted_name = options.name.clone().or(release.map(|r| r.name.clone()));
+    let wanted_version = options
+        .version
+        .clone()
+        .or(release.and_then(|r| r.version.clone()));
+    let (name, version) = match (&project_app, wanted_name, wanted_version) {
+        (_, Some(n), Some(v)) => (n, v),
         (Some(app), name, version) => {
             let dir = &build.apps[app];
             let spec =
                 crate::app::AppSpec::read(&dir.join("ebin").join(format!("{app}.app")), app)?;
-            (
-                name.clone().unwrap_or_else(|| app.clone()),
-                version.clone().unwrap_or(spec.vsn),
-            )
+            (name.unwrap_or_else(|| app.clone()), version.unwrap_or(spec.vsn))
         }
         (None, _, _) => return Err(Error::Project {
             path: options.project_dir.join("mix.exs"),
             message:
-                "an umbrella project needs --name, --version and the children to ship (--app CHILD)"
+                "an umbrella project needs a release in mix.exs `releases:` (or --name, --release-version and --app CHILD)"
                     .into(),
         }),
     };
     validate_release_name(&name)?;
-    if project_app.is_none() && options.apps.is_empty() {
+    let mut requested = options.apps.clone();
+    for (app, ty) in release
+        .map(|r| r.applications.as_slice())
+        .unwrap_or_default()
+    {
+        if !requested.iter().any(|(n, _)| n == app) {
+            requested.push((app.clone(), *ty));
+        }
+    }
+    let (commands, hooks) = launcher_extras(options, release)?;
+    if project_app.is_none() && requested.is_empty() {
         return Err(Error::Project {
             path: options.project_dir.join("mix.exs"),
             message: "an umbrella release must name the children it ships: pass --app CHILD".into(),
         });
     }
 
-    let mut requested = options.apps.clone();
     if let Some(app) = &project_app {
         if !requested.iter().any(|(n, _)| n == app) {
             requested.push((app.clone(), StartType::Permanent));
@@ -229,8 +308,8 @@ pub fn plan(options: &BuildOptions) -> Result<ReleasePlan> {
         },
     )?;
 
-    let include_erts = options.include_erts != IncludeErts::No;
-    let apps = resolved
+    let include_erts = include_erts != IncludeErts::No;
+    let apps: Vec<PlannedApp> = resolved
         .into_iter()
         .map(|r| {
             let clean_start_type = if matches!(r.name(), "kernel" | "stdlib") {
@@ -247,13 +326,16 @@ pub fn plan(options: &BuildOptions) -> Result<ReleasePlan> {
         })
         .collect();
 
+    let warnings = plan_warnings(&inputs, &apps);
     let Inputs { build, otp, .. } = inputs;
     let kernel_modules = read_kernel_modules(&otp);
     let output_dir = options
         .output_dir
         .clone()
+        .or(release.and_then(|r| r.output_dir.clone()))
         .unwrap_or_else(|| build.build_dir.join("rel").join(&name));
-    let tarball = options.tar.then(|| {
+    let tar = options.tar && release.and_then(|r| r.tar).unwrap_or(true);
+    let tarball = tar.then(|| {
         build
             .build_dir
             .join(format!("{name}-{version}.{}", options.compress.extension()))
@@ -263,8 +345,43 @@ pub fn plan(options: &BuildOptions) -> Result<ReleasePlan> {
         .then(|| keep_chunks(options))
         .transpose()?;
     let cookie_store = cookie::store_path(&build.build_dir);
-    let cookie = cookie::choose(options.cookie.as_deref(), &output_dir, &cookie_store)?;
+    let cookie = cookie::choose(
+        options
+            .cookie
+            .as_deref()
+            .or(release.and_then(|r| r.cookie.as_deref())),
+        &output_dir,
+        &cookie_store,
+    )?;
     let cache_dir = options.cache.then(|| build.build_dir.join("relpack-cache"));
+    let mut vars = vec![
+        ("name".to_owned(), name.clone()),
+        ("release_name".to_owned(), name.clone()),
+        ("version".to_owned(), version.clone()),
+        ("release_version".to_owned(), version.clone()),
+        ("erts_vsn".to_owned(), otp.erts_vsn.clone()),
+        ("output_dir".to_owned(), output_dir.display().to_string()),
+    ];
+    vars.extend(release.map(|r| r.overlay_vars.clone()).unwrap_or_default());
+    let vm_args = release
+        .map(|r| render_vm_args(r, &vars))
+        .transpose()?
+        .flatten();
+    let overlays = release
+        .map(|r| plan_overlays(r, &options.project_dir, &vars))
+        .transpose()?
+        .unwrap_or_default();
+    let app_config = project_config.app_config;
+    let sys_config = sys_config_term(
+        app_config.config,
+        release.and_then(|r| r.sys_config.as_deref()),
+        app_config.runtime.is_some().then_some(version.as_str()),
+        &options.env,
+    )?;
+    let mut read = vec![build.build_dir.join("lib"), otp.root.clone()];
+    read.extend(apps.iter().map(|a| a.source.dir.clone()));
+    read.extend(build.consolidated.clone());
+    check_no_overlap(&output_dir, &build.root, &read)?;
     Ok(ReleasePlan {
         name,
         version,
@@ -280,6 +397,14 @@ pub fn plan(options: &BuildOptions) -> Result<ReleasePlan> {
         cookie,
         cookie_store,
         cache_dir,
+        warnings,
+        sys_config,
+        runtime_config: app_config.runtime,
+        vm_args,
+        overlays,
+        release_config: project_config.release,
+        commands,
+        hooks,
     })
 }
 
@@ -297,6 +422,300 @@ fn keep_chunks(options: &BuildOptions) -> Result<Vec<ChunkId>> {
         }
     }
     Ok(keep)
+}
+
+/// Shadowed application copies and a compiler/runtime OTP mismatch.
+fn plan_warnings(inputs: &Inputs, apps: &[PlannedApp]) -> Vec<String> {
+    let mut out = Vec::new();
+    for app in apps.iter().filter(|a| a.source.origin != Origin::Otp) {
+        if let Some((vsn, dir)) = inputs.otp.libs.get(app.name()) {
+            if vsn != app.vsn() {
+                out.push(format!(
+                    "{} {} from {} is used; the OTP installation also has {} {} ({}), which is not",
+                    app.name(),
+                    app.vsn(),
+                    app.source.dir.display(),
+                    app.name(),
+                    vsn,
+                    dir.display()
+                ));
+            }
+        }
+    }
+    if let Some((elixir, otp)) = &inputs.build.compiled_with {
+        let target = inputs.otp.otp_release.to_string();
+        if *otp != target {
+            out.push(format!(
+                "the project was compiled by Elixir {elixir} on OTP {otp}, but the release runs on ERTS {} (OTP {target}): {}",
+                inputs.otp.erts_vsn,
+                if otp.parse::<u32>().unwrap_or(0) > inputs.otp.otp_release {
+                    "beams from a newer OTP may fail to load; recompile with the target's OTP"
+                } else {
+                    "recompile with the target's OTP to be safe"
+                }
+            ));
+        }
+    }
+    out
+}
+
+/// The output is replaced wholesale, so it may neither lie inside nor hold
+/// a directory the build reads, nor hold the project (`--out .` would
+/// otherwise swap the project away).
+fn check_no_overlap(output: &Path, project: &Path, read: &[PathBuf]) -> Result<()> {
+    let out = absolute(output);
+    let overlap = |input: &Path, out_may_be_inside: bool| {
+        let input = absolute(input);
+        let bad = input.starts_with(&out) || (!out_may_be_inside && out.starts_with(&input));
+        if bad {
+            Err(Error::Option(format!(
+                "--out {} overlaps {}, which the build reads: choose another output directory",
+                output.display(),
+                input.display()
+            )))
+        } else {
+            Ok(())
+        }
+    };
+    overlap(project, true)?;
+    read.iter().try_for_each(|dir| overlap(dir, false))
+}
+
+/// An absolute path with symlinks of its existing part resolved, so that
+/// overlapping spellings of one directory compare equal.
+fn absolute(path: &Path) -> PathBuf {
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+    let mut existing = abs.as_path();
+    let mut rest = Vec::new();
+    while !existing.exists() {
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_owned());
+                existing = parent;
+            }
+            _ => break,
+        }
+    }
+    let mut resolved = std::fs::canonicalize(existing).unwrap_or_else(|_| existing.to_owned());
+    resolved.extend(rest.iter().rev());
+    resolved
+}
+
+/// Custom launcher commands and hook directories.
+type LauncherExtras = (Vec<(String, PathBuf)>, Vec<(Hook, PathBuf)>);
+
+/// Custom commands and hook directories: the caller's, then the release
+/// configuration's (Distillery `commands:`, `*_hooks:`) for names the
+/// caller did not give; all checked.
+fn launcher_extras(
+    options: &BuildOptions,
+    release: Option<&ReleaseSettings>,
+) -> Result<LauncherExtras> {
+    let mut commands = options.commands.clone();
+    let mut hooks = options.hooks.clone();
+    if let Some(r) = release {
+        for (name, path) in &r.commands {
+            if !commands.iter().any(|(n, _)| n == name) {
+                commands.push((name.clone(), path.clone()));
+            }
+        }
+        for (name, dir) in &r.hooks {
+            let hook = name.parse::<Hook>().map_err(|_| Error::Project {
+                path: r.file.clone(),
+                message: format!(
+                    "`{name}_hooks` is not supported: the launcher runs pre_start, post_start, pre_stop and post_stop hooks"
+                ),
+            })?;
+            if !hooks.iter().any(|(h, _)| *h == hook) {
+                hooks.push((hook, dir.clone()));
+            }
+        }
+    }
+    launcher::check_commands(&commands)?;
+    launcher::check_hooks(&hooks)?;
+    Ok((commands, hooks))
+}
+
+/// The release's own `vm.args` (and Distillery `erl_opts`), rendered.
+fn render_vm_args(r: &ReleaseSettings, vars: &[(String, String)]) -> Result<Option<String>> {
+    let mut text = match &r.vm_args {
+        Some(path) => {
+            let raw = std::fs::read_to_string(path).at(path, "cannot read the vm.args template")?;
+            Some(config::eex::render(path, &raw, vars)?)
+        }
+        None => None,
+    };
+    if let Some(opts) = &r.erl_opts {
+        let mut t = text
+            .unwrap_or_else(|| crate::templates::render("vm.args", &r.name).unwrap_or_default());
+        if !t.ends_with('\n') {
+            t.push('\n');
+        }
+        t.push_str(opts);
+        t.push('\n');
+        text = Some(t);
+    }
+    Ok(text)
+}
+
+/// Distillery overlays and `mix release` overlay directories, checked:
+/// sources exist, destinations stay inside the release.
+fn plan_overlays(
+    r: &ReleaseSettings,
+    project: &Path,
+    vars: &[(String, String)],
+) -> Result<Vec<PlannedOverlay>> {
+    let expand = |s: &str| config::eex::render(&r.file, s, vars);
+    let inside = |s: &str| -> Result<PathBuf> {
+        let p = PathBuf::from(expand(s)?);
+        let safe = p.is_relative()
+            && p.components().all(|c| {
+                matches!(
+                    c,
+                    std::path::Component::Normal(_) | std::path::Component::CurDir
+                )
+            });
+        if safe {
+            Ok(p)
+        } else {
+            Err(Error::Project {
+                path: r.file.clone(),
+                message: format!(
+                    "overlay destination `{s}` must be a relative path inside the release"
+                ),
+            })
+        }
+    };
+    let source = |s: &str| -> Result<PathBuf> {
+        let p = project.join(expand(s)?);
+        if p.exists() {
+            Ok(p)
+        } else {
+            Err(Error::Project {
+                path: r.file.clone(),
+                message: format!("overlay source {} does not exist", p.display()),
+            })
+        }
+    };
+    let mut planned = Vec::new();
+    for dir in &r.overlay_dirs {
+        planned.push(PlannedOverlay::Copy {
+            from: dir.clone(),
+            to: PathBuf::new(),
+        });
+    }
+    for o in &r.overlays {
+        planned.push(match o {
+            Overlay::Mkdir(p) => PlannedOverlay::Mkdir(inside(p)?),
+            Overlay::Copy(a, b) => PlannedOverlay::Copy {
+                from: source(a)?,
+                to: inside(b)?,
+            },
+            // As in Distillery, the link points at the project's file; the
+            // tarball holds the file itself.
+            Overlay::Link(a, b) => PlannedOverlay::Link {
+                target: std::path::absolute(source(a)?).at(project, "cannot resolve")?,
+                link: inside(b)?,
+            },
+            Overlay::Template(a, b) => {
+                let from = source(a)?;
+                let raw =
+                    std::fs::read_to_string(&from).at(&from, "cannot read the overlay template")?;
+                PlannedOverlay::Write {
+                    text: config::eex::render(&from, &raw, vars)?,
+                    to: inside(b)?,
+                }
+            }
+        });
+    }
+    Ok(planned)
+}
+
+/// `sys.config`: the application config, a release's own `sys_config`
+/// merged over it, and, with `config/runtime.exs`, the settings of
+/// Elixir's config provider exactly as `mix release` writes them.
+fn sys_config_term(
+    app_config: Term,
+    extra: Option<&Path>,
+    runtime_vsn: Option<&str>,
+    env: &str,
+) -> Result<Term> {
+    let mut entries = match app_config {
+        Term::List(items) => items,
+        other => vec![other],
+    };
+    if let Some(path) = extra {
+        let bytes = std::fs::read(path).at(path, "cannot read the release's sys_config")?;
+        let terms = parse_consult(&bytes).map_err(|e| Error::Parse {
+            path: path.to_owned(),
+            line: e.line,
+            message: e.message,
+        })?;
+        match terms.as_slice() {
+            [Term::List(items)] => {
+                entries = config::app_config::merge_config(entries, items.clone())
+            }
+            _ => {
+                return Err(Error::Project {
+                    path: path.to_owned(),
+                    message:
+                        "a sys.config holds one list of {app, [{key, value}]} followed by a dot"
+                            .into(),
+                })
+            }
+        }
+    }
+    if let Some(vsn) = runtime_vsn {
+        let system = |var: &str, suffix: &str| {
+            Term::tuple(vec![
+                Term::atom("system"),
+                config::elixir::binary(var),
+                config::elixir::binary(suffix),
+            ])
+        };
+        let kw = |k: &str, v: Term| Term::tuple(vec![Term::atom(k), v]);
+        let reader_opts = Term::List(vec![
+            kw("env", Term::atom(env)),
+            kw("target", Term::atom("host")),
+            kw("imports", Term::atom("disabled")),
+        ]);
+        let provider = Term::Map(vec![
+            (
+                Term::atom("__struct__"),
+                Term::atom("Elixir.Config.Provider"),
+            ),
+            (
+                Term::atom("config_path"),
+                system("RELEASE_SYS_CONFIG", ".config"),
+            ),
+            (Term::atom("extra_config"), Term::List(Vec::new())),
+            (
+                Term::atom("providers"),
+                Term::List(vec![Term::tuple(vec![
+                    Term::atom("Elixir.Config.Reader"),
+                    Term::tuple(vec![
+                        system("RELEASE_ROOT", &format!("/releases/{vsn}/runtime.exs")),
+                        reader_opts,
+                    ]),
+                ])]),
+            ),
+            (
+                Term::atom("prune_runtime_sys_config_after_boot"),
+                Term::atom("false"),
+            ),
+            (
+                Term::atom("reboot_system_after_config"),
+                Term::atom("false"),
+            ),
+            (Term::atom("validate_compile_env"), Term::atom("false")),
+        ]);
+        let elixir = Term::tuple(vec![
+            Term::atom("elixir"),
+            Term::List(vec![kw("config_provider_init", provider)]),
+        ]);
+        entries = config::app_config::merge_config(entries, vec![elixir]);
+    }
+    Ok(Term::List(entries))
 }
 
 /// An `erts-<vsn>` directory stands for the OTP root holding it.

@@ -12,11 +12,20 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("launcher.sh", include_str!("../templates/launcher.sh")),
     ("erl.sh", include_str!("../templates/erl.sh")),
     ("vm.args", include_str!("../templates/vm.args")),
-    ("sys.config", include_str!("../templates/sys.config")),
+    (
+        "rel_config.exs",
+        include_str!("../templates/rel_config.exs"),
+    ),
+    ("rel_vm.args", include_str!("../templates/rel_vm.args")),
 ];
 
 /// Renders template `name` for release `rel_name`.
 pub fn render(name: &str, rel_name: &str) -> Result<String> {
+    render_with(name, context! { rel_name => rel_name })
+}
+
+/// Renders template `name` with the values in `ctx`.
+pub fn render_with(name: &str, ctx: minijinja::Value) -> Result<String> {
     let mut env = Environment::new();
     let syntax = minijinja::syntax::SyntaxConfig::builder()
         .comment_delimiters("{##", "##}")
@@ -31,7 +40,7 @@ pub fn render(name: &str, rel_name: &str) -> Result<String> {
         .ok_or_else(|| Error::Option(format!("no template named {name}")))?;
     env.add_template(name, source).map_err(template_error)?;
     env.get_template(name)
-        .and_then(|t| t.render(context! { rel_name => rel_name }))
+        .and_then(|t| t.render(ctx))
         .map_err(template_error)
 }
 

@@ -4,6 +4,18 @@
 //!
 //! Strings are what Erlang makes of them: lists of character codes. The
 //! writer prints such lists back as `"..."`, as `io_lib:format("~tp")` does.
+//!
+//! ```
+//! use relpack::term::{parse_consult, to_compact, Term};
+//!
+//! let terms = parse_consult(b"{application, demo, [{vsn, \"1.0\"}]}.").unwrap();
+//! let props = &terms[0].as_tuple().unwrap()[2];
+//! assert_eq!(props.get("vsn").unwrap().as_string().unwrap(), "1.0");
+//! assert_eq!(to_compact(&terms[0]), r#"{application,demo,[{vsn,"1.0"}]}"#);
+//! // A .boot file is term_to_binary of the script term (OTP 25 atoms here).
+//! let boot = relpack::etf::encode(&Term::atom("ok"), relpack::etf::AtomEncoding::Latin1);
+//! assert_eq!(boot, [131, 100, 0, 2, b'o', b'k']);
+//! ```
 
 use std::cmp::Ordering;
 use std::fmt::Write as _;
@@ -362,7 +374,7 @@ impl std::fmt::Display for ParseError {
 }
 
 /// How deep terms may nest: keeps hostile input from exhausting the stack.
-const MAX_DEPTH: usize = 512;
+const MAX_DEPTH: usize = 128;
 
 /// Reads every term of a consultable file, as `file:consult/1` does.
 /// Text that is not valid UTF-8 is read as Latin-1.

@@ -30,53 +30,381 @@ RELEASE_MODE=${RELEASE_MODE:-embedded}
 RELEASE_TMP=${RELEASE_TMP:-$RELEASE_ROOT/tmp}
 RELEASE_VM_ARGS=${RELEASE_VM_ARGS:-$REL_VSN_DIR/vm.args}
 RELEASE_SYS_CONFIG=${RELEASE_SYS_CONFIG:-$REL_VSN_DIR/sys}
-export RELEASE_NODE RELEASE_DISTRIBUTION RELEASE_MODE RELEASE_TMP RELEASE_VM_ARGS RELEASE_SYS_CONFIG
+if [ -z "${RELEASE_COOKIE:-}" ]; then
+  RELEASE_COOKIE=$(cat "$RELEASE_ROOT/releases/COOKIE")
+fi
+export RELEASE_NODE RELEASE_DISTRIBUTION RELEASE_MODE RELEASE_TMP RELEASE_VM_ARGS RELEASE_SYS_CONFIG RELEASE_COOKIE
 
 # The bundled ERTS when there is one, else the Erlang installed on the host.
 if [ -x "$RELEASE_ROOT/erts-$ERTS_VSN/bin/erl" ]; then
-  ERL=$RELEASE_ROOT/erts-$ERTS_VSN/bin/erl
+  ERTS_BIN=$RELEASE_ROOT/erts-$ERTS_VSN/bin/
 else
-  ERL=erl
+  ERTS_BIN=
 fi
+ERL=${ERTS_BIN}erl
+PIPE_DIR=$RELEASE_TMP/pipe/
+LOG_DIR=$RELEASE_TMP/log/
+PID_FILE=$RELEASE_TMP/daemon.pid
+COMMANDS_DIR=$REL_VSN_DIR/commands
+HOOKS_DIR=$REL_VSN_DIR/hooks
+
+# The cookie never goes on a command line, where `ps` shows it: nodes
+# start with -nocookie and this code, run first, sets it from the
+# environment. The node name is known from the start; until the boot script
+# has finished the node refuses connections.
+SET_COOKIE='erlang:set_cookie(node(), list_to_atom(os:getenv("RELEASE_COOKIE")))'
+# Connections tried before that are rejected, and logged as errors by the
+# node, so waiting commands first wait for this file the VM writes then.
+READY_FILE=$RELEASE_TMP/$RELEASE_NODE.ready
+SIGNAL_READY='case os:getenv("RELPACK_READY_FILE") of
+  false -> ok;
+  Ready -> file:write_file(Ready, os:getpid())
+end'
+
+# Erlang code for the short-lived hidden nodes of ping, rpc, pid, stop and
+# restart. Each starts with the release's code, sets the cookie and binds
+# T to the release's node (with this host's name appended, as IEx does for
+# --remsh, when RELEASE_NODE has none).
+tool_prelude() {
+  cat <<'ERLANG'
+T0 = os:getenv("RELEASE_NODE"),
+T = case lists:member($@, T0) of
+      true -> list_to_atom(T0);
+      false -> list_to_atom(T0 ++ string:find(atom_to_list(node()), "@"))
+    end,
+Down = fun() ->
+         io:format(standard_error, "~s is not running (or its cookie differs)~n", [T]),
+         halt(1)
+       end,
+ERLANG
+}
+
+# Evaluates the Elixir expression given as plain argument on the node and
+# prints the result with inspect (but not :ok, so `IO.puts` prints only
+# its output).
+rpc_code() {
+  cat <<'ERLANG'
+{ok, _} = application:ensure_all_started(elixir),
+io:setopts(standard_io, [{encoding, unicode}]),
+[Expr] = init:get_plain_arguments(),
+case rpc:call(T, 'Elixir.Code', eval_string, [unicode:characters_to_binary(Expr)]) of
+  {badrpc, nodedown} -> Down();
+  {badrpc, {'EXIT', {E, St}}} ->
+    io:put_chars(standard_error, ['Elixir.Exception':format(error, E, St), $\n]),
+    halt(1);
+  {badrpc, Other} ->
+    io:format(standard_error, "rpc failed: ~tp~n", [Other]),
+    halt(1);
+  {ok, _Binding} -> halt(0);
+  {Result, _Binding} ->
+    io:put_chars(['Elixir.Kernel':inspect(Result), $\n]),
+    halt(0)
+end.
+ERLANG
+}
+
+ping_code() {
+  cat <<'ERLANG'
+case net_adm:ping(T) of
+  pong -> io:format("pong~n"), halt(0);
+  pang -> io:format("pang~n"), halt(1)
+end.
+ERLANG
+}
+
+pid_code() {
+  cat <<'ERLANG'
+case rpc:call(T, os, getpid, []) of
+  {badrpc, _} -> Down();
+  Pid -> io:format("~s~n", [Pid]), halt(0)
+end.
+ERLANG
+}
+
+# Prints the VM's pid, a space and its ready file (if any), removes that
+# file and calls init:stop or init:restart (the plain argument) on the
+# node; returns once that has taken distribution down (the caller then
+# waits for the VM to exit or to answer again).
+take_down_code() {
+  cat <<'ERLANG'
+[Action] = init:get_plain_arguments(),
+case rpc:call(T, os, getenv, ["RELPACK_READY_FILE"]) of
+  {badrpc, _} -> Down();
+  Ready ->
+    Pid = rpc:call(T, os, getpid, []),
+    is_list(Ready) andalso rpc:call(T, file, delete, [Ready]),
+    erlang:monitor_node(T, true),
+    rpc:call(T, init, list_to_atom(Action), []),
+    receive {nodedown, T} -> ok after 60000 -> ok end,
+    io:format("~s ~ts~n", [Pid, case Ready of false -> ""; _ -> Ready end]),
+    halt(0)
+end.
+ERLANG
+}
 
 usage() {
   cat <<USAGE
 Usage: $(basename "$SELF") COMMAND [ARGS]
 
-  foreground          run the release in the foreground (no shell)
-  console | start_iex run the release in the foreground with an IEx shell
-  eval EXPR           evaluate an Elixir expression on a new node with the
-                      release's code loaded and its applications not started
-  version             print the release name and version
-  help                print this help
+  foreground              run the release in the foreground, no shell
+  console | start_iex     run the release in the foreground with an IEx shell
+  start | daemon          run the release in the background (under run_erl);
+                          returns once the node answers
+  attach                  connect to the shell of a started release (to_erl);
+                          leave with Ctrl-D, Ctrl-C would stop the node
+  remote_console | remote an IEx shell on the running node
+  stop                    stop the running node; returns once it is gone
+  restart                 restart the running node's applications (same VM);
+                          returns once the node answers again
+  reboot                  stop the running node, then start it again
+  ping                    print pong if the node is running (else pang, exit 1)
+  pid                     print the OS pid of the running node
+  rpc EXPR                evaluate an Elixir expression on the running node
+                          and print the result
+  eval EXPR               evaluate an Elixir expression on a new node with the
+                          release's code loaded and its applications not started
+  describe                print what this release is and where it lives
+  version                 print the release name and version
+  help                    print this help
 USAGE
-}
-
-cookie() {
-  if [ -n "${RELEASE_COOKIE:-}" ]; then
-    printf '%s' "$RELEASE_COOKIE"
-  else
-    cat "$RELEASE_ROOT/releases/COOKIE"
+  if [ -d "$COMMANDS_DIR" ]; then
+    echo
+    echo "Custom commands:"
+    for cmd in "$COMMANDS_DIR"/*.sh; do
+      [ -f "$cmd" ] || continue
+      cmd=$(basename "$cmd")
+      echo "  ${cmd%.sh}"
+    done
   fi
 }
 
-# Runs the VM with the release's boot script; extra arguments follow.
-start_vm() {
+die() {
+  echo "$(basename "$SELF"): $*" >&2
+  exit 1
+}
+
+check_distribution() {
   case $RELEASE_DISTRIBUTION in
-    none) set -- "$@" ;;
-    name | sname) set -- "-$RELEASE_DISTRIBUTION" "$RELEASE_NODE" -setcookie "$(cookie)" "$@" ;;
-    *)
-      echo "RELEASE_DISTRIBUTION must be sname, name or none, got: $RELEASE_DISTRIBUTION" >&2
-      exit 1
-      ;;
+    name | sname) ;;
+    none) die "$1 needs distribution, but RELEASE_DISTRIBUTION is none" ;;
+    *) die "RELEASE_DISTRIBUTION must be sname, name or none, got: $RELEASE_DISTRIBUTION" ;;
   esac
-  exec "$ERL" -noshell -s elixir start_cli \
+}
+
+# A random suffix for the names of short-lived nodes.
+rand() {
+  od -An -N4 -tu4 /dev/urandom | tr -d ' \n'
+}
+
+# Prints argument 1 quoted for sh, whatever it holds.
+quote() {
+  printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"
+}
+
+# Runs the Erlang code in argument 1 on a short-lived hidden node; further
+# arguments are its plain arguments. A failure there is reported, without
+# a crash dump in the working directory.
+tool_node() {
+  check_distribution "$COMMAND"
+  code=$1
+  shift
+  ERL_CRASH_DUMP_SECONDS=0 "$ERL" -noshell -hidden -nocookie \
+    "-$RELEASE_DISTRIBUTION" "rpc-$(rand)-$RELEASE_NODE" \
+    -boot "$REL_VSN_DIR/start_clean" \
+    -boot_var RELEASE_LIB "$RELEASE_ROOT/lib" \
+    -eval "$SET_COOKIE, $(tool_prelude) $code" -extra "$@"
+}
+
+# Sources every file of hook directory argument 1, in name order, so hooks
+# see the release's environment and can export variables to the VM
+# (as Distillery's hooks do).
+run_hooks() {
+  [ -d "$HOOKS_DIR/$1.d" ] || return 0
+  for hook in "$HOOKS_DIR/$1.d"/*; do
+    [ -f "$hook" ] || continue
+    # shellcheck disable=SC1090 # hooks are the release's own files
+    . "$hook"
+  done
+}
+
+# With REPLACE_OS_VARS=true, copies vm.args and sys.config into RELEASE_TMP
+# with each ${VAR} replaced by the variable's value (empty when unset), as
+# Distillery does; the release's own files stay untouched.
+prepare_config() {
+  [ "${REPLACE_OS_VARS:-}" = true ] || return 0
+  mkdir -p "$RELEASE_TMP"
+  substitute "$RELEASE_VM_ARGS" "$RELEASE_TMP/vm.args"
+  substitute "$RELEASE_SYS_CONFIG.config" "$RELEASE_TMP/sys.config"
+  RELEASE_VM_ARGS=$RELEASE_TMP/vm.args
+  RELEASE_SYS_CONFIG=$RELEASE_TMP/sys
+}
+
+# Values are inserted literally: awk's ENVIRON and substr, no regex
+# replacement, so `&`, `/` and `\` in values stay as they are.
+substitute() {
+  [ -f "$1" ] || die "$1: not found (from RELEASE_VM_ARGS or RELEASE_SYS_CONFIG)"
+  awk '{
+    out = ""
+    while (match($0, /\$\{[A-Za-z_][A-Za-z0-9_]*\}/)) {
+      out = out substr($0, 1, RSTART - 1) ENVIRON[substr($0, RSTART + 2, RLENGTH - 3)]
+      $0 = substr($0, RSTART + RLENGTH)
+    }
+    print out $0
+  }' "$1" >"$2.tmp"
+  mv "$2.tmp" "$2"
+}
+
+# Sets VM_COMMAND to the VM's command line for the release's boot script,
+# quoted for sh; the arguments given come last.
+vm_command() {
+  prepare_config
+  # -eval and -s run in command-line order: the cookie is set first.
+  case $RELEASE_DISTRIBUTION in
+    none) set -- -s elixir start_cli "$@" ;;
+    name | sname)
+      set -- "-$RELEASE_DISTRIBUTION" "$RELEASE_NODE" -nocookie \
+        -eval "$SET_COOKIE, $SIGNAL_READY" -s elixir start_cli "$@"
+      ;;
+    *) check_distribution "$COMMAND" ;;
+  esac
+  # Without a writable RELEASE_TMP, waiting commands only ping.
+  if [ "$RELEASE_DISTRIBUTION" != none ] && mkdir -p "$RELEASE_TMP" 2>/dev/null; then
+    rm -f "$READY_FILE"
+    RELPACK_READY_FILE=$READY_FILE
+    export RELPACK_READY_FILE
+  fi
+  set -- "$ERL" -noshell \
     -mode "$RELEASE_MODE" \
     -config "$RELEASE_SYS_CONFIG" \
     -boot "$REL_VSN_DIR/start" \
     -boot_var RELEASE_LIB "$RELEASE_ROOT/lib" \
     -args_file "$RELEASE_VM_ARGS" \
     "$@"
+  VM_COMMAND=
+  for arg in "$@"; do
+    VM_COMMAND="$VM_COMMAND $(quote "$arg")"
+  done
+}
+
+# Runs the VM in the foreground (exec, so signals reach it); post_start
+# hooks run in the background once the node answers.
+run_foreground() {
+  run_hooks pre_start
+  vm_command "$@"
+  if [ -d "$HOOKS_DIR/post_start.d" ] && [ "$RELEASE_DISTRIBUTION" != none ]; then
+    # After the exec below, $$ is the VM: give up when it is gone.
+    (
+      wait_until_up $$ "${RELPACK_READY_FILE:-}"
+      run_hooks post_start
+    ) &
+  fi
+  eval "exec $VM_COMMAND"
+}
+
+ping_quiet() {
+  tool_node "$(ping_code)" >/dev/null 2>&1
+}
+
+log_tail() {
+  # shellcheck disable=SC2012 # run_erl names them erlang.log.N: newest first
+  log=$(ls -t "$LOG_DIR"erlang.log.* 2>/dev/null | head -n 1)
+  if [ -n "$log" ]; then
+    echo "--- last lines of $log:" >&2
+    tail -n 30 "$log" >&2
+  fi
+}
+
+# Waits until the node has written ready file argument 2 (when not empty)
+# and answers, up to RELEASE_START_TIMEOUT seconds (default 60); fails
+# early, with the log's tail, if the VM of pid argument 1 (default: the
+# daemon's pid file) exits.
+wait_until_up() {
+  deadline=$((${RELEASE_START_TIMEOUT:-60} * 2))
+  until { [ -z "$2" ] || [ -f "$2" ]; } && ping_quiet; do
+    vm_pid=${1:-$(cat "$PID_FILE" 2>/dev/null || true)}
+    if [ -n "$vm_pid" ] && ! kill -0 "$vm_pid" 2>/dev/null; then
+      echo "$(basename "$SELF"): node $RELEASE_NODE exited while starting" >&2
+      log_tail
+      exit 1
+    fi
+    deadline=$((deadline - 1))
+    if [ "$deadline" -le 0 ]; then
+      echo "$(basename "$SELF"): node $RELEASE_NODE did not answer within ${RELEASE_START_TIMEOUT:-60} s" >&2
+      log_tail
+      exit 1
+    fi
+    sleep 0.5
+  done
+}
+
+# Starts the node under run_erl, with an IEx shell to attach to, and
+# returns once it answers.
+start_daemon() {
+  check_distribution "$COMMAND"
+  if ping_quiet; then
+    die "node $RELEASE_NODE is already running"
+  fi
+  run_hooks pre_start
+  vm_command -user Elixir.IEx.CLI -extra --no-halt +iex
+  mkdir -p "$PIPE_DIR" "$LOG_DIR"
+  rm -f "$PID_FILE"
+  # The shell run_erl starts writes its pid, which stays the VM's pid
+  # through the execs.
+  "${ERTS_BIN}run_erl" -daemon "$PIPE_DIR" "$LOG_DIR" \
+    "echo \$\$ >$(quote "$PID_FILE"); exec $VM_COMMAND"
+  wait_until_up "" "$READY_FILE"
+  run_hooks post_start
+}
+
+# Stops the node and waits (up to 60 s) until its OS process is gone.
+stop_node() {
+  run_hooks pre_stop
+  stopped=$(tool_node "$(take_down_code)" stop)
+  vm_pid=${stopped%% *}
+  waited=0
+  while kill -0 "$vm_pid" 2>/dev/null; do
+    waited=$((waited + 1))
+    [ "$waited" -le 600 ] || die "node $RELEASE_NODE (pid $vm_pid) did not exit within 60 s"
+    sleep 0.1
+  done
+  run_hooks post_stop
+}
+
+# An IEx remote shell on a hidden node. IEx connects while that node boots,
+# before any code of ours could run, so its cookie comes from a private
+# $HOME/.erlang.cookie (mode 0400) under RELEASE_TMP.
+remote_console() {
+  check_distribution "$COMMAND"
+  home=$RELEASE_TMP/remote-home
+  (
+    umask 077
+    mkdir -p "$home"
+    printf '%s' "$RELEASE_COOKIE" >"$home/.erlang.cookie.tmp"
+    chmod 400 "$home/.erlang.cookie.tmp"
+    mv -f "$home/.erlang.cookie.tmp" "$home/.erlang.cookie"
+  )
+  HOME=$home exec "$ERL" -noshell -hidden \
+    "-$RELEASE_DISTRIBUTION" "rem-$(rand)-$RELEASE_NODE" \
+    -boot "$REL_VSN_DIR/start_clean" \
+    -boot_var RELEASE_LIB "$RELEASE_ROOT/lib" \
+    -user Elixir.IEx.CLI -s elixir start_cli \
+    -extra --no-halt +iex --remsh "$RELEASE_NODE"
+}
+
+describe() {
+  rel_file=$REL_VSN_DIR/$RELEASE_NAME.rel
+  apps=$(sed -n -e '/{erts,/d' -e 's/^[[ ]*{\([a-z][a-zA-Z0-9_]*\), *"\([^"]*\)".*/\1-\2/p' "$rel_file" | tr '\n' ' ')
+  cat <<DESCRIBE
+Release:      $RELEASE_NAME $RELEASE_VSN
+ERTS:         $ERTS_VSN (${ERTS_BIN:-the Erlang on PATH})
+Node:         $RELEASE_NODE ($RELEASE_DISTRIBUTION)
+Mode:         $RELEASE_MODE
+Root:         $RELEASE_ROOT
+Tmp:          $RELEASE_TMP
+VM args:      $RELEASE_VM_ARGS
+Sys config:   $RELEASE_SYS_CONFIG.config
+Applications: ${apps% }
+DESCRIBE
 }
 
 COMMAND=${1:-help}
@@ -84,23 +412,55 @@ COMMAND=${1:-help}
 
 case $COMMAND in
   foreground)
-    start_vm -extra --no-halt
+    run_foreground -extra --no-halt
     ;;
   console | start_iex)
-    start_vm -user Elixir.IEx.CLI -extra --no-halt +iex
+    run_foreground -user Elixir.IEx.CLI -extra --no-halt +iex
+    ;;
+  start | daemon)
+    start_daemon
+    ;;
+  attach)
+    [ -p "${PIPE_DIR}erlang.pipe.1.w" ] || die "no node started with \`start\` has its pipe in $PIPE_DIR"
+    exec "${ERTS_BIN}to_erl" "$PIPE_DIR"
+    ;;
+  remote_console | remote)
+    remote_console
+    ;;
+  stop)
+    stop_node
+    ;;
+  restart)
+    restarted=$(tool_node "$(take_down_code)" restart)
+    wait_until_up "${restarted%% *}" "${restarted#* }"
+    ;;
+  reboot)
+    stop_node
+    start_daemon
+    ;;
+  ping)
+    tool_node "$(ping_code)"
+    ;;
+  pid)
+    tool_node "$(pid_code)"
+    ;;
+  rpc)
+    [ $# -eq 1 ] || die "rpc needs one expression, e.g.: $(basename "$SELF") rpc 'IO.puts(node())'"
+    tool_node "$(rpc_code)" "$1"
     ;;
   eval)
-    if [ $# -lt 1 ]; then
-      echo "eval needs an expression, e.g.: $(basename "$SELF") eval 'IO.puts(:ok)'" >&2
-      exit 1
-    fi
+    [ $# -ge 1 ] || die "eval needs an expression, e.g.: $(basename "$SELF") eval 'IO.puts(:ok)'"
     EXPR=$1
     shift
+    prepare_config
     exec "$ERL" -noshell -s elixir start_cli \
       -config "$RELEASE_SYS_CONFIG" \
       -boot "$REL_VSN_DIR/start_clean" \
       -boot_var RELEASE_LIB "$RELEASE_ROOT/lib" \
       -extra --eval "$EXPR" -- "$@"
+    ;;
+  describe)
+    describe
     ;;
   version)
     echo "$RELEASE_NAME $RELEASE_VSN"
@@ -109,6 +469,9 @@ case $COMMAND in
     usage
     ;;
   *)
+    if [ -f "$COMMANDS_DIR/$COMMAND.sh" ]; then
+      exec "$COMMANDS_DIR/$COMMAND.sh" "$@"
+    fi
     echo "unknown command: $COMMAND" >&2
     usage >&2
     exit 1

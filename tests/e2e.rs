@@ -14,26 +14,7 @@ use common::*;
 /// Builds `dir`'s release with relpack and unpacks its tarball; returns the
 /// scratch space and the unpacked release root.
 fn packaged(dir: &str) -> (Scratch, PathBuf) {
-    let f = fixture(dir);
-    let project = compiled_fixture(dir);
-    let root = project.path().join(dir);
-    let mut args = vec!["build"];
-    args.extend(f.args);
-    let out = relpack_ok(&root, &args);
-    let tarball = root
-        .join("_build/prod")
-        .join(format!("{}-{}.tar.gz", f.release, f.vsn));
-    assert!(
-        tarball.is_file(),
-        "no tarball at {}: {out}",
-        tarball.display()
-    );
-    assert!(
-        out.contains(&format!("{}-{}.tar.gz", f.release, f.vsn)),
-        "{out}"
-    );
-    let unpacked = project.path().join("un packed").join(f.release);
-    unpack(&tarball, &unpacked);
+    let (project, unpacked) = package_with(dir, &[]);
     // What the tarball holds, and nothing else.
     let mut top: Vec<String> = std::fs::read_dir(&unpacked)
         .unwrap()
@@ -142,6 +123,16 @@ fn included_boots_with_eval() {
 }
 
 #[test]
+fn configured_boots_with_eval() {
+    boots_with_eval("configured");
+}
+
+#[test]
+fn configured_boots_in_foreground() {
+    boots_in_foreground("configured");
+}
+
+#[test]
 fn hello_boots_in_foreground() {
     boots_in_foreground("hello");
 }
@@ -195,7 +186,6 @@ fn launcher_works_through_a_symlink_from_another_directory() {
 /// The stand-in for a `FROM debian:bookworm-slim` final stage: a minimal
 /// Debian rootfs without Erlang, the release copied to /opt.
 fn boots_in_rootfs(dir: &str) {
-    require("chroot", "apt-get install coreutils");
     let f = fixture(dir);
     let (_scratch, release) = packaged(dir);
     let rootfs = rootfs();
@@ -207,13 +197,11 @@ fn boots_in_rootfs(dir: &str) {
     let dest = rootfs.join(&opt);
     let _cleanup = Scratch(dest.clone());
     copy_dir(&release, &dest);
-    let out = run(Command::new("chroot")
-        .arg(&rootfs)
-        .arg(format!("/{opt}/bin/{}", f.release))
-        .args(["eval", f.eval.0])
-        .env_clear()
-        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-        .env("HOME", "/root"));
+    let out = chroot(
+        &rootfs,
+        &format!("/{opt}/bin/{}", f.release),
+        &["eval", f.eval.0],
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),

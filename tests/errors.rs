@@ -288,6 +288,197 @@ fn unwritable_output_directory() {
 }
 
 #[test]
+fn priv_symlink_leading_outside_priv() {
+    let p = FakeProject::new("priv-escape");
+    p.app("foo", &[], "");
+    let private = p.root().join("_build/prod/lib/foo/priv");
+    std::fs::create_dir_all(&private).unwrap();
+    std::os::unix::fs::symlink("/etc/hostname", private.join("leak")).unwrap();
+    let err = p.fails(&["--include-erts", "false"]);
+    assert!(err.contains("priv/leak: symlink leads outside"), "{err}");
+}
+
+#[test]
+fn dangling_priv_symlink() {
+    let p = FakeProject::new("priv-dangling");
+    p.app("foo", &[], "");
+    std::os::unix::fs::symlink(
+        "../../../../nowhere",
+        p.root().join("_build/prod/lib/foo/priv"),
+    )
+    .unwrap();
+    let err = p.fails(&["--include-erts", "false"]);
+    assert!(err.contains("foo/priv: dangling symlink"), "{err}");
+}
+
+#[test]
+fn empty_build() {
+    let p = FakeProject::new("empty-build");
+    std::fs::create_dir_all(p.root().join("_build/prod/lib")).unwrap();
+    let err = p.fails(&[]);
+    assert!(err.contains("no compiled applications"), "{err}");
+}
+
+#[test]
+fn app_file_without_applications() {
+    let p = FakeProject::new("no-applications");
+    p.raw_app(
+        "foo",
+        "{application,foo,[{description,\"\"},{vsn,\"1\"},{modules,[]},{registered,[]}]}.",
+    );
+    let err = p.fails(&[]);
+    assert!(err.contains("foo.app: missing `applications`"), "{err}");
+}
+
+#[test]
+fn duplicate_registered_name() {
+    let p = FakeProject::new("dup-reg");
+    p.app("foo", &["bar"], "").app("bar", &[], "");
+    for app in ["foo", "bar"] {
+        let text = std::fs::read_to_string(p.app_file(app)).unwrap();
+        p.raw_app(
+            app,
+            &text.replace("{registered,[]}", "{registered,[the_server]}"),
+        );
+    }
+    let err = p.fails(&[]);
+    assert!(
+        err.contains("process name `the_server` is registered by two applications"),
+        "{err}"
+    );
+}
+
+#[test]
+fn output_overlapping_the_input() {
+    let p = FakeProject::new("overlap");
+    p.app("foo", &[], "");
+    let err = p.fails(&["--out", "."]);
+    assert!(err.contains("--out . overlaps"), "{err}");
+    assert!(p.root().join("mix.exs").exists(), "the project was touched");
+    let err = p.fails(&["--out", "_build/prod/lib/foo/rel"]);
+    assert!(
+        err.contains("overlaps") && err.contains("_build/prod/lib"),
+        "{err}"
+    );
+    let err = p.fails(&["--out", "/usr/lib/erlang/rel", "--include-erts", "false"]);
+    assert!(err.contains("overlaps /usr/lib/erlang"), "{err}");
+}
+
+/// A full disk mid-write: a one-line error naming the path, nothing left.
+#[test]
+fn full_output_file_system() {
+    require("mount", "apt-get install mount");
+    let p = FakeProject::new("full");
+    p.app("foo", &[], "");
+    let small = p.root().join("small");
+    std::fs::create_dir_all(&small).unwrap();
+    run_ok(
+        std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=2m", "tmpfs"])
+            .arg(&small),
+    );
+    let out = relpack(
+        p.root(),
+        &[
+            "build",
+            "--no-tar",
+            "--out",
+            small.join("rel").to_str().unwrap(),
+        ],
+    );
+    let listing: Vec<_> = std::fs::read_dir(&small)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    run_ok(std::process::Command::new("umount").arg(&small));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("No space left on device"), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(listing.is_empty(), "left on the full disk: {listing:?}");
+}
+
+#[test]
+fn shadowed_otp_app_and_otp_mismatch_are_warnings() {
+    let p = FakeProject::new("warnings");
+    p.app("foo", &["cowlib"], "").app("cowlib", &[], "");
+    let text = std::fs::read_to_string(p.app_file("cowlib")).unwrap();
+    p.raw_app("cowlib", &text.replace("\"0.1.0\"", "\"9.9.9\""));
+    let scm = relpack::term::Term::tuple(vec![
+        relpack::term::Term::Integer(1),
+        relpack::term::Term::tuple(vec![
+            relpack::term::Term::Binary(b"1.14.0".to_vec()),
+            relpack::term::Term::string("99"),
+        ]),
+        relpack::term::Term::atom("Elixir.Mix.SCM.Path"),
+    ]);
+    let mix_dir = p.root().join("_build/prod/lib/foo/.mix");
+    std::fs::create_dir_all(&mix_dir).unwrap();
+    std::fs::write(
+        mix_dir.join("compile.elixir_scm"),
+        relpack::etf::encode(&scm, relpack::etf::AtomEncoding::Latin1),
+    )
+    .unwrap();
+    let out = relpack(p.root(), &["build", "--no-tar"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("relpack: warning: cowlib 9.9.9 from")
+            && stderr.contains("also has cowlib 1.3.0"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("compiled by Elixir 1.14.0 on OTP 99, but the release runs on ERTS 13.1.5 (OTP 25): beams from a newer OTP may fail to load"),
+        "{stderr}"
+    );
+}
+
+/// Executable bits survive; write permission for others never ships.
+#[test]
+fn priv_modes_kept_but_never_writable_by_others() {
+    use std::os::unix::fs::PermissionsExt;
+    let p = FakeProject::new("modes");
+    p.app("foo", &[], "");
+    let private = p.root().join("_build/prod/lib/foo/priv");
+    std::fs::create_dir_all(&private).unwrap();
+    for (name, mode) in [("port_prog", 0o777), ("data.txt", 0o666), ("tool", 0o750)] {
+        std::fs::write(private.join(name), name).unwrap();
+        std::fs::set_permissions(private.join(name), std::fs::Permissions::from_mode(mode))
+            .unwrap();
+    }
+    relpack_ok(p.root(), &["build", "--include-erts", "false"]);
+    let shipped = p.root().join("_build/prod/rel/foo/lib/foo-0.1.0/priv");
+    let mode = |n: &str| {
+        std::fs::metadata(shipped.join(n))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode("port_prog"), 0o755);
+    assert_eq!(mode("data.txt"), 0o644);
+    assert_eq!(mode("tool"), 0o750);
+    let listing = run_ok(
+        std::process::Command::new("tar")
+            .arg("tvzf")
+            .arg(p.root().join("_build/prod/foo-0.1.0.tar.gz")),
+    );
+    let line = |n: &str| listing.lines().find(|l| l.ends_with(n)).unwrap().to_owned();
+    assert!(
+        line("priv/port_prog").starts_with("-rwxr-xr-x root/root"),
+        "{listing}"
+    );
+    assert!(
+        line("priv/data.txt").starts_with("-rw-r--r-- root/root"),
+        "{listing}"
+    );
+    assert!(
+        line("releases/COOKIE").starts_with("-rw------- root/root"),
+        "{listing}"
+    );
+}
+
+#[test]
 fn invalid_build_options_for_stripping_compression_and_cookie() {
     let p = FakeProject::new("bad-options");
     p.app("foo", &[], "");

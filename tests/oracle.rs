@@ -106,3 +106,13 @@ fn nif_rel_matches_mix_release() {
 fn included_rel_matches_mix_release() {
     rel_matches_mix_release("included");
 }
+
+#[test]
+fn configured_boot_scripts_match_systools() {
+    boot_scripts_match_systools("configured");
+}
+
+#[test]
+fn configured_rel_matches_mix_release() {
+    rel_matches_mix_release("configured");
+}

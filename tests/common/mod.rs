@@ -154,10 +154,29 @@ pub fn without_system_erlang(program: &Path, args: &[&str]) -> Command {
 
 /// The cached minimal Debian rootfs (`scripts/rootfs.sh` builds it once).
 pub fn rootfs() -> PathBuf {
-    let out = run_ok(&mut Command::new(
-        Path::new(REPO).join("scripts").join("rootfs.sh"),
-    ));
+    rootfs_with(&[])
+}
+
+/// A cached minimal Debian rootfs with `packages` installed as well.
+pub fn rootfs_with(packages: &[String]) -> PathBuf {
+    let out = run_ok(
+        Command::new(Path::new(REPO).join("scripts").join("rootfs.sh"))
+            .env("RELPACK_ROOTFS_INCLUDE", packages.join(",")),
+    );
     PathBuf::from(out.trim())
+}
+
+/// Runs `program args` inside `rootfs` with a clean environment.
+pub fn chroot(rootfs: &Path, program: &str, args: &[&str]) -> Output {
+    require("chroot", "apt-get install coreutils");
+    run(Command::new("chroot")
+        .arg(rootfs)
+        .arg(program)
+        .args(args)
+        .env_clear()
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .env("HOME", "/root")
+        .env("LANG", "C.UTF-8"))
 }
 
 /// The release's cookie.
@@ -297,6 +316,31 @@ pub const FIXTURES: &[Fixture] = &[
             "{pong,false,true}",
         ),
     },
+    Fixture {
+        dir: "crypto",
+        args: &[],
+        release: "crypto_app",
+        vsn: "0.1.0",
+        eval: (
+            "IO.puts(CryptoApp.digest(\"abc\"))",
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+        ),
+        running: ("'Elixir.CryptoApp':digest(<<\"abc\">>)", "ba7816bf8f01cfea"),
+    },
+    Fixture {
+        dir: "configured",
+        args: &[],
+        release: "configured",
+        vsn: "0.2.0",
+        eval: (
+            "IO.inspect(Configured.settings())",
+            "{\"hello\", [min: 1, max: 100], [:web, :api], \"unset\"}",
+        ),
+        running: (
+            "{application:get_env(configured, limits), application:get_env(configured, runtime_greeting)}",
+            "{{ok,[{min,1},{max,100}]},{ok,<<\"unset\">>}}",
+        ),
+    },
 ];
 
 pub fn fixture(dir: &str) -> &'static Fixture {
@@ -311,4 +355,63 @@ pub fn fixture(dir: &str) -> &'static Fixture {
 pub fn ensure_epmd() {
     require("epmd", "apt-get install erlang");
     run_ok(Command::new("epmd").arg("-daemon"));
+}
+
+/// Builds fixture `dir`'s release with relpack (its FIXTURES arguments and
+/// `extra`) and unpacks the tarball into a path with a space; returns the
+/// scratch space and the unpacked release root.
+pub fn package_with(dir: &str, extra: &[&str]) -> (Scratch, PathBuf) {
+    let f = fixture(dir);
+    let project = compiled_fixture(dir);
+    let root = project.path().join(dir);
+    let mut args = vec!["build"];
+    args.extend(f.args);
+    args.extend(extra);
+    let out = relpack_ok(&root, &args);
+    let tarball = root
+        .join("_build/prod")
+        .join(format!("{}-{}.tar.gz", f.release, f.vsn));
+    assert!(
+        tarball.is_file(),
+        "no tarball at {}: {out}",
+        tarball.display()
+    );
+    assert!(
+        out.contains(&format!("{}-{}.tar.gz", f.release, f.vsn)),
+        "{out}"
+    );
+    let unpacked = project.path().join("un packed").join(f.release);
+    unpack(&tarball, &unpacked);
+    (project, unpacked)
+}
+
+/// The pids and command lines (NULs as spaces) of the running `beam.smp`
+/// processes whose command line contains `needle`.
+pub fn beam_cmdlines(needle: &str) -> Vec<(u32, String)> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(raw) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let line = String::from_utf8_lossy(&raw).replace('\0', " ");
+        if line.contains("beam.smp") && line.contains(needle) {
+            found.push((pid, line));
+        }
+    }
+    found
+}
+
+/// Kills (SIGKILL) the VM whose pid the launcher's `start` wrote to
+/// `pid_file` when dropped, so a failed test leaves no node running.
+pub struct DaemonGuard(pub PathBuf);
+
+impl Drop for DaemonGuard {
+    fn drop(&mut self) {
+        if let Ok(pid) = std::fs::read_to_string(&self.0) {
+            let _ = Command::new("kill").args(["-KILL", pid.trim()]).output();
+        }
+    }
 }

@@ -11,8 +11,14 @@
 %%   removing the consolidated protocols path, which mix release adds after
 %%   systools), and checks that relpack's .boot is byte-identical to
 %%   term_to_binary/1 of relpack's script.
+%%   A `{apply,{'Elixir.Config.Provider',boot,[]}}` (runtime configuration)
+%%   must come right after stdlib starts, where mix release puts it; it is
+%%   removed before comparing, as systools knows nothing of it.
 %% oracle.escript rel_equal FILE_A FILE_B
 %%   Whether two .rel files hold the same term.
+%% oracle.escript config_equal FILE_A FILE_B
+%%   Whether two sys.config files hold the same term and the same
+%%   `%% RUNTIME_CONFIG=` line.
 main(["script", RelDir, Name, Vsn, Work]) ->
     VsnDir = filename:join([RelDir, "releases", Vsn]),
     {ok, [{release, _, _, Apps} = Rel]} = file:consult(filename:join(VsnDir, Name ++ ".rel")),
@@ -30,9 +36,21 @@ main(["rel_equal", A, B]) ->
         true -> io:format("rel equal~n"), halt(0);
         false -> io:format("rel differs:~n~p~n~p~n", [TA, TB]), halt(1)
     end;
+main(["config_equal", A, B]) ->
+    {ok, TA} = file:consult(A),
+    {ok, TB} = file:consult(B),
+    {RA, RB} = {runtime_line(A), runtime_line(B)},
+    case {TA =:= TB, RA =:= RB} of
+        {true, true} -> io:format("config equal~n"), halt(0);
+        _ -> io:format("config differs:~n~s~n~p~n~s~n~p~n", [RA, TA, RB, TB]), halt(1)
+    end;
 main(_) ->
     io:format(standard_error, "usage: see the header of this file~n", []),
     halt(2).
+
+runtime_line(File) ->
+    {ok, Bin} = file:read_file(File),
+    [L || L <- string:split(binary_to_list(Bin), "\n", all), lists:prefix("%% RUNTIME_CONFIG=", L)].
 
 clean({App, Vsn, _Type}) when App =:= kernel; App =:= stdlib -> {App, Vsn, permanent};
 clean({App, Vsn, _Type}) -> {App, Vsn, load};
@@ -56,7 +74,7 @@ check(Boot, Rel, VsnDir, Paths, Lib, Work, Consolidated) ->
             {ok, [Theirs]} = file:consult(Base ++ ".script"),
             {ok, [Ours]} = file:consult(filename:join(VsnDir, Boot ++ ".script")),
             {ok, BootBin} = file:read_file(filename:join(VsnDir, Boot ++ ".boot")),
-            Stripped = strip_consolidated(Ours, Consolidated),
+            Stripped = strip_provider(strip_consolidated(Ours, Consolidated)),
             BootOk = BootBin =:= term_to_binary(Ours),
             case {Stripped =:= Theirs, BootOk} of
                 {true, true} ->
@@ -77,6 +95,20 @@ strip_consolidated({script, Id, Instructions}, Dir) ->
                       {path, Ps} -> {path, [P || P <- Ps, P =/= Dir]};
                       _ -> I
                   end || I <- Instructions]}.
+
+-define(PROVIDER, {apply, {'Elixir.Config.Provider', boot, []}}).
+
+strip_provider({script, Id, Instructions}) ->
+    {script, Id, strip_provider(Instructions, [])}.
+
+strip_provider([{apply, {application, start_boot, [stdlib, _]}} = S, ?PROVIDER | Rest], Acc) ->
+    strip_provider(Rest, [S | Acc]);
+strip_provider([?PROVIDER | _], _Acc) ->
+    error(config_provider_not_right_after_stdlib);
+strip_provider([I | Rest], Acc) ->
+    strip_provider(Rest, [I | Acc]);
+strip_provider([], Acc) ->
+    lists:reverse(Acc).
 
 report_diff({script, IdA, A}, {script, IdB, B}) ->
     IdA =:= IdB orelse io:format("ids differ: ~p ~p~n", [IdA, IdB]),

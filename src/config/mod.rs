@@ -1,0 +1,609 @@
+//! The configuration a project already has, read without starting a BEAM:
+//!
+//! - [`mix_project`]: `mix.exs` (application, version, `releases:`);
+//! - [`distillery`]: Distillery's `rel/config.exs`, which wins over
+//!   `mix.exs` `releases:` when present;
+//! - [`app_config`]: `config/config.exs` and what it imports, the
+//!   application environment that becomes `sys.config`, and
+//!   `config/runtime.exs`, shipped to run at boot.
+//!
+//! All of them are evaluated by [`elixir`], a small evaluator over a real
+//! Elixir parser. The result is plain data ([`ProjectConfig`]) that
+//! [`crate::plan`] reads.
+
+pub mod app_config;
+pub mod distillery;
+pub mod eex;
+pub mod elixir;
+pub mod init;
+pub mod mix_project;
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::plan::IncludeErts;
+use crate::resolve::StartType;
+use crate::term::Term;
+
+pub use app_config::AppConfig;
+pub use mix_project::MixProject;
+
+/// One setting and where it was set (`file:line`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Setting {
+    pub value: Term,
+    pub origin: String,
+}
+
+/// Settings in the order they were first set; setting a key again
+/// replaces its value in place.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Settings(pub Vec<(String, Setting)>);
+
+impl Settings {
+    pub fn new() -> Settings {
+        Settings::default()
+    }
+
+    pub fn insert(&mut self, key: String, setting: Setting) {
+        match self.0.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, old)) => *old = setting,
+            None => self.0.push((key, setting)),
+        }
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Setting> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, s)| s)
+    }
+
+    /// `other`'s settings over these.
+    pub fn overlay(&mut self, other: &Settings) {
+        for (k, s) in &other.0 {
+            self.insert(k.clone(), s.clone());
+        }
+    }
+}
+
+/// Which file a release's settings come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// `mix.exs` `releases:`.
+    Mix,
+    /// Distillery's `rel/config.exs`.
+    Distillery,
+}
+
+/// An overlay of Distillery (`overlays:`), paths as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Overlay {
+    Mkdir(String),
+    Copy(String, String),
+    Link(String, String),
+    Template(String, String),
+}
+
+/// The release settings relpack acts on, typed and checked.
+#[derive(Debug, Clone)]
+pub struct ReleaseSettings {
+    pub name: String,
+    pub format: Format,
+    /// The file the settings come from.
+    pub file: PathBuf,
+    pub version: Option<String>,
+    pub applications: Vec<(String, StartType)>,
+    pub include_erts: Option<IncludeErts>,
+    pub cookie: Option<String>,
+    /// `vm.args` source: Distillery's `vm_args`, or `rel/vm.args.eex`.
+    pub vm_args: Option<PathBuf>,
+    /// `rel/env.sh.eex` of `mix release`.
+    pub env_sh: Option<PathBuf>,
+    /// A `sys.config` whose entries are merged over the application config.
+    pub sys_config: Option<PathBuf>,
+    pub output_dir: Option<PathBuf>,
+    /// Whether to write a tarball (`steps:` with `:tar`); `None`: default.
+    pub tar: Option<bool>,
+    /// Directories whose contents are copied into the release root
+    /// (`mix release`'s `overlays:`, `rel/overlays` by default).
+    pub overlay_dirs: Vec<PathBuf>,
+    pub overlays: Vec<Overlay>,
+    pub overlay_vars: Vec<(String, String)>,
+    /// Extra `erl` flags (Distillery `erl_opts`), appended to `vm.args`.
+    pub erl_opts: Option<String>,
+    /// Distillery `commands:`: name and script path.
+    pub commands: Vec<(String, PathBuf)>,
+    /// Distillery `pre_start_hooks:` etc.: hook name (`pre_start`) and directory.
+    pub hooks: Vec<(String, PathBuf)>,
+    /// Every setting as read, for `relpack config`.
+    pub settings: Settings,
+}
+
+/// Everything relpack read from the project's configuration files.
+#[derive(Debug, Clone)]
+pub struct ProjectConfig {
+    pub project: MixProject,
+    /// The selected release's settings, if the project configures one.
+    pub release: Option<ReleaseSettings>,
+    pub app_config: AppConfig,
+}
+
+/// How to read the configuration.
+#[derive(Debug, Clone)]
+pub struct LoadOptions<'a> {
+    pub dir: &'a Path,
+    pub env: &'a str,
+    /// The release to select (`--name`).
+    pub name: Option<&'a str>,
+    /// Whether code beyond the native subset may be run with `elixir`.
+    pub use_elixir: bool,
+}
+
+/// Reads `mix.exs`, `rel/config.exs` (if any) and `config/*.exs`.
+pub fn load(opts: &LoadOptions<'_>) -> Result<ProjectConfig> {
+    let project = MixProject::read(opts.dir, opts.env)?;
+    let distillery_file = opts.dir.join("rel").join("config.exs");
+    let release = if distillery_file.is_file() {
+        Some(distillery::read(&distillery_file, opts)?)
+    } else {
+        select_mix_release(&project, opts)?
+    };
+    let app_config = AppConfig::read(opts.dir, opts.env, opts.use_elixir)?;
+    Ok(ProjectConfig {
+        project,
+        release,
+        app_config,
+    })
+}
+
+fn select_mix_release(
+    project: &MixProject,
+    opts: &LoadOptions<'_>,
+) -> Result<Option<ReleaseSettings>> {
+    let wanted = opts
+        .name
+        .map(str::to_owned)
+        .or_else(|| project.default_release.clone());
+    let chosen = match &wanted {
+        Some(name) => project.releases.iter().find(|(n, _)| n == name),
+        None if project.releases.len() > 1 => {
+            let names: Vec<_> = project.releases.iter().map(|(n, _)| n.as_str()).collect();
+            return Err(Error::Project {
+                path: project.path.clone(),
+                message: format!(
+                    "several releases ({}): pick one with --name or set `default_release:`",
+                    names.join(", ")
+                ),
+            });
+        }
+        None => project.releases.first(),
+    };
+    match chosen {
+        Some((name, settings)) => {
+            ReleaseSettings::from_settings(name, Format::Mix, &project.path, settings, opts.dir)
+                .map(Some)
+        }
+        None => Ok(None),
+    }
+}
+
+/// A setting's error, at its origin.
+fn at(setting: &Setting, message: String) -> Error {
+    let (path, line) = setting
+        .origin
+        .rsplit_once(':')
+        .map(|(p, l)| (PathBuf::from(p), l.parse().unwrap_or(0)))
+        .unwrap_or_default();
+    Error::Parse {
+        path,
+        line,
+        message,
+    }
+}
+
+fn text_of(t: &Term) -> Option<String> {
+    match t {
+        Term::Binary(b) => String::from_utf8(b.clone()).ok(),
+        Term::Atom(a) => Some(a.clone()),
+        Term::List(_) => t.as_string(),
+        _ => None,
+    }
+}
+
+fn flag(s: &Setting, key: &str) -> Result<bool> {
+    match s.value.as_atom() {
+        Some("true") => Ok(true),
+        Some("false") => Ok(false),
+        _ => Err(at(s, format!("`{key}` must be true or false"))),
+    }
+}
+
+impl ReleaseSettings {
+    /// Types and checks the settings of release `name`.
+    pub fn from_settings(
+        name: &str,
+        format: Format,
+        file: &Path,
+        settings: &Settings,
+        dir: &Path,
+    ) -> Result<ReleaseSettings> {
+        let mut r = ReleaseSettings {
+            name: name.to_owned(),
+            format,
+            file: file.to_owned(),
+            version: None,
+            applications: Vec::new(),
+            include_erts: None,
+            cookie: None,
+            vm_args: None,
+            env_sh: None,
+            sys_config: None,
+            output_dir: None,
+            tar: None,
+            overlay_dirs: Vec::new(),
+            overlays: Vec::new(),
+            overlay_vars: Vec::new(),
+            erl_opts: None,
+            commands: Vec::new(),
+            hooks: Vec::new(),
+            settings: settings.clone(),
+        };
+        let path_of = |s: &Setting, key: &str| -> Result<PathBuf> {
+            text_of(&s.value)
+                .map(|p| dir.join(p))
+                .ok_or_else(|| at(s, format!("`{key}` must be a path string")))
+        };
+        for (key, s) in &settings.0 {
+            let key = key.as_str();
+            match key {
+                "version" => {
+                    r.version = Some(
+                        text_of(&s.value)
+                            .ok_or_else(|| at(s, "`version` must be a string".into()))?,
+                    )
+                }
+                "applications" => r.applications = applications(s)?,
+                "include_erts" => {
+                    r.include_erts = Some(match s.value.as_atom() {
+                        Some("true") => IncludeErts::Yes,
+                        Some("false") => IncludeErts::No,
+                        _ => IncludeErts::From(path_of(s, key)?),
+                    })
+                }
+                "cookie" => {
+                    let c = text_of(&s.value)
+                        .ok_or_else(|| at(s, "`cookie` must be an atom or a string".into()))?;
+                    if c.is_empty() || !c.bytes().all(|b| b.is_ascii_graphic()) {
+                        return Err(at(
+                            s,
+                            "`cookie` must be printable ASCII without spaces".into(),
+                        ));
+                    }
+                    r.cookie = Some(c);
+                }
+                "vm_args" => r.vm_args = Some(path_of(s, key)?),
+                "sys_config" => r.sys_config = Some(path_of(s, key)?),
+                "output_dir" | "path" => r.output_dir = Some(path_of(s, key)?),
+                "steps" => {
+                    let steps = s.value.as_atom_list().ok_or_else(|| {
+                        at(s, "`steps` must be a list of :assemble and :tar".into())
+                    })?;
+                    if let Some(bad) = steps
+                        .iter()
+                        .find(|s| !matches!(s.as_str(), "assemble" | "tar"))
+                    {
+                        return Err(at(s, format!("step `{bad}`: relpack knows :assemble and :tar (functions are Mix code)")));
+                    }
+                    r.tar = Some(steps.iter().any(|s| s == "tar"));
+                }
+                "overlays" if format == Format::Mix => {
+                    let dirs = s
+                        .value
+                        .as_list()
+                        .and_then(|l| l.iter().map(text_of).collect::<Option<Vec<_>>>())
+                        .ok_or_else(|| at(s, "`overlays` must be a list of directories".into()))?;
+                    r.overlay_dirs = dirs.into_iter().map(|d| dir.join(d)).collect();
+                }
+                "overlays" => r.overlays = overlays(s)?,
+                "overlay_vars" => {
+                    let pairs = crate::config::elixir::keyword_pairs(&s.value)
+                        .ok_or_else(|| at(s, "`overlay_vars` must be a keyword list".into()))?;
+                    r.overlay_vars = pairs
+                        .into_iter()
+                        .map(|(k, v)| {
+                            Ok((
+                                k.to_owned(),
+                                text_of(v).ok_or_else(|| {
+                                    at(s, format!("overlay var `{k}` must be a string or atom"))
+                                })?,
+                            ))
+                        })
+                        .collect::<Result<_>>()?;
+                }
+                "erl_opts" => {
+                    r.erl_opts = Some(
+                        text_of(&s.value)
+                            .ok_or_else(|| at(s, "`erl_opts` must be a string".into()))?,
+                    )
+                }
+                // The application config relpack reads is always this one.
+                "config" if text_of(&s.value).as_deref() == Some("config/config.exs") => {}
+                "commands" => {
+                    let pairs =
+                        crate::config::elixir::keyword_pairs(&s.value).ok_or_else(|| {
+                            at(
+                                s,
+                                "`commands` must be a keyword list of name: \"path\"".into(),
+                            )
+                        })?;
+                    for (k, v) in pairs {
+                        let p = text_of(v)
+                            .ok_or_else(|| at(s, format!("command `{k}` must be a path")))?;
+                        r.commands.push((k.to_owned(), dir.join(p)));
+                    }
+                }
+                k if k.ends_with("_hooks") => {
+                    r.hooks
+                        .push((k.trim_end_matches("_hooks").to_owned(), path_of(s, key)?));
+                }
+                // Accepted with the value relpack always produces.
+                "include_src"
+                | "dev_mode"
+                | "include_system_libs"
+                | "no_dot_erlang"
+                | "strip_debug_info"
+                | "strip_beams"
+                | "quiet"
+                | "reboot_system_after_config"
+                | "validate_compile_env" => {
+                    let wanted = flag(s, key)?;
+                    let relpack_does = match key {
+                        "include_system_libs" => r.include_erts != Some(IncludeErts::No),
+                        "no_dot_erlang" | "quiet" => wanted,
+                        "validate_compile_env" => false,
+                        _ => false,
+                    };
+                    if wanted != relpack_does && key != "quiet" {
+                        return Err(at(s, format!("`{key}: {wanted}` is not supported by relpack yet; remove it or set it to {relpack_does}")));
+                    }
+                }
+                // relpack's launcher is a POSIX shell script only.
+                "include_executables_for"
+                    if s.value.as_atom_list().as_deref() == Some(&["unix".to_owned()]) => {}
+                _ => {
+                    return Err(at(
+                        s,
+                        format!("`{key}` is not supported by relpack yet; remove it"),
+                    ));
+                }
+            }
+        }
+        if format == Format::Mix {
+            let rel = dir.join("rel");
+            if !settings.0.iter().any(|(k, _)| k == "overlays") && rel.join("overlays").is_dir() {
+                r.overlay_dirs.push(rel.join("overlays"));
+            }
+            for (file, slot) in [
+                ("vm.args.eex", &mut r.vm_args),
+                ("env.sh.eex", &mut r.env_sh),
+            ] {
+                if rel.join(file).is_file() {
+                    *slot = Some(rel.join(file));
+                }
+            }
+        }
+        Ok(r)
+    }
+}
+
+/// `[:app, other: :load]`: a bare name is `permanent`.
+fn applications(s: &Setting) -> Result<Vec<(String, StartType)>> {
+    let items = s
+        .value
+        .as_list()
+        .ok_or_else(|| at(s, "`applications` must be a list".into()))?;
+    items
+        .iter()
+        .map(|item| match item {
+            Term::Atom(a) => Ok((a.clone(), StartType::Permanent)),
+            Term::Tuple(kv) => match kv.as_slice() {
+                [Term::Atom(a), Term::Atom(t)] => t
+                    .parse::<StartType>()
+                    .map(|ty| (a.clone(), ty))
+                    .map_err(|e| at(s, format!("application `{a}`: {e}"))),
+                _ => Err(at(
+                    s,
+                    "`applications` entries are app or app: start_type".into(),
+                )),
+            },
+            _ => Err(at(
+                s,
+                "`applications` entries are app or app: start_type".into(),
+            )),
+        })
+        .collect()
+}
+
+fn overlays(s: &Setting) -> Result<Vec<Overlay>> {
+    let items = s
+        .value
+        .as_list()
+        .ok_or_else(|| at(s, "`overlays` must be a list".into()))?;
+    items
+        .iter()
+        .map(|item| {
+            let parts = item.as_tuple().unwrap_or_default();
+            let texts: Option<Vec<String>> = parts.iter().skip(1).map(text_of).collect();
+            match (parts.first().and_then(Term::as_atom), texts.as_deref()) {
+                (Some("mkdir"), Some([p])) => Ok(Overlay::Mkdir(p.clone())),
+                (Some("copy"), Some([a, b])) => Ok(Overlay::Copy(a.clone(), b.clone())),
+                (Some("link"), Some([a, b])) => Ok(Overlay::Link(a.clone(), b.clone())),
+                (Some("template"), Some([a, b])) => Ok(Overlay::Template(a.clone(), b.clone())),
+                _ => Err(at(
+                    s,
+                    "overlays are {:mkdir, path}, {:copy, from, to}, {:link, from, to} or {:template, from, to}".into(),
+                )),
+            }
+        })
+        .collect()
+}
+
+/// One line of `relpack config`: a setting, its value and where it was set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub key: String,
+    /// The value as an Erlang term (`~w`-like text).
+    pub value: String,
+    pub origin: String,
+}
+
+fn entry(key: impl Into<String>, value: String, origin: impl Into<String>) -> Entry {
+    Entry {
+        key: key.into(),
+        value,
+        origin: origin.into(),
+    }
+}
+
+fn settings_entries(prefix: &str, settings: &Settings) -> Vec<Entry> {
+    settings
+        .0
+        .iter()
+        .map(|(k, s)| {
+            entry(
+                format!("{prefix}{k}"),
+                crate::term::to_compact(&s.value),
+                &s.origin,
+            )
+        })
+        .collect()
+}
+
+fn app_config_entries(c: &AppConfig) -> Vec<Entry> {
+    let files: Vec<String> = c.files.iter().map(|f| f.display().to_string()).collect();
+    let how = match c.evaluation {
+        app_config::Evaluation::None => "none",
+        app_config::Evaluation::Native => "native",
+        app_config::Evaluation::Elixir => "elixir",
+    };
+    let mut out = vec![
+        entry(
+            "app_config.evaluation",
+            how.into(),
+            c.fallback_reason.clone().unwrap_or_default(),
+        ),
+        entry(
+            "app_config",
+            crate::term::to_compact(&c.config),
+            files.join(", "),
+        ),
+    ];
+    if let Some(r) = &c.runtime {
+        out.push(entry(
+            "runtime_config",
+            r.display().to_string(),
+            "read at boot by Config.Reader",
+        ));
+    }
+    out
+}
+
+impl ProjectConfig {
+    /// What relpack resolved for the project, and where each came from.
+    pub fn describe(&self) -> Vec<Entry> {
+        let mix = self.project.path.display().to_string();
+        let mut out = Vec::new();
+        if let Some(app) = &self.project.app {
+            out.push(entry("project.app", app.clone(), &mix));
+        }
+        if let Some(v) = &self.project.version {
+            out.push(entry("project.version", v.clone(), &mix));
+        }
+        if self.project.umbrella {
+            out.push(entry("project.umbrella", "true".into(), &mix));
+        }
+        if let Some(r) = &self.release {
+            out.push(entry(
+                "release.name",
+                r.name.clone(),
+                r.file.display().to_string(),
+            ));
+            out.extend(settings_entries("release.", &r.settings));
+        }
+        out.extend(app_config_entries(&self.app_config));
+        out
+    }
+}
+
+/// Reads one file on its own: a `config/*.exs` (it imports `Config` or
+/// calls `config`), a Distillery `rel/config.exs` (it uses
+/// `Distillery.Releases.Config`), else a `mix.exs`.
+pub fn describe_file(path: &Path, env: &str, use_elixir: bool) -> Result<Vec<Entry>> {
+    let source = elixir::Source::read(path)?;
+    let dir = std::env::current_dir().map_err(|source| Error::Io {
+        path: ".".into(),
+        action: "cannot read the current directory",
+        source,
+    })?;
+    let ev = elixir::Evaluator::new(
+        &source,
+        elixir::Context {
+            env: env.to_owned(),
+            target: "host".into(),
+            dir: dir.clone(),
+        },
+    );
+    let top: Vec<(String, String)> = elixir::children(source.root())
+        .into_iter()
+        .filter_map(|n| {
+            let name = ev.call_name(n)?;
+            let first = ev.arguments(n).first().map(|a| ev.text(*a).to_owned());
+            Some((name, first.unwrap_or_default()))
+        })
+        .collect();
+    let is = |name: &str, arg: &[&str]| {
+        top.iter()
+            .any(|(n, a)| n == name && (arg.is_empty() || arg.contains(&a.as_str())))
+    };
+    let app_config = is("import", &["Config"]) || is("use", &["Mix.Config"]) || is("config", &[]);
+    if app_config {
+        Ok(app_config_entries(&AppConfig::read_file(
+            path, &dir, env, use_elixir,
+        )?))
+    } else if is(
+        "use",
+        &["Distillery.Releases.Config", "Mix.Releases.Config"],
+    ) {
+        let config = distillery::parse(path, &dir, env)?;
+        let mut out = Vec::new();
+        for (kind, items) in [
+            ("environment", &config.environments),
+            ("release", &config.releases),
+        ] {
+            for (name, settings, line) in items {
+                out.push(entry(
+                    format!("{kind}.{name}"),
+                    "defined".into(),
+                    format!("{}:{line}", path.display()),
+                ));
+                out.extend(settings_entries(&format!("{kind}.{name}."), settings));
+            }
+        }
+        Ok(out)
+    } else {
+        let project = MixProject::read_file(path, env)?;
+        let mix = path.display().to_string();
+        let mut out = Vec::new();
+        for (key, value) in [
+            ("project.app", &project.app),
+            ("project.version", &project.version),
+        ] {
+            if let Some(v) = value {
+                out.push(entry(key, v.clone(), &mix));
+            }
+        }
+        for (name, settings) in &project.releases {
+            out.push(entry(format!("release.{name}"), "defined".into(), &mix));
+            out.extend(settings_entries(&format!("release.{name}."), settings));
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,158 @@
+//! The shared libraries an ELF file needs (`DT_NEEDED`), read from its
+//! dynamic section: what a release's `beam.smp`, NIFs and port programs
+//! require from the system they run on.
+//!
+//! Only what that question needs is parsed: the header, the section
+//! headers, the `SHT_DYNAMIC` section and the string table it links to.
+//! 32- and 64-bit, little- and big-endian; every offset is bounds-checked,
+//! so a truncated or hostile file gives an error, never a panic.
+
+/// Why a file could not be read as ELF.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ElfError(pub String);
+
+impl std::fmt::Display for ElfError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Whether `bytes` start like an ELF file.
+pub fn is_elf(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"\x7fELF")
+}
+
+const SHT_DYNAMIC: u32 = 6;
+const DT_NULL: u64 = 0;
+const DT_NEEDED: u64 = 1;
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    wide: bool,
+    big: bool,
+}
+
+impl Reader<'_> {
+    fn slice(&self, at: u64, len: u64) -> Result<&[u8], ElfError> {
+        let start = usize::try_from(at).ok();
+        let end = start.and_then(|s| s.checked_add(usize::try_from(len).ok()?));
+        match (start, end) {
+            (Some(s), Some(e)) if e <= self.bytes.len() => Ok(&self.bytes[s..e]),
+            _ => Err(ElfError(format!("offset {at} beyond the end of the file"))),
+        }
+    }
+
+    fn uint(&self, at: u64, size: u64) -> Result<u64, ElfError> {
+        let b = self.slice(at, size)?;
+        let mut v: u64 = 0;
+        for i in 0..b.len() {
+            let byte = if self.big { b[i] } else { b[b.len() - 1 - i] };
+            v = (v << 8) | byte as u64;
+        }
+        Ok(v)
+    }
+
+    /// A native word: 8 bytes in ELF64, 4 in ELF32.
+    fn word(&self, at: u64) -> Result<u64, ElfError> {
+        self.uint(at, if self.wide { 8 } else { 4 })
+    }
+}
+
+/// The `DT_NEEDED` sonames of an ELF file, in order. A static executable
+/// needs none.
+pub fn needed_libraries(bytes: &[u8]) -> Result<Vec<String>, ElfError> {
+    if !is_elf(bytes) || bytes.len() < 0x34 {
+        return Err(ElfError("not an ELF file".into()));
+    }
+    let r = Reader {
+        bytes,
+        wide: bytes[4] == 2,
+        big: bytes[5] == 2,
+    };
+    let (shoff, shentsize, shnum) = if r.wide {
+        (r.uint(0x28, 8)?, r.uint(0x3A, 2)?, r.uint(0x3C, 2)?)
+    } else {
+        (r.uint(0x20, 4)?, r.uint(0x2E, 2)?, r.uint(0x30, 2)?)
+    };
+    let section = |i: u64| -> Result<(u32, u64, u64, u32, u64), ElfError> {
+        let at = shoff.wrapping_add(i.wrapping_mul(shentsize));
+        let kind = r.uint(at.wrapping_add(4), 4)? as u32;
+        let (offset, size, link, entsize) = if r.wide {
+            (
+                r.uint(at.wrapping_add(0x18), 8)?,
+                r.uint(at.wrapping_add(0x20), 8)?,
+                r.uint(at.wrapping_add(0x28), 4)?,
+                r.uint(at.wrapping_add(0x38), 8)?,
+            )
+        } else {
+            (
+                r.uint(at.wrapping_add(0x10), 4)?,
+                r.uint(at.wrapping_add(0x14), 4)?,
+                r.uint(at.wrapping_add(0x18), 4)?,
+                r.uint(at.wrapping_add(0x24), 4)?,
+            )
+        };
+        Ok((kind, offset, size, link as u32, entsize))
+    };
+    let mut needed = Vec::new();
+    for i in 0..shnum {
+        let (kind, offset, size, link, entsize) = section(i)?;
+        if kind != SHT_DYNAMIC {
+            continue;
+        }
+        let (_, str_off, str_size, _, _) = section(link as u64)?;
+        let strings = r.slice(str_off, str_size)?;
+        let entsize = if entsize == 0 {
+            if r.wide {
+                16
+            } else {
+                8
+            }
+        } else {
+            entsize
+        };
+        let half = entsize / 2;
+        for e in 0..size / entsize {
+            let at = offset.wrapping_add(e.wrapping_mul(entsize));
+            let tag = r.word(at)?;
+            if tag == DT_NULL {
+                break;
+            }
+            if tag == DT_NEEDED {
+                let name_at =
+                    usize::try_from(r.uint(at.wrapping_add(half), half)?).unwrap_or(usize::MAX);
+                let rest = strings
+                    .get(name_at..)
+                    .ok_or_else(|| ElfError("DT_NEEDED name beyond the string table".into()))?;
+                let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
+                needed.push(String::from_utf8_lossy(&rest[..end]).into_owned());
+            }
+        }
+    }
+    Ok(needed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_a_real_binary() {
+        // Whatever runs these tests is dynamically linked against libc.
+        let exe = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        let libs = needed_libraries(&exe).unwrap();
+        assert!(libs.iter().any(|l| l.starts_with("libc.so")), "{libs:?}");
+    }
+
+    #[test]
+    fn hostile_input_is_an_error() {
+        assert!(needed_libraries(b"not elf").is_err());
+        let exe = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        for cut in [0x10, 0x40, 0x200, exe.len() / 2] {
+            let _ = needed_libraries(&exe[..cut]);
+        }
+        let mut garbage = exe[..0x40].to_vec();
+        garbage[0x28..0x30].copy_from_slice(&u64::MAX.to_le_bytes());
+        assert!(needed_libraries(&garbage).is_err());
+    }
+}

@@ -1,0 +1,337 @@
+//! `relpack inspect`: what a planned release holds and why, before it is
+//! built: the application tree (who pulls in whom, with start types), the
+//! boot order, sizes per application and per part, the shared libraries the
+//! target system must provide (read from the ELF files the release would
+//! bundle) and warnings worth a look.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde::Serialize;
+
+use crate::assemble::ERTS_RUNTIME;
+use crate::elf;
+use crate::error::Result;
+use crate::inputs::Origin;
+use crate::plan::ReleasePlan;
+
+/// A priv directory above this size gets a warning.
+const BIG_PRIV: u64 = 10 * 1024 * 1024;
+
+/// Everything `inspect` reports, in the shape `--json` prints.
+#[derive(Debug, Clone, Serialize)]
+pub struct Inspection {
+    pub name: String,
+    pub version: String,
+    pub erts_vsn: String,
+    pub otp_version: Option<String>,
+    pub include_erts: bool,
+    /// In `.rel` order.
+    pub apps: Vec<AppInfo>,
+    /// The order in which the boot script loads and starts applications.
+    pub boot_order: Vec<String>,
+    pub sizes: Sizes,
+    pub runtime_deps: Vec<Library>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AppInfo {
+    pub name: String,
+    pub vsn: String,
+    pub start_type: String,
+    /// `project`, `elixir` or `otp`.
+    pub origin: String,
+    /// Copied into the release (OTP's applications are not without ERTS).
+    pub bundled: bool,
+    /// The applications that list this one in `applications`.
+    pub required_by: Vec<String>,
+    /// The application that lists this one in `included_applications`.
+    pub included_by: Option<String>,
+    pub modules: usize,
+    /// Bytes of `ebin/` and `priv/` as they would be copied.
+    pub ebin_bytes: u64,
+    pub priv_bytes: u64,
+}
+
+/// Bytes per part of the release, as copied (before compression).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Sizes {
+    pub erts: u64,
+    pub otp_apps: u64,
+    pub elixir_apps: u64,
+    pub project_apps: u64,
+    /// Included in the three above.
+    pub priv_dirs: u64,
+    pub total: u64,
+}
+
+/// A shared library some bundled ELF file needs.
+#[derive(Debug, Clone, Serialize)]
+pub struct Library {
+    pub soname: String,
+    /// Release-relative paths of the files that need it.
+    pub needed_by: Vec<String>,
+    /// Where the build machine has it, if it does.
+    pub path: Option<String>,
+    /// The Debian package that ships it on the build machine (`dpkg -S`).
+    pub package: Option<String>,
+    /// Shipped inside the release itself (then the target needs nothing).
+    pub bundled: bool,
+}
+
+/// Inspects a plan without writing anything.
+pub fn inspect(plan: &ReleasePlan) -> Result<Inspection> {
+    let boot_apps = plan.boot_apps(false);
+    let boot_order = crate::boot::boot_order(&boot_apps)?
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+
+    let mut required_by: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    let mut included_by: BTreeMap<&str, String> = BTreeMap::new();
+    for app in &plan.apps {
+        for dep in &app.source.spec.applications {
+            required_by
+                .entry(dep)
+                .or_default()
+                .push(app.name().to_owned());
+        }
+        for inc in &app.source.spec.included_applications {
+            included_by.insert(inc, app.name().to_owned());
+        }
+    }
+
+    let mut sizes = Sizes::default();
+    let mut apps = Vec::new();
+    let mut elf_files: Vec<(String, PathBuf)> = Vec::new();
+    for app in &plan.apps {
+        let ebin_bytes = tree_size(&app.source.dir.join("ebin"), &mut |_, _| {});
+        let priv_dir = app.source.dir.join("priv");
+        let release_priv = format!("lib/{}/priv", app.dir_name());
+        let priv_bytes = tree_size(&priv_dir, &mut |rel, path| {
+            if app.bundled {
+                elf_files.push((format!("{release_priv}/{rel}"), path.to_owned()));
+            }
+        });
+        if app.bundled {
+            let bytes = ebin_bytes + priv_bytes;
+            match app.source.origin {
+                Origin::Otp => sizes.otp_apps += bytes,
+                Origin::Elixir => sizes.elixir_apps += bytes,
+                Origin::Project => sizes.project_apps += bytes,
+            }
+            sizes.priv_dirs += priv_bytes;
+        }
+        apps.push(AppInfo {
+            name: app.name().to_owned(),
+            vsn: app.vsn().to_owned(),
+            start_type: app.start_type.to_string(),
+            origin: match app.source.origin {
+                Origin::Otp => "otp",
+                Origin::Elixir => "elixir",
+                Origin::Project => "project",
+            }
+            .to_owned(),
+            bundled: app.bundled,
+            required_by: required_by.get(app.name()).cloned().unwrap_or_default(),
+            included_by: included_by.get(app.name()).cloned(),
+            modules: app.source.spec.modules.len(),
+            ebin_bytes,
+            priv_bytes,
+        });
+    }
+    if plan.include_erts {
+        let bin = plan.otp.erts_dir().join("bin");
+        for name in ERTS_RUNTIME {
+            let path = bin.join(name);
+            if let Ok(m) = std::fs::metadata(&path) {
+                sizes.erts += m.len();
+                elf_files.push((format!("erts-{}/bin/{name}", plan.otp.erts_vsn), path));
+            }
+        }
+    }
+    sizes.total = sizes.erts + sizes.otp_apps + sizes.elixir_apps + sizes.project_apps;
+
+    let mut warnings = plan.warnings.clone();
+    warnings.extend(app_warnings(plan, &apps));
+    Ok(Inspection {
+        name: plan.name.clone(),
+        version: plan.version.clone(),
+        erts_vsn: plan.otp.erts_vsn.clone(),
+        otp_version: plan.otp.otp_version.clone(),
+        include_erts: plan.include_erts,
+        apps,
+        boot_order,
+        sizes,
+        runtime_deps: runtime_deps(&elf_files),
+        warnings,
+    })
+}
+
+/// Size of the files under `dir` (following links, as the copy does),
+/// calling `each(relative path, path)` for every file.
+fn tree_size(dir: &Path, each: &mut dyn FnMut(&str, &Path)) -> u64 {
+    let mut total = 0;
+    for entry in walkdir::WalkDir::new(dir)
+        .follow_links(true)
+        .into_iter()
+        .flatten()
+    {
+        if entry.file_type().is_file() {
+            total += entry.metadata().map_or(0, |m| m.len());
+            let rel = entry.path().strip_prefix(dir).unwrap_or(entry.path());
+            each(&rel.to_string_lossy(), entry.path());
+        }
+    }
+    total
+}
+
+fn app_warnings(plan: &ReleasePlan, apps: &[AppInfo]) -> Vec<String> {
+    let mut out = Vec::new();
+    let defaults = ["kernel", "stdlib", "elixir", "sasl", "iex"];
+    // Apps the release asked for: the defaults and the project's own.
+    let asked: BTreeSet<&str> = plan
+        .apps
+        .iter()
+        .filter(|a| defaults.contains(&a.name()) || a.source.origin == Origin::Project)
+        .map(|a| a.name())
+        .collect();
+    for app in apps {
+        let direct = app.required_by.iter().any(|r| asked.contains(r.as_str()))
+            || app
+                .included_by
+                .as_deref()
+                .is_some_and(|i| asked.contains(i));
+        if !asked.contains(app.name.as_str()) && !direct && !app.required_by.is_empty() {
+            out.push(format!(
+                "{} {} is in the release only because {} need(s) it",
+                app.name,
+                app.vsn,
+                app.required_by.join(", ")
+            ));
+        }
+        if matches!(app.start_type.as_str(), "load" | "none") && !app.required_by.is_empty() {
+            out.push(format!(
+                "{} is `{}` (not started) but {} depend(s) on it",
+                app.name,
+                app.start_type,
+                app.required_by.join(", ")
+            ));
+        }
+        if app.priv_bytes > BIG_PRIV {
+            out.push(format!(
+                "{} ships {:.1} MB in priv/",
+                app.name,
+                app.priv_bytes as f64 / 1e6
+            ));
+        }
+    }
+    out
+}
+
+/// The libraries the bundled ELF files need, resolved on the build machine.
+fn runtime_deps(files: &[(String, PathBuf)]) -> Vec<Library> {
+    let mut needed: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut shipped: BTreeSet<String> = BTreeSet::new();
+    for (rel, path) in files {
+        let Ok(bytes) = std::fs::read(path) else {
+            continue;
+        };
+        if !elf::is_elf(&bytes) {
+            continue;
+        }
+        if let Some(name) = Path::new(rel).file_name() {
+            shipped.insert(name.to_string_lossy().into_owned());
+        }
+        for lib in elf::needed_libraries(&bytes).unwrap_or_default() {
+            needed.entry(lib).or_default().push(rel.clone());
+        }
+    }
+    let paths: BTreeMap<String, Option<PathBuf>> = needed
+        .keys()
+        .map(|l| (l.clone(), find_library(l)))
+        .collect();
+    let packages = debian_packages(paths.values().flatten());
+    needed
+        .into_iter()
+        .map(|(soname, needed_by)| {
+            let path = paths[&soname].clone();
+            Library {
+                bundled: shipped.contains(&soname),
+                package: path.as_ref().and_then(|p| packages.get(p).cloned()),
+                path: path.map(|p| p.display().to_string()),
+                soname,
+                needed_by,
+            }
+        })
+        .collect()
+}
+
+/// The library directories of this architecture, `/lib` spelling first
+/// (dpkg records libc6 there even on merged-/usr systems).
+fn library_dirs() -> Vec<PathBuf> {
+    let triplet = format!("{}-linux-gnu", std::env::consts::ARCH);
+    ["/lib", "/usr/lib", "/lib64", "/usr/lib64"]
+        .iter()
+        .flat_map(|d| [Path::new(d).join(&triplet), PathBuf::from(d)])
+        .collect()
+}
+
+fn find_library(soname: &str) -> Option<PathBuf> {
+    library_dirs()
+        .into_iter()
+        .map(|d| d.join(soname))
+        .find(|p| p.exists())
+}
+
+/// Asks dpkg which package ships each path (both `/lib` and `/usr/lib`
+/// spellings); empty when dpkg is not there.
+fn debian_packages<'a>(paths: impl Iterator<Item = &'a PathBuf>) -> BTreeMap<PathBuf, String> {
+    let paths: Vec<&PathBuf> = paths.collect();
+    let mut queries: Vec<String> = Vec::new();
+    for p in &paths {
+        let s = p.display().to_string();
+        queries.push(s.clone());
+        if let Some(rest) = s.strip_prefix("/usr") {
+            queries.push(rest.to_owned());
+        } else {
+            queries.push(format!("/usr{s}"));
+        }
+    }
+    let Ok(out) = Command::new("dpkg").arg("-S").args(&queries).output() else {
+        return BTreeMap::new();
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut found = BTreeMap::new();
+    for line in text.lines() {
+        let Some((package, file)) = line.split_once(": ") else {
+            continue;
+        };
+        let package = package.split(':').next().unwrap_or(package).to_owned();
+        for p in &paths {
+            let s = p.display().to_string();
+            let alt = s
+                .strip_prefix("/usr")
+                .map_or(format!("/usr{s}"), str::to_owned);
+            if file == s || file == alt {
+                found.insert((*p).clone(), package.clone());
+            }
+        }
+    }
+    found
+}
+
+impl Inspection {
+    /// The Debian packages the target must install, sorted.
+    pub fn packages(&self) -> Vec<String> {
+        let set: BTreeSet<String> = self
+            .runtime_deps
+            .iter()
+            .filter(|l| !l.bundled)
+            .filter_map(|l| l.package.clone())
+            .collect();
+        set.into_iter().collect()
+    }
+}

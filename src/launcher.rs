@@ -1,0 +1,198 @@
+//! What the `bin/<name>` launcher runs besides the VM: custom commands
+//! (`bin/<name> NAME args...`) and hook directories sourced around start
+//! and stop, as Distillery's `commands` and `*_hooks` settings. Checked
+//! here, when the release is planned; copied into `releases/<vsn>/` by
+//! [`crate::assemble`].
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use crate::error::{Error, Result};
+
+/// The launcher's own commands, which a custom command may not shadow.
+pub const BUILTIN_COMMANDS: &[&str] = &[
+    "foreground",
+    "console",
+    "start_iex",
+    "start",
+    "daemon",
+    "attach",
+    "remote_console",
+    "remote",
+    "stop",
+    "restart",
+    "reboot",
+    "ping",
+    "pid",
+    "rpc",
+    "eval",
+    "describe",
+    "version",
+    "help",
+];
+
+/// When the launcher sources a hook directory's files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hook {
+    /// Before the VM starts (`foreground`, `console`, `start`); variables
+    /// the hooks export reach the VM.
+    PreStart,
+    /// Once a started node answers.
+    PostStart,
+    /// Before `stop` asks the node to stop.
+    PreStop,
+    /// Once the stopped node's process is gone.
+    PostStop,
+}
+
+impl Hook {
+    pub const ALL: [Hook; 4] = [
+        Hook::PreStart,
+        Hook::PostStart,
+        Hook::PreStop,
+        Hook::PostStop,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Hook::PreStart => "pre_start",
+            Hook::PostStart => "post_start",
+            Hook::PreStop => "pre_stop",
+            Hook::PostStop => "post_stop",
+        }
+    }
+
+    /// Its directory in the release, relative to `releases/<vsn>`.
+    pub fn release_dir(self) -> PathBuf {
+        Path::new("hooks").join(format!("{}.d", self.as_str()))
+    }
+}
+
+impl FromStr for Hook {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Hook> {
+        Hook::ALL
+            .into_iter()
+            .find(|h| h.as_str() == s)
+            .ok_or_else(|| {
+                Error::Option(format!(
+                    "unknown hook `{s}` (use pre_start, post_start, pre_stop or post_stop)"
+                ))
+            })
+    }
+}
+
+/// A custom command's script in the release, relative to `releases/<vsn>`.
+pub fn command_file(name: &str) -> PathBuf {
+    Path::new("commands").join(format!("{name}.sh"))
+}
+
+/// Checks custom commands: a usable, unique name that is not a built-in
+/// command, and an existing file.
+pub fn check_commands(commands: &[(String, PathBuf)]) -> Result<()> {
+    for (i, (name, path)) in commands.iter().enumerate() {
+        let fail = |message: String| Error::Launcher {
+            path: path.clone(),
+            message,
+        };
+        let valid = name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+        if !valid {
+            return Err(fail(format!(
+                "invalid command name `{name}`: use lowercase letters, digits, `_` and `-`"
+            )));
+        }
+        if BUILTIN_COMMANDS.contains(&name.as_str()) {
+            return Err(fail(format!(
+                "command `{name}` would hide the launcher's own `{name}`: pick another name"
+            )));
+        }
+        if commands[..i].iter().any(|(n, _)| n == name) {
+            return Err(fail(format!("command `{name}` is given twice")));
+        }
+        if !path.is_file() {
+            return Err(fail(format!(
+                "the script of command `{name}` does not exist (or is not a file)"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Checks hooks: one existing directory per hook.
+pub fn check_hooks(hooks: &[(Hook, PathBuf)]) -> Result<()> {
+    for (i, (hook, path)) in hooks.iter().enumerate() {
+        let fail = |message: String| Error::Launcher {
+            path: path.clone(),
+            message,
+        };
+        if hooks[..i].iter().any(|(h, _)| h == hook) {
+            return Err(fail(format!(
+                "hook `{}` is given twice: put all its scripts in one directory",
+                hook.as_str()
+            )));
+        }
+        if !path.is_dir() {
+            return Err(fail(format!(
+                "the `{}` hook directory does not exist (or is not a directory)",
+                hook.as_str()
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hooks_round_trip_through_their_names() {
+        for hook in Hook::ALL {
+            assert_eq!(hook.as_str().parse::<Hook>().unwrap(), hook);
+        }
+        assert!("pre_configure".parse::<Hook>().is_err());
+    }
+
+    #[test]
+    fn command_names_are_checked() {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        assert!(check_commands(&[("seed-db_2".into(), dir.join("Cargo.toml"))]).is_ok());
+        for bad in ["stop", "Bad", "a b", "", "-x"] {
+            assert!(
+                check_commands(&[(bad.into(), dir.join("Cargo.toml"))]).is_err(),
+                "{bad}"
+            );
+        }
+        let twice = [
+            ("seed".to_string(), dir.join("Cargo.toml")),
+            ("seed".to_string(), dir.join("Cargo.toml")),
+        ];
+        assert!(check_commands(&twice).is_err());
+        assert!(check_commands(&[("seed".into(), dir.join("no-such-file"))]).is_err());
+        assert!(check_hooks(&[(Hook::PreStart, dir.join("Cargo.toml"))]).is_err());
+        assert!(check_hooks(&[(Hook::PreStart, dir.join("src"))]).is_ok());
+    }
+
+    /// Every built-in command is one the launcher knows.
+    #[test]
+    fn builtin_commands_are_the_launchers() {
+        let launcher = crate::templates::render("launcher.sh", "my_app").unwrap();
+        for name in BUILTIN_COMMANDS {
+            assert!(
+                launcher.lines().any(|l| {
+                    let l = l.trim_start();
+                    l.starts_with(&format!("{name})"))
+                        || l.starts_with(&format!("{name} |"))
+                        || l.contains(&format!("| {name})"))
+                }),
+                "`{name}` is not a case of the launcher"
+            );
+        }
+    }
+}

@@ -1,0 +1,169 @@
+//! `relpack check`: every fixture's release passes, as directory and as
+//! tarball; deliberately broken copies fail, naming the problem.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::*;
+
+/// Builds `dir`'s release; returns the scratch, release dir and tarball.
+fn built(dir: &str) -> (Scratch, PathBuf, PathBuf) {
+    let f = fixture(dir);
+    let project = compiled_fixture(dir);
+    let root = project.path().join(dir);
+    let mut args = vec!["build"];
+    args.extend(f.args);
+    relpack_ok(&root, &args);
+    let release = root.join("_build/prod/rel").join(f.release);
+    let tarball = root.join(format!("_build/prod/{}-{}.tar.gz", f.release, f.vsn));
+    (project, release, tarball)
+}
+
+/// Runs `relpack check` on `path`; returns (success, stdout + stderr).
+fn check(path: &Path) -> (bool, String) {
+    let out = relpack(Path::new("."), &["check", path.to_str().unwrap()]);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[test]
+fn every_fixture_release_passes() {
+    for f in FIXTURES {
+        let (_s, release, tarball) = built(f.dir);
+        for path in [&release, &tarball] {
+            let (ok, out) = check(path);
+            assert!(ok, "{}: {out}", path.display());
+            assert!(
+                out.contains(&format!("ok: {} {}", f.release, f.vsn)),
+                "{out}"
+            );
+        }
+    }
+}
+
+/// A copy of the hello release to break.
+fn broken_copy() -> (Scratch, PathBuf) {
+    let (s, release, _) = built("hello");
+    let copy = s.path().join("broken");
+    copy_dir(&release, &copy);
+    (s, copy)
+}
+
+#[test]
+fn missing_beam_is_named() {
+    let (_s, rel) = broken_copy();
+    std::fs::remove_file(rel.join("lib/hello-0.1.0/ebin/Elixir.Hello.Worker.beam")).unwrap();
+    let (ok, out) = check(&rel);
+    assert!(!ok);
+    assert!(
+        out.contains("Elixir.Hello.Worker.beam: missing: module of hello"),
+        "{out}"
+    );
+}
+
+#[test]
+fn truncated_boot_file_is_named() {
+    let (_s, rel) = broken_copy();
+    let boot = rel.join("releases/0.1.0/start.boot");
+    let bytes = std::fs::read(&boot).unwrap();
+    std::fs::write(&boot, &bytes[..bytes.len() / 2]).unwrap();
+    let (ok, out) = check(&rel);
+    assert!(!ok);
+    assert!(out.contains("start.boot: does not decode: byte"), "{out}");
+}
+
+#[test]
+fn boot_not_matching_its_script_is_named() {
+    let (_s, rel) = broken_copy();
+    let script = rel.join("releases/0.1.0/start_clean.script");
+    let text = std::fs::read_to_string(&script).unwrap();
+    std::fs::write(
+        &script,
+        text.replace("{progress,started}", "{progress,other}"),
+    )
+    .unwrap();
+    let (ok, out) = check(&rel);
+    assert!(!ok);
+    assert!(
+        out.contains("start_clean.boot: does not match start_clean.script"),
+        "{out}"
+    );
+}
+
+#[test]
+fn missing_app_dir_is_named() {
+    let (_s, rel) = broken_copy();
+    std::fs::remove_dir_all(rel.join("lib/logger-1.14.0")).unwrap();
+    let (ok, out) = check(&rel);
+    assert!(!ok);
+    assert!(
+        out.contains("lib/logger-1.14.0: missing: application logger 1.14.0 of the .rel"),
+        "{out}"
+    );
+    assert!(
+        out.contains("code path $RELEASE_LIB/logger-1.14.0/ebin does not exist"),
+        "{out}"
+    );
+}
+
+#[test]
+fn missing_erts_executable_and_readable_cookie_are_named() {
+    use std::os::unix::fs::PermissionsExt;
+    let (_s, rel) = broken_copy();
+    std::fs::remove_file(rel.join("erts-13.1.5/bin/beam.smp")).unwrap();
+    let cookie = rel.join("releases/COOKIE");
+    std::fs::set_permissions(&cookie, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (ok, out) = check(&rel);
+    assert!(!ok);
+    assert!(out.contains("erts-13.1.5/bin/beam.smp: missing"), "{out}");
+    assert!(out.contains("COOKIE: readable by others"), "{out}");
+}
+
+#[test]
+fn links_and_escaping_entries_in_a_tarball_are_named() {
+    let (s, rel) = broken_copy();
+    std::os::unix::fs::symlink("/etc/passwd", rel.join("lib/hello-0.1.0/priv/evil")).unwrap();
+    let tarball = s.path().join("evil.tar.gz");
+    run_ok(
+        Command::new("tar")
+            .arg("czf")
+            .arg(&tarball)
+            .arg("-C")
+            .arg(&rel)
+            .args([
+                ".",
+                "--transform",
+                "s,^./releases/COOKIE$,../COOKIE,",
+                "--absolute-names",
+            ]),
+    );
+    let (ok, out) = check(&tarball);
+    assert!(!ok);
+    assert!(out.contains("priv/evil` is a link"), "{out}");
+    assert!(
+        out.contains("entry `../COOKIE` escapes the release"),
+        "{out}"
+    );
+}
+
+#[test]
+fn not_a_release_fails_cleanly() {
+    let s = Scratch::new("not-a-release");
+    let (ok, out) = check(s.path());
+    assert!(!ok);
+    assert!(
+        out.contains("start_erl.data: missing: not a release directory"),
+        "{out}"
+    );
+    let junk = s.path().join("junk.tar.gz");
+    std::fs::write(&junk, b"not a tarball").unwrap();
+    let (ok, out) = check(&junk);
+    assert!(!ok);
+    assert_eq!(out.lines().count(), 1, "{out}");
+}

@@ -1,0 +1,120 @@
+//! The Docker builder-stage recipe, `examples/docker/Dockerfile`, carried
+//! out without a Docker engine: the builder stage's relpack line runs as
+//! written (only its output paths moved), and the final stage is a minimal
+//! Debian rootfs (debootstrap minbase) with exactly the packages relpack
+//! reported. The release boots there; leaving out a reported package
+//! (libssl3 for crypto) makes it fail, so the report is needed and
+//! sufficient.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::*;
+
+/// The builder stage's `RUN relpack ...` line of the Dockerfile.
+fn dockerfile_relpack_line() -> String {
+    let text = std::fs::read_to_string(Path::new(REPO).join("examples/docker/Dockerfile")).unwrap();
+    let lines: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("RUN relpack "))
+        .collect();
+    assert_eq!(lines.len(), 1, "expected one `RUN relpack` line");
+    format!("relpack {}", lines[0])
+}
+
+/// Runs the Dockerfile's relpack line on a compiled fixture; returns the
+/// scratch, the release directory and the package list it wrote.
+fn builder_stage(dir: &str) -> (Scratch, PathBuf, Vec<String>) {
+    let project = compiled_fixture(dir);
+    let release = project.path().join("release");
+    let packages_file = project.path().join("release-packages.txt");
+    let line = dockerfile_relpack_line()
+        .replace("/release-packages.txt", "\u{0}")
+        .replace("/release", release.to_str().unwrap())
+        .replace('\u{0}', packages_file.to_str().unwrap());
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_relpack")).parent().unwrap();
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap());
+    run_ok(
+        std::process::Command::new("sh")
+            .args(["-c", &line])
+            .current_dir(project.path().join(dir))
+            .env("PATH", path),
+    );
+    let packages: Vec<String> = std::fs::read_to_string(&packages_file)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert!(!packages.is_empty());
+    (project, release, packages)
+}
+
+fn installed(rootfs: &Path, package: &str) -> bool {
+    let out = chroot(rootfs, "dpkg-query", &["-W", "-f=${Status}", package]);
+    String::from_utf8_lossy(&out.stdout) == "install ok installed"
+}
+
+/// Copies `release` into `rootfs` and runs `bin/<name> eval EXPR` there.
+fn eval_in(rootfs: &Path, release: &Path, name: &str, expr: &str) -> std::process::Output {
+    let opt = format!("opt/relpack-docker-{}-{name}", std::process::id());
+    let _cleanup = Scratch(rootfs.join(&opt));
+    copy_dir(release, &rootfs.join(&opt));
+    chroot(rootfs, &format!("/{opt}/bin/{name}"), &["eval", expr])
+}
+
+fn boots_with_reported_packages(dir: &str) -> Vec<String> {
+    let f = fixture(dir);
+    let (_scratch, release, packages) = builder_stage(dir);
+    let rootfs = rootfs_with(&packages);
+    assert!(!rootfs.join("usr/lib/erlang").exists());
+    for p in &packages {
+        assert!(
+            installed(&rootfs, p),
+            "{p} is not installed in {}",
+            rootfs.display()
+        );
+    }
+    let out = eval_in(&rootfs, &release, f.release, f.eval.0);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout.trim(), f.eval.1);
+    packages
+}
+
+#[test]
+fn crypto_release_boots_with_exactly_the_reported_packages() {
+    let packages = boots_with_reported_packages("crypto");
+    assert!(packages.contains(&"libssl3".to_owned()), "{packages:?}");
+}
+
+#[test]
+fn nif_release_boots_with_exactly_the_reported_packages() {
+    let packages = boots_with_reported_packages("nif");
+    assert!(packages.contains(&"libstdc++6".to_owned()), "{packages:?}");
+}
+
+#[test]
+fn crypto_release_fails_without_a_reported_package() {
+    let f = fixture("crypto");
+    let (_scratch, release, packages) = builder_stage("crypto");
+    // The plain minbase rootfs has every reported package but libssl3.
+    let base = rootfs();
+    for p in packages.iter().filter(|p| *p != "libssl3") {
+        assert!(installed(&base, p), "{p} missing from the base rootfs");
+    }
+    assert!(!installed(&base, "libssl3"));
+    let out = eval_in(&base, &release, f.release, f.eval.0);
+    // The loader's reason reaches OTP's logger, which prints to stdout.
+    let output = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success(), "booted without libssl3");
+    assert!(output.contains("libcrypto.so.3"), "{output}");
+}

@@ -1,0 +1,65 @@
+//! `relpack inspect --json` against the plan the library resolves for the
+//! same project, and the runtime libraries it reports for a real NIF.
+
+mod common;
+
+use common::*;
+
+#[test]
+fn inspect_json_matches_the_resolved_plan() {
+    let project = compiled_fixture("nif");
+    let root = project.path().join("nif");
+    let json: serde_json::Value =
+        serde_json::from_str(&relpack_ok(&root, &["inspect", "--json"])).unwrap();
+
+    let plan = relpack::plan(&relpack::BuildOptions::new(&root)).unwrap();
+    let apps = json["apps"].as_array().unwrap();
+    assert_eq!(apps.len(), plan.apps.len());
+    for (a, p) in apps.iter().zip(&plan.apps) {
+        assert_eq!(a["name"], p.name());
+        assert_eq!(a["vsn"], p.vsn());
+        assert_eq!(a["start_type"], p.start_type.to_string());
+    }
+    let order: Vec<&str> = json["boot_order"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let pos = |n: &str| order.iter().position(|o| *o == n).unwrap();
+    assert!(
+        pos("kernel") < pos("jiffy")
+            && pos("xmerl") < pos("jiffy")
+            && pos("jiffy") < pos("nif_app")
+    );
+    let jiffy = apps.iter().find(|a| a["name"] == "jiffy").unwrap();
+    assert_eq!(jiffy["required_by"], serde_json::json!(["nif_app"]));
+    assert_eq!(jiffy["origin"], "otp");
+    assert!(json["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|w| w.as_str().unwrap().starts_with("xmerl ")));
+
+    // jiffy's NIF is C++: the target needs libstdc++ (Debian libstdc++6).
+    let deps = json["runtime_deps"].as_array().unwrap();
+    let stdcpp = deps
+        .iter()
+        .find(|d| d["soname"] == "libstdc++.so.6")
+        .unwrap();
+    assert_eq!(stdcpp["package"], "libstdc++6");
+    assert!(stdcpp["needed_by"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|n| n == "lib/jiffy-1.1.1/priv/jiffy.so"));
+    let sizes = &json["sizes"];
+    assert!(sizes["erts"].as_u64().unwrap() > 1_000_000);
+    assert_eq!(
+        sizes["total"].as_u64().unwrap(),
+        ["erts", "otp_apps", "elixir_apps", "project_apps"]
+            .iter()
+            .map(|k| sizes[*k].as_u64().unwrap())
+            .sum::<u64>()
+    );
+}
