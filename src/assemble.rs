@@ -116,14 +116,14 @@ impl Staged {
 }
 
 /// A file copied into the release, stripped on the way if it is a BEAM.
-struct Copy {
+struct FileCopy {
     src: PathBuf,
     dest: PathBuf,
     beam: bool,
 }
 
 /// Creates each bundled application's directories and lists its files.
-fn app_copies(plan: &ReleasePlan, root: &Path) -> Result<Vec<Copy>> {
+fn app_copies(plan: &ReleasePlan, root: &Path) -> Result<Vec<FileCopy>> {
     let mut copies = Vec::new();
     for app in plan.apps.iter().filter(|a| a.bundled) {
         let dest = root.join("lib").join(app.dir_name());
@@ -135,7 +135,7 @@ fn app_copies(plan: &ReleasePlan, root: &Path) -> Result<Vec<Copy>> {
             let entry = entry.at(&src_ebin, "cannot list")?;
             check_interrupted()?;
             if entry.path().is_file() {
-                copies.push(Copy {
+                copies.push(FileCopy {
                     beam: is_beam(&entry.path()),
                     src: entry.path(),
                     dest: ebin.join(entry.file_name()),
@@ -161,10 +161,10 @@ fn is_beam(path: &Path) -> bool {
 
 /// The files of the tree at `src` as copies into `dest`, its directories
 /// created; `beams` marks its `.beam` files for stripping.
-fn tree_copies(src: &Path, dest: &Path, beams: bool) -> Result<Vec<Copy>> {
+fn tree_copies(src: &Path, dest: &Path, beams: bool) -> Result<Vec<FileCopy>> {
     Ok(tree_files(src, dest)?
         .into_iter()
-        .map(|(src, dest)| Copy {
+        .map(|(src, dest)| FileCopy {
             beam: beams && is_beam(&src),
             src,
             dest,
@@ -180,7 +180,11 @@ fn tree_copies(src: &Path, dest: &Path, beams: bool) -> Result<Vec<Copy>> {
 /// directory, if there is one) has this very file, it is hard-linked
 /// instead: creating an inode costs far more than a link on common file
 /// systems, and the old release is about to be removed anyway.
-fn stage_file(copy: &Copy, strip: Option<&[ChunkId]>, previous: Option<&Path>) -> Result<[u8; 32]> {
+fn stage_file(
+    copy: &FileCopy,
+    strip: Option<&[ChunkId]>,
+    previous: Option<&Path>,
+) -> Result<[u8; 32]> {
     let src = &copy.src;
     let mut file = fs::File::open(src).at(src, "cannot read")?;
     let mode = file.metadata().at(src, "cannot read")?.permissions().mode() & 0o7777 & !0o022;
@@ -241,7 +245,7 @@ fn write_manifest(plan: &ReleasePlan, root: &Path, digests: &mut Digests) -> Res
 }
 
 /// Writes ERTS's `erl` script and lists the executables to copy.
-fn write_erts(plan: &ReleasePlan, root: &Path) -> Result<Vec<Copy>> {
+fn write_erts(plan: &ReleasePlan, root: &Path) -> Result<Vec<FileCopy>> {
     let src = plan.otp.erts_dir().join("bin");
     let dest = root.join(format!("erts-{}", plan.otp.erts_vsn)).join("bin");
     fs::create_dir_all(&dest).at(&dest, "cannot create directory")?;
@@ -249,7 +253,7 @@ fn write_erts(plan: &ReleasePlan, root: &Path) -> Result<Vec<Copy>> {
     for name in ERTS_RUNTIME {
         let from = src.join(name);
         if from.is_file() {
-            copies.push(Copy {
+            copies.push(FileCopy {
                 src: from,
                 dest: dest.join(name),
                 beam: false,
@@ -267,7 +271,7 @@ fn write_erts(plan: &ReleasePlan, root: &Path) -> Result<Vec<Copy>> {
 }
 
 /// Writes `releases/` and lists the consolidated protocols to copy.
-fn write_releases(plan: &ReleasePlan, root: &Path) -> Result<Vec<Copy>> {
+fn write_releases(plan: &ReleasePlan, root: &Path) -> Result<Vec<FileCopy>> {
     let releases = root.join("releases");
     let vsn_dir = root.join(plan.version_dir());
     fs::create_dir_all(&vsn_dir).at(&vsn_dir, "cannot create directory")?;

@@ -1,5 +1,6 @@
 //! The release's Erlang cookie. Nothing random should enter a rebuilt
-//! release, so the cookie is chosen once and kept: given explicitly, or
+//! release, so the cookie is chosen once and kept: given explicitly (on
+//! the command line or in the release configuration), or
 //! the one the previous release in the output directory has (as `mix
 //! release` keeps it), or the one remembered in the project at
 //! `_build/<env>/relpack/COOKIE`, or else a new random one, which is then

@@ -69,8 +69,9 @@ pub struct BuildOptions {
     pub keep_chunks: Vec<String>,
     /// How the tarball is compressed.
     pub compress: Codec,
-    /// The release cookie; by default the one already in use, else a random
-    /// one remembered in `_build/<env>/relpack/COOKIE`.
+    /// The release cookie; by default the configured one, else the one
+    /// already in use, else a random one remembered in
+    /// `_build/<env>/relpack/COOKIE`.
     pub cookie: Option<String>,
     /// Reuse the compressed pieces of the previous build kept in
     /// `_build/<env>/relpack-cache`.
