@@ -221,11 +221,12 @@ bench() {
 }
 
 : >"$work/table" && : >"$work/growth"
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 bench hello hello 0.1.0
 bench large large 1.0.0 --name large --release-version 1.0.0 --app app_$LARGE_APPS
 
 echo
-echo "$runs runs each, medians; $(nproc) cores; $(erl -noshell -eval 'io:format("OTP ~s", [erlang:system_info(otp_release)]), halt().'), $(elixir --version | tail -n 1)"
+echo "$runs runs each, medians; $(nproc) cores, load average $load_before before and $(cut -d' ' -f1-3 /proc/loadavg) after; $(erl -noshell -eval 'io:format("OTP ~s", [erlang:system_info(otp_release)]), halt().'), $(elixir --version | tail -n 1)"
 echo
 echo "| project | measure | mix release | relpack | relpack/mix |"
 echo "|---|---|---|---|---|"
