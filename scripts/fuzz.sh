@@ -31,7 +31,7 @@ status=0
 for target in ${FUZZ_TARGETS:-term_text etf app_file elf elixir_config}; do
   log=$(mktemp)
   if cargo fuzz run -O "$target" "fuzz/corpus/$target" -- \
-      -max_total_time="$seconds" -rss_limit_mb=1024 -timeout=5 >"$log" 2>&1; then
+      -max_total_time="$seconds" -rss_limit_mb=1024 -timeout=30 >"$log" 2>&1; then
     result=ok
   else
     result=FAILED

@@ -34,6 +34,7 @@ use crate::etf::AtomEncoding;
 use crate::fsutil::{
     check_interrupted, copy_file, copy_tree, tree_files, write_with_mode, TempPath,
 };
+use crate::inputs::Origin;
 use crate::launcher;
 use crate::parallel;
 use crate::plan::{PlannedOverlay, ReleasePlan};
@@ -76,7 +77,8 @@ pub fn stage(plan: &ReleasePlan) -> Result<Staged> {
     write_launcher_extras(plan, &root.join(plan.version_dir()))?;
     let bin = root.join("bin");
     fs::create_dir_all(&bin).at(&bin, "cannot create directory")?;
-    let launcher = templates::render("launcher.sh", &plan.name)?;
+    let erlang_only = !plan.apps.iter().any(|a| a.name() == "elixir");
+    let launcher = templates::launcher(&plan.name, erlang_only)?;
     write_with_mode(&bin.join(&plan.name), launcher.as_bytes(), 0o755)?;
     let mut digests = Digests::new();
     let previous = plan.output_dir.is_dir();
@@ -128,6 +130,13 @@ fn app_copies(plan: &ReleasePlan, root: &Path) -> Result<Vec<FileCopy>> {
     for app in plan.apps.iter().filter(|a| a.bundled) {
         let dest = root.join("lib").join(app.dir_name());
         let src = &app.source.dir;
+        if plan.dev_mode && app.source.origin == Origin::Project {
+            let target = fs::canonicalize(src).at(src, "cannot resolve")?;
+            let lib = root.join("lib");
+            fs::create_dir_all(&lib).at(&lib, "cannot create directory")?;
+            std::os::unix::fs::symlink(&target, &dest).at(&dest, "cannot create symlink")?;
+            continue;
+        }
         let ebin = dest.join("ebin");
         fs::create_dir_all(&ebin).at(&ebin, "cannot create directory")?;
         let src_ebin = src.join("ebin");
@@ -142,14 +151,8 @@ fn app_copies(plan: &ReleasePlan, root: &Path) -> Result<Vec<FileCopy>> {
                 });
             }
         }
-        let priv_dir = src.join("priv");
-        if priv_dir.exists() {
-            copies.extend(tree_copies(&priv_dir, &dest.join("priv"), false)?);
-        } else if priv_dir.is_symlink() {
-            return Err(Error::Project {
-                path: priv_dir,
-                message: "dangling symlink: recompile the application or remove the link".into(),
-            });
+        if let Some(priv_dir) = &app.priv_dir {
+            copies.extend(tree_copies(priv_dir, &dest.join("priv"), false)?);
         }
     }
     Ok(copies)
@@ -294,7 +297,7 @@ fn write_releases(plan: &ReleasePlan, root: &Path) -> Result<Vec<FileCopy>> {
             apps: plan.boot_apps(clean),
             kernel_modules: &plan.kernel_modules,
             consolidated: consolidated.clone(),
-            config_provider: plan.runtime_config.is_some(),
+            config_provider: plan.config_provider,
         })?;
         write(
             &vsn_dir.join(format!("{file}.script")),
@@ -321,6 +324,9 @@ fn write_releases(plan: &ReleasePlan, root: &Path) -> Result<Vec<FileCopy>> {
         None => templates::render("vm.args", &plan.name)?,
     };
     write(&vsn_dir.join("vm.args"), vm_args.as_bytes())?;
+    if let Some(env_sh) = &plan.env_sh {
+        write_with_mode(&vsn_dir.join("env.sh"), env_sh.as_bytes(), 0o755)?;
+    }
     write(
         &releases.join("start_erl.data"),
         format!("{} {}", plan.otp.erts_vsn, plan.version).as_bytes(),

@@ -22,11 +22,13 @@ pub enum Error {
     },
 
     /// Code in a configuration file beyond what relpack evaluates natively.
-    #[error("{}:{line}: {construct}: relpack does not evaluate this natively; simplify it or build where `elixir` is on PATH (without --no-elixir)", path.display())]
+    #[error("{}:{line}: {construct}: not in the subset relpack evaluates natively (README, Configuration){hint}", path.display())]
     Unsupported {
         path: PathBuf,
         line: usize,
         construct: String,
+        /// What else can be done, if anything.
+        hint: &'static str,
     },
 
     #[error("{}: {message}", path.display())]

@@ -108,12 +108,13 @@ pub fn inspect(plan: &ReleasePlan) -> Result<Inspection> {
     let mut elf_files: Vec<(String, PathBuf)> = Vec::new();
     for app in &plan.apps {
         let ebin_bytes = tree_size(&app.source.dir.join("ebin"), &mut |_, _| {});
-        let priv_dir = app.source.dir.join("priv");
         let release_priv = format!("lib/{}/priv", app.dir_name());
-        let priv_bytes = tree_size(&priv_dir, &mut |rel, path| {
-            if app.bundled {
-                elf_files.push((format!("{release_priv}/{rel}"), path.to_owned()));
-            }
+        let priv_bytes = app.priv_dir.as_deref().map_or(0, |dir| {
+            tree_size(dir, &mut |rel, path| {
+                if app.bundled {
+                    elf_files.push((format!("{release_priv}/{rel}"), path.to_owned()));
+                }
+            })
         });
         if app.bundled {
             let bytes = ebin_bytes + priv_bytes;

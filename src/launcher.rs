@@ -182,7 +182,7 @@ mod tests {
     /// Every built-in command is one the launcher knows.
     #[test]
     fn builtin_commands_are_the_launchers() {
-        let launcher = crate::templates::render("launcher.sh", "my_app").unwrap();
+        let launcher = crate::templates::launcher("my_app", false).unwrap();
         for name in BUILTIN_COMMANDS {
             assert!(
                 launcher.lines().any(|l| {

@@ -208,13 +208,15 @@ fn check(path: &std::path::Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn mix_env(env: Option<String>) -> String {
+/// `--env`, else `$MIX_ENV`, else `prod` (`default`, rebar3's profile,
+/// for rebar3 projects).
+fn mix_env(env: Option<String>, dir: &std::path::Path) -> String {
     env.or_else(|| std::env::var("MIX_ENV").ok().filter(|e| !e.is_empty()))
-        .unwrap_or_else(|| "prod".into())
+        .unwrap_or_else(|| relpack::config::default_env(dir).into())
 }
 
 fn show_config(args: ConfigArgs) -> anyhow::Result<()> {
-    let env = mix_env(args.env);
+    let env = mix_env(args.env, &args.path);
     let entries = match &args.file {
         Some(file) => relpack::config::describe_file(file, &env, !args.no_elixir)?,
         None => relpack::config::load(&relpack::config::LoadOptions {
@@ -240,8 +242,8 @@ fn show_config(args: ConfigArgs) -> anyhow::Result<()> {
 }
 
 fn options(args: BuildArgs) -> anyhow::Result<BuildOptions> {
-    let mut options = BuildOptions::new(args.path);
-    options.env = mix_env(args.env);
+    let mut options = BuildOptions::new(&args.path);
+    options.env = mix_env(args.env, &args.path);
     options.name = args.name;
     options.version = args.version;
     options.output_dir = args.out;

@@ -116,6 +116,8 @@ pub struct PlannedApp {
     /// Whether its files are copied into `lib/` (OTP's applications are not
     /// when the release relies on the target's Erlang).
     pub bundled: bool,
+    /// The `priv` directory to ship, if it has one.
+    pub priv_dir: Option<PathBuf>,
 }
 
 impl PlannedApp {
@@ -166,8 +168,16 @@ pub struct ReleasePlan {
     /// `config/runtime.exs`, shipped as `releases/<vsn>/runtime.exs` and
     /// read at boot.
     pub runtime_config: Option<PathBuf>,
+    /// Whether Elixir's config provider runs at boot (for runtime.exs or
+    /// Distillery's `config_providers`).
+    pub config_provider: bool,
+    /// Link the project's applications into `lib/` instead of copying
+    /// them (Distillery's `dev_mode`): a recompile is seen without a rebuild.
+    pub dev_mode: bool,
     /// The rendered `vm.args`, when the project has its own.
     pub vm_args: Option<String>,
+    /// The rendered `rel/env.sh.eex`, shipped as `releases/<vsn>/env.sh`.
+    pub env_sh: Option<String>,
     /// Files to add to the release, applied last, in order.
     pub overlays: Vec<PlannedOverlay>,
     /// The release settings read from the project, if any (commands and
@@ -251,10 +261,12 @@ pub fn plan(options: &BuildOptions) -> Result<ReleasePlan> {
         (_, Some(root)) => OtpInstall::open(root)?,
         _ => OtpInstall::from_path_env()?,
     };
-    let elixir = Some(match &options.elixir_root {
-        Some(root) => ElixirInstall::open(root)?,
-        None => ElixirInstall::from_path_env()?,
-    });
+    let mix = project_config.kind == config::ProjectKind::Mix;
+    let elixir = match (&options.elixir_root, mix) {
+        (_, false) => None,
+        (Some(root), true) => Some(ElixirInstall::open(root)?),
+        (None, true) => Some(ElixirInstall::from_path_env()?),
+    };
 
     let project_app = build.project_app.clone();
     let wanted_name = options.name.clone().or(release.map(|r| r.name.clone()));
@@ -270,12 +282,17 @@ pub fn plan(options: &BuildOptions) -> Result<ReleasePlan> {
                 crate::app::AppSpec::read(&dir.join("ebin").join(format!("{app}.app")), app)?;
             (name.unwrap_or_else(|| app.clone()), version.unwrap_or(spec.vsn))
         }
-        (None, _, _) => return Err(Error::Project {
-            path: options.project_dir.join("mix.exs"),
-            message:
-                "an umbrella project needs a release in mix.exs `releases:` (or --name, --release-version and --app CHILD)"
-                    .into(),
-        }),
+        (None, _, _) => {
+            return Err(Error::Project {
+                path: project_config.project.path.clone(),
+                message: if mix {
+                    "an umbrella project needs a release in mix.exs `releases:` (or --name, --release-version and --app CHILD)"
+                } else {
+                    "no {relx, [{release, {Name, Vsn}, Apps}]} here: add one (or pass --name, --release-version and --app)"
+                }
+                .into(),
+            })
+        }
     };
     validate_release_name(&name)?;
     let mut requested = options.apps.clone();
@@ -305,7 +322,7 @@ pub fn plan(options: &BuildOptions) -> Result<ReleasePlan> {
         &inputs,
         &Request {
             apps: requested,
-            elixir: true,
+            elixir: mix,
         },
     )?;
 
@@ -318,14 +335,15 @@ pub fn plan(options: &BuildOptions) -> Result<ReleasePlan> {
             } else {
                 StartType::Load
             };
-            PlannedApp {
+            Ok(PlannedApp {
                 bundled: include_erts || r.source.origin != Origin::Otp,
+                priv_dir: priv_dir(&r.source.dir, mix)?,
                 source: r.source,
                 start_type: r.start_type,
                 clean_start_type,
-            }
+            })
         })
-        .collect();
+        .collect::<Result<_>>()?;
 
     let warnings = plan_warnings(&inputs, &apps);
     let Inputs { build, otp, .. } = inputs;
@@ -335,14 +353,16 @@ pub fn plan(options: &BuildOptions) -> Result<ReleasePlan> {
         .clone()
         .or(release.and_then(|r| r.output_dir.clone()))
         .unwrap_or_else(|| build.build_dir.join("rel").join(&name));
-    let tar = options.tar && release.and_then(|r| r.tar).unwrap_or(true);
+    let dev_mode = release.is_some_and(|r| r.dev_mode);
+    let tar = options.tar && !dev_mode && release.and_then(|r| r.tar).unwrap_or(true);
     let tarball = tar.then(|| {
         build
             .build_dir
             .join(format!("{name}-{version}.{}", options.compress.extension()))
     });
-    let strip = options
-        .strip_beams
+    // On unless the command line or the release configuration (`strip_beams:
+    // false`, Distillery's `strip_debug_info: false`) turns it off.
+    let strip = (options.strip_beams && release.and_then(|r| r.strip_beams).unwrap_or(true))
         .then(|| keep_chunks(options))
         .transpose()?;
     let cookie_store = cookie::store_path(&build.build_dir);
@@ -368,15 +388,20 @@ pub fn plan(options: &BuildOptions) -> Result<ReleasePlan> {
         .map(|r| render_vm_args(r, &vars))
         .transpose()?
         .flatten();
+    let env_sh = release
+        .and_then(|r| r.env_sh.as_deref())
+        .map(|path| config::eex::render_file(path, &vars))
+        .transpose()?;
     let overlays = release
         .map(|r| plan_overlays(r, &options.project_dir, &vars))
         .transpose()?
         .unwrap_or_default();
     let app_config = project_config.app_config;
+    let boot_files = boot_config_files(release, app_config.runtime.is_some(), &version, &overlays)?;
     let sys_config = sys_config_term(
         app_config.config,
         release.and_then(|r| r.sys_config.as_deref()),
-        app_config.runtime.is_some().then_some(version.as_str()),
+        &boot_files,
         &options.env,
     )?;
     let mut read = vec![build.build_dir.join("lib"), otp.root.clone()];
@@ -401,7 +426,10 @@ pub fn plan(options: &BuildOptions) -> Result<ReleasePlan> {
         warnings,
         sys_config,
         runtime_config: app_config.runtime,
+        config_provider: !boot_files.is_empty(),
+        dev_mode,
         vm_args,
+        env_sh,
         overlays,
         release_config: project_config.release,
         commands,
@@ -502,6 +530,23 @@ fn absolute(path: &Path) -> PathBuf {
     resolved
 }
 
+/// An application's `priv` to ship. rebar3 links `priv` into `_build` even
+/// when the application has none, so a dangling link means no `priv` there;
+/// Mix links only an existing one, so there it means a broken build.
+fn priv_dir(app_dir: &Path, mix: bool) -> Result<Option<PathBuf>> {
+    let dir = app_dir.join("priv");
+    if dir.exists() {
+        Ok(Some(dir))
+    } else if dir.is_symlink() && mix {
+        Err(Error::Project {
+            path: dir,
+            message: "dangling symlink: recompile the application or remove the link".into(),
+        })
+    } else {
+        Ok(None)
+    }
+}
+
 /// Custom launcher commands and hook directories.
 type LauncherExtras = (Vec<(String, PathBuf)>, Vec<(Hook, PathBuf)>);
 
@@ -539,16 +584,16 @@ fn launcher_extras(
 
 /// The release's own `vm.args` (and Distillery `erl_opts`), rendered.
 fn render_vm_args(r: &ReleaseSettings, vars: &[(String, String)]) -> Result<Option<String>> {
-    let mut text = match &r.vm_args {
-        Some(path) => {
-            let raw = std::fs::read_to_string(path).at(path, "cannot read the vm.args template")?;
-            Some(config::eex::render(path, &raw, vars)?)
-        }
-        None => None,
-    };
+    let mut text = r
+        .vm_args
+        .as_deref()
+        .map(|path| config::eex::render_file(path, vars))
+        .transpose()?;
     if let Some(opts) = &r.erl_opts {
-        let mut t = text
-            .unwrap_or_else(|| crate::templates::render("vm.args", &r.name).unwrap_or_default());
+        let mut t = match text {
+            Some(t) => t,
+            None => crate::templates::render("vm.args", &r.name)?,
+        };
         if !t.ends_with('\n') {
             t.push('\n');
         }
@@ -620,10 +665,8 @@ fn plan_overlays(
             },
             Overlay::Template(a, b) => {
                 let from = source(a)?;
-                let raw =
-                    std::fs::read_to_string(&from).at(&from, "cannot read the overlay template")?;
                 PlannedOverlay::Write {
-                    text: config::eex::render(&from, &raw, vars)?,
+                    text: config::eex::render_file(&from, vars)?,
                     to: inside(b)?,
                 }
             }
@@ -632,13 +675,58 @@ fn plan_overlays(
     Ok(planned)
 }
 
+/// The files Elixir's config provider reads at boot, relative to the
+/// release root: runtime.exs, then Distillery's provider files, each of
+/// which an overlay must put into the release.
+fn boot_config_files(
+    release: Option<&ReleaseSettings>,
+    runtime: bool,
+    version: &str,
+    overlays: &[PlannedOverlay],
+) -> Result<Vec<String>> {
+    let mut files: Vec<String> = runtime
+        .then(|| format!("/releases/{version}/runtime.exs"))
+        .into_iter()
+        .collect();
+    for file in release
+        .map(|r| r.boot_config_files.as_slice())
+        .unwrap_or_default()
+    {
+        let shipped = overlays.iter().any(|o| match o {
+            PlannedOverlay::Copy { to, .. } | PlannedOverlay::Write { to, .. } => {
+                Path::new("/").join(to) == Path::new(file)
+            }
+            _ => false,
+        });
+        if let (false, Some(r)) = (shipped, release) {
+            let setting = r
+                .settings
+                .get("config_providers")
+                .cloned()
+                .unwrap_or_else(|| config::Setting {
+                    value: Term::List(Vec::new()),
+                    origin: r.file.display().to_string(),
+                });
+            return Err(config::at(
+                &setting,
+                format!(
+                    "config provider file ${{RELEASE_ROOT_DIR}}{file} is not put into the release: add an overlay such as {{:copy, \"rel/config/config.exs\", \"{}\"}}",
+                    file.trim_start_matches('/')
+                ),
+            ));
+        }
+        files.push(file.clone());
+    }
+    Ok(files)
+}
+
 /// `sys.config`: the application config, a release's own `sys_config`
-/// merged over it, and, with `config/runtime.exs`, the settings of
+/// merged over it, and, with files to read at boot, the settings of
 /// Elixir's config provider exactly as `mix release` writes them.
 fn sys_config_term(
     app_config: Term,
     extra: Option<&Path>,
-    runtime_vsn: Option<&str>,
+    boot_files: &[String],
     env: &str,
 ) -> Result<Term> {
     let mut entries = match app_config {
@@ -666,7 +754,7 @@ fn sys_config_term(
             }
         }
     }
-    if let Some(vsn) = runtime_vsn {
+    if !boot_files.is_empty() {
         let system = |var: &str, suffix: &str| {
             Term::tuple(vec![
                 Term::atom("system"),
@@ -692,13 +780,20 @@ fn sys_config_term(
             (Term::atom("extra_config"), Term::List(Vec::new())),
             (
                 Term::atom("providers"),
-                Term::List(vec![Term::tuple(vec![
-                    Term::atom("Elixir.Config.Reader"),
-                    Term::tuple(vec![
-                        system("RELEASE_ROOT", &format!("/releases/{vsn}/runtime.exs")),
-                        reader_opts,
-                    ]),
-                ])]),
+                Term::List(
+                    boot_files
+                        .iter()
+                        .map(|file| {
+                            Term::tuple(vec![
+                                Term::atom("Elixir.Config.Reader"),
+                                Term::tuple(vec![
+                                    system("RELEASE_ROOT", file),
+                                    reader_opts.clone(),
+                                ]),
+                            ])
+                        })
+                        .collect(),
+                ),
             ),
             (
                 Term::atom("prune_runtime_sys_config_after_boot"),

@@ -1,7 +1,8 @@
 //! The application closure of a release and each application's start type.
 //!
 //! The start list is built the way `mix release` builds it: kernel, stdlib,
-//! elixir and sasl (`permanent`), then the applications the release names
+//! elixir and sasl (`permanent`; relx releases of rebar3 projects: kernel
+//! and stdlib only), then the applications the release names
 //! with their start types, then the project's own application (`permanent`),
 //! then `iex` as `none` unless something pulls it in. Every application
 //! reachable through `applications` and `included_applications` follows,
@@ -92,7 +93,8 @@ impl ResolvedApp {
 pub struct Request {
     /// Applications the release names, in order, with their start types.
     pub apps: Vec<(String, StartType)>,
-    /// Whether the default Elixir applications (elixir, iex) belong in the
+    /// Whether this is a Mix release, whose start list has elixir, sasl
+    /// and iex by default; relx's (`false`) has only kernel and stdlib.
     /// start list: true for Mix projects.
     pub elixir: bool,
 }
@@ -101,9 +103,8 @@ pub struct Request {
 pub fn resolve(inputs: &Inputs, request: &Request) -> Result<Vec<ResolvedApp>> {
     let mut defaults = vec!["kernel", "stdlib"];
     if request.elixir {
-        defaults.push("elixir");
+        defaults.extend(["elixir", "sasl"]);
     }
-    defaults.push("sasl");
     // As Keyword.merge: a default the release names again moves to its place.
     let mut named: Vec<(String, StartType)> = defaults
         .into_iter()

@@ -19,6 +19,25 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("rel_vm.args", include_str!("../templates/rel_vm.args")),
 ];
 
+/// The launcher of release `rel_name`: for Elixir releases (IEx shells,
+/// Elixir expressions) or, with `erlang_only`, for releases without Elixir.
+pub fn launcher(rel_name: &str, erlang_only: bool) -> Result<String> {
+    let (language, shell_name, shell_args, example_expr) = if erlang_only {
+        ("Erlang", "an Erlang shell", "-user user_drv", "node()")
+    } else {
+        (
+            "Elixir",
+            "an IEx shell",
+            "-user Elixir.IEx.CLI -extra --no-halt +iex",
+            "IO.puts(node())",
+        )
+    };
+    render_with(
+        "launcher.sh",
+        context! { rel_name, erlang_only, language, shell_name, shell_args, example_expr },
+    )
+}
+
 /// Renders template `name` for release `rel_name`.
 pub fn render(name: &str, rel_name: &str) -> Result<String> {
     render_with(name, context! { rel_name => rel_name })
@@ -59,8 +78,17 @@ mod tests {
             assert!(text.ends_with('\n'), "{name} lost its final newline");
             assert!(!text.contains("{{"), "{name} has unrendered tags");
         }
-        assert!(render("launcher.sh", "my_app")
+        assert!(launcher("my_app", false)
             .unwrap()
             .contains("RELEASE_NAME:-my_app}"));
+    }
+
+    #[test]
+    fn erlang_launcher_needs_no_elixir() {
+        let text = launcher("erl_app", true).unwrap();
+        for elixir in ["start_cli", "Elixir.", "--eval", "+iex"] {
+            assert!(!text.contains(elixir), "{elixir} in the Erlang launcher");
+        }
+        assert!(text.contains("-user user_drv -remsh"));
     }
 }

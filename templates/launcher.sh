@@ -79,6 +79,38 @@ Down = fun() ->
 ERLANG
 }
 
+{% if erlang_only %}
+# Evaluates the Erlang expressions given as plain argument, on the node
+# when argument 1 is `remote`, else here; prints the value with ~tp (but
+# not ok, so io:format prints only its output).
+rpc_code() {
+  cat <<ERLANG
+[Text] = init:get_plain_arguments(),
+io:setopts(standard_io, [{encoding, unicode}]),
+Fail = fun(Fmt, Args) -> io:format(standard_error, Fmt, Args), halt(1) end,
+Exprs = case erl_scan:string(string:trim(Text, trailing, ". \n") ++ ".") of
+  {ok, Tokens, _} ->
+    case erl_parse:parse_exprs(Tokens) of
+      {ok, Parsed} -> Parsed;
+      {error, {_, Mod, Why}} -> Fail("~ts~n", [Mod:format_error(Why)])
+    end;
+  {error, {_, Mod, Why}, _} -> Fail("~ts~n", [Mod:format_error(Why)])
+end,
+Result = case "${1:-remote}" of
+  "remote" -> rpc:call(T, erl_eval, exprs, [Exprs, []]);
+  _ -> try erl_eval:exprs(Exprs, []) catch C:E:St -> {badrpc, {'EXIT', {C, E, St}}} end
+end,
+case Result of
+  {badrpc, nodedown} -> Down();
+  {badrpc, {'EXIT', Why2}} -> Fail("** exception: ~tp~n", [Why2]);
+  {badrpc, Other} -> Fail("rpc failed: ~tp~n", [Other]);
+  {value, ok, _} -> halt(0);
+  {value, Value, _} -> io:format("~tp~n", [Value]), halt(0)
+end.
+ERLANG
+}
+
+{% else %}
 # Evaluates the Elixir expression given as plain argument on the node and
 # prints the result with inspect (but not :ok, so `IO.puts` prints only
 # its output).
@@ -103,6 +135,7 @@ end.
 ERLANG
 }
 
+{% endif %}
 ping_code() {
   cat <<'ERLANG'
 case net_adm:ping(T) of
@@ -147,21 +180,21 @@ usage() {
 Usage: $(basename "$SELF") COMMAND [ARGS]
 
   foreground              run the release in the foreground, no shell
-  console | start_iex     run the release in the foreground with an IEx shell
+  console | start_iex     run the release in the foreground with {{ shell_name }}
   start | daemon          run the release in the background (under run_erl);
                           returns once the node answers
   attach                  connect to the shell of a started release (to_erl);
                           leave with Ctrl-D, Ctrl-C would stop the node
-  remote_console | remote an IEx shell on the running node
+  remote_console | remote {{ shell_name }} on the running node
   stop                    stop the running node; returns once it is gone
   restart                 restart the running node's applications (same VM);
                           returns once the node answers again
   reboot                  stop the running node, then start it again
   ping                    print pong if the node is running (else pang, exit 1)
   pid                     print the OS pid of the running node
-  rpc EXPR                evaluate an Elixir expression on the running node
+  rpc EXPR                evaluate an {{ language }} expression on the running node
                           and print the result
-  eval EXPR               evaluate an Elixir expression on a new node with the
+  eval EXPR               evaluate an {{ language }} expression on a new node with the
                           release's code loaded and its applications not started
   describe                print what this release is and where it lives
   version                 print the release name and version
@@ -260,10 +293,10 @@ vm_command() {
   prepare_config
   # -eval and -s run in command-line order: the cookie is set first.
   case $RELEASE_DISTRIBUTION in
-    none) set -- -s elixir start_cli "$@" ;;
+    none) set -- {% if not erlang_only %}-s elixir start_cli {% endif %}"$@" ;;
     name | sname)
       set -- "-$RELEASE_DISTRIBUTION" "$RELEASE_NODE" -nocookie \
-        -eval "$SET_COOKIE, $SIGNAL_READY" -s elixir start_cli "$@"
+        -eval "$SET_COOKIE, $SIGNAL_READY" {% if not erlang_only %}-s elixir start_cli {% endif %}"$@"
       ;;
     *) check_distribution "$COMMAND" ;;
   esac
@@ -345,7 +378,7 @@ start_daemon() {
     die "node $RELEASE_NODE is already running"
   fi
   run_hooks pre_start
-  vm_command -user Elixir.IEx.CLI -extra --no-halt +iex
+  vm_command {{ shell_args }}
   mkdir -p "$PIPE_DIR" "$LOG_DIR"
   rm -f "$PID_FILE"
   # The shell run_erl starts writes its pid, which stays the VM's pid
@@ -383,12 +416,20 @@ remote_console() {
     chmod 400 "$home/.erlang.cookie.tmp"
     mv -f "$home/.erlang.cookie.tmp" "$home/.erlang.cookie"
   )
+{% if erlang_only %}
+  HOME=$home exec "$ERL" -noshell -hidden \
+    "-$RELEASE_DISTRIBUTION" "rem-$(rand)-$RELEASE_NODE" \
+    -boot "$REL_VSN_DIR/start_clean" \
+    -boot_var RELEASE_LIB "$RELEASE_ROOT/lib" \
+    -user user_drv -remsh "$RELEASE_NODE"
+{% else %}
   HOME=$home exec "$ERL" -noshell -hidden \
     "-$RELEASE_DISTRIBUTION" "rem-$(rand)-$RELEASE_NODE" \
     -boot "$REL_VSN_DIR/start_clean" \
     -boot_var RELEASE_LIB "$RELEASE_ROOT/lib" \
     -user Elixir.IEx.CLI -s elixir start_cli \
     -extra --no-halt +iex --remsh "$RELEASE_NODE"
+{% endif %}
 }
 
 describe() {
@@ -415,7 +456,7 @@ case $COMMAND in
     run_foreground -extra --no-halt
     ;;
   console | start_iex)
-    run_foreground -user Elixir.IEx.CLI -extra --no-halt +iex
+    run_foreground {{ shell_args }}
     ;;
   start | daemon)
     start_daemon
@@ -445,19 +486,28 @@ case $COMMAND in
     tool_node "$(pid_code)"
     ;;
   rpc)
-    [ $# -eq 1 ] || die "rpc needs one expression, e.g.: $(basename "$SELF") rpc 'IO.puts(node())'"
+    [ $# -eq 1 ] || die "rpc needs one expression, e.g.: $(basename "$SELF") rpc '{{ example_expr }}'"
     tool_node "$(rpc_code)" "$1"
     ;;
   eval)
-    [ $# -ge 1 ] || die "eval needs an expression, e.g.: $(basename "$SELF") eval 'IO.puts(:ok)'"
+    [ $# -ge 1 ] || die "eval needs an expression, e.g.: $(basename "$SELF") eval '{{ example_expr }}'"
     EXPR=$1
     shift
     prepare_config
+{% if erlang_only %}
+    [ $# -eq 0 ] || die "eval takes one expression"
+    exec "$ERL" -noshell \
+      -config "$RELEASE_SYS_CONFIG" \
+      -boot "$REL_VSN_DIR/start_clean" \
+      -boot_var RELEASE_LIB "$RELEASE_ROOT/lib" \
+      -eval "T = node(), Down = fun() -> halt(1) end, $(rpc_code local)" -extra "$EXPR"
+{% else %}
     exec "$ERL" -noshell -s elixir start_cli \
       -config "$RELEASE_SYS_CONFIG" \
       -boot "$REL_VSN_DIR/start_clean" \
       -boot_var RELEASE_LIB "$RELEASE_ROOT/lib" \
       -extra --eval "$EXPR" -- "$@"
+{% endif %}
     ;;
   describe)
     describe

@@ -16,8 +16,8 @@ fn built(dir: &str) -> (Scratch, PathBuf, PathBuf) {
     let mut args = vec!["build"];
     args.extend(f.args);
     relpack_ok(&root, &args);
-    let release = root.join("_build/prod/rel").join(f.release);
-    let tarball = root.join(format!("_build/prod/{}-{}.tar.gz", f.release, f.vsn));
+    let release = f.build_dir(&root).join("rel").join(f.release);
+    let tarball = f.tarball(&root);
     (project, release, tarball)
 }
 

@@ -11,6 +11,20 @@ use std::time::Duration;
 
 use common::*;
 
+/// Every file below `dir`.
+fn walkdir(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walkdir(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
 fn oracle(mode: &str, a: &Path, b: &Path) -> String {
     require("escript", "apt-get install erlang");
     run_ok(
@@ -23,7 +37,8 @@ fn oracle(mode: &str, a: &Path, b: &Path) -> String {
 }
 
 /// relpack's `sys.config` for config.exs + prod.exs + runtime.exs equals,
-/// as Erlang terms, the one `mix release` writes; runtime.exs is shipped.
+/// as Erlang terms, the one `mix release` writes; runtime.exs is shipped,
+/// the `rel/*.eex` templates rendered alike.
 #[test]
 fn sys_config_matches_mix_release() {
     let project = compiled_fixture("configured");
@@ -56,10 +71,30 @@ fn sys_config_matches_mix_release() {
     // The build-time environment variable was read at build time.
     let text = std::fs::read_to_string(ours.join("sys.config")).unwrap();
     assert!(text.contains("<<\"builder\"/utf8>>"), "{text}");
-    assert_eq!(
-        std::fs::read(ours.join("runtime.exs")).unwrap(),
-        std::fs::read(mix_dir.join("runtime.exs")).unwrap()
-    );
+    // strip_beams: every .beam byte for byte as mix release strips it.
+    let mix_lib = root.join("_build/prod/rel/configured/lib");
+    let mut beams = 0;
+    for entry in walkdir(&out_dir.join("lib")) {
+        if entry.extension().is_some_and(|e| e == "beam") {
+            let rel = entry.strip_prefix(out_dir.join("lib")).unwrap();
+            assert!(
+                std::fs::read(&entry).unwrap() == std::fs::read(mix_lib.join(rel)).unwrap(),
+                "{} differs from mix release's",
+                rel.display()
+            );
+            beams += 1;
+        }
+    }
+    assert!(beams > 500, "only {beams} beams compared");
+    // runtime.exs shipped; rel/vm.args.eex and rel/env.sh.eex rendered as
+    // mix release renders them.
+    for file in ["runtime.exs", "vm.args", "env.sh"] {
+        assert_eq!(
+            std::fs::read_to_string(ours.join(file)).unwrap(),
+            std::fs::read_to_string(mix_dir.join(file)).unwrap(),
+            "{file}"
+        );
+    }
 }
 
 /// The booted release sees the value an environment variable has when it
@@ -141,6 +176,7 @@ fn distillery_options_take_effect() {
     );
     assert!(vm_args.ends_with("+sbwt none\n"), "{vm_args}");
     // Overlays: mkdir, copy, template with overlay_vars, link.
+    assert!(read(&release.join("etc/config.exs")).contains("STORE_RESTOCKED"));
     assert!(release.join("var/log").is_dir());
     assert_eq!(
         read(&release.join("etc/motd.txt")),
@@ -183,6 +219,18 @@ fn distillery_options_take_effect() {
         ],
     ));
     assert_eq!(stdout.trim(), "{42, \"EUR\"}");
+    // strip_debug_info: docs and debug info are gone, attributes stay.
+    let stdout = run_ok(&mut without_system_erlang(
+        &bin,
+        &["eval", "IO.inspect({Code.fetch_docs(Store), match?({:error, :beam_lib, {:missing_chunk, _, 'Dbgi'}}, :beam_lib.chunks(:code.which(Store), [:debug_info])), Store.__info__(:attributes) != []})"],
+    ));
+    assert_eq!(stdout.trim(), "{{:error, :chunk_not_found}, true, true}");
+    // config_providers: etc/config.exs is read at boot.
+    let mut cmd = without_system_erlang(
+        &bin,
+        &["eval", "IO.puts(Application.get_env(:store, :restocked))"],
+    );
+    assert_eq!(run_ok(cmd.env("STORE_RESTOCKED", "today")).trim(), "today");
     ensure_epmd();
     let node = node_name("shop");
     let log = project.path().join("fg.log");
@@ -210,6 +258,51 @@ fn distillery_options_take_effect() {
     assert_eq!(restock.trim(), "restocking");
 }
 
+/// The dev environment: `dev_mode` links the compiled applications into
+/// the release (no tarball), so a recompile shows without a rebuild;
+/// `include_erts: false` boots on the system's Erlang.
+#[test]
+fn distillery_dev_mode_links_the_build() {
+    let project = compiled_fixture("distillery");
+    let root = project.path().join("distillery");
+    let mix_dev = |root: &Path| {
+        run_ok(
+            Command::new("mix")
+                .arg("compile")
+                .current_dir(root)
+                .env("MIX_ENV", "dev"),
+        )
+    };
+    mix_dev(&root);
+    let out = relpack_ok(&root, &["build", "--env", "dev"]);
+    assert!(!out.contains("tarball"), "{out}");
+    assert!(!root.join("_build/dev/shop-1.3.0.tar.gz").exists());
+    let release = root.join("rel/out/shop");
+    let lib = release.join("lib/store-1.3.0");
+    assert_eq!(
+        std::fs::read_link(&lib).unwrap(),
+        root.join("_build/dev/lib/store").canonicalize().unwrap()
+    );
+    assert!(!release.join("erts-13.1.5").exists());
+    assert_eq!(cookie(&release), "store-dev-cookie");
+    let eval = |release: &Path| {
+        run_ok(Command::new(release.join("bin/shop")).args(["eval", "IO.puts(Store.stock())"]))
+    };
+    assert_eq!(eval(&release).trim(), "42");
+    let source = root.join("lib/store.ex");
+    let code = std::fs::read_to_string(&source).unwrap();
+    std::fs::write(
+        &source,
+        code.replace(
+            "def stock, do: Application.get_env(:store, :stock)",
+            "def stock, do: -1",
+        ),
+    )
+    .unwrap();
+    mix_dev(&root);
+    assert_eq!(eval(&release).trim(), "-1");
+}
+
 /// `relpack config` shows where each setting came from; `--env` selects
 /// the Distillery environment, `--json` prints machine-readable output.
 #[test]
@@ -221,11 +314,11 @@ fn config_command_shows_settings_and_origins() {
         "{out}"
     );
     assert!(
-        out.contains("release.cookie = 'store-prod-cookie-OK'  # ./rel/config.exs:24\n"),
+        out.contains("release.cookie = 'store-prod-cookie-OK'  # ./rel/config.exs:26\n"),
         "{out}"
     );
     assert!(
-        out.contains("release.include_erts = true  # ./rel/config.exs:22\n"),
+        out.contains("release.include_erts = true  # ./rel/config.exs:24\n"),
         "{out}"
     );
     let dev: serde_json::Value =
@@ -240,7 +333,7 @@ fn config_command_shows_settings_and_origins() {
     };
     assert_eq!(
         entry("release.include_erts"),
-        serde_json::json!({"key": "release.include_erts", "value": "false", "origin": "./rel/config.exs:17"})
+        serde_json::json!({"key": "release.include_erts", "value": "false", "origin": "./rel/config.exs:19"})
     );
     assert_eq!(entry("release.cookie")["value"], "'store-dev-cookie'");
     let mix = relpack_ok(
@@ -288,7 +381,7 @@ fn configuration_errors_name_file_and_line() {
     .unwrap();
     fails(
         &["build"],
-        &["rel/config.exs:23:", "unknown option `include_sources`"],
+        &["rel/config.exs:25:", "unknown option `include_sources`"],
     );
 
     std::fs::write(
@@ -299,7 +392,33 @@ fn configuration_errors_name_file_and_line() {
         ),
     )
     .unwrap();
-    fails(&["build"], &["rel/config.exs:23:", "Enum.random/1"]);
+    fails(&["build"], &["rel/config.exs:25:", "Enum.random/1"]);
+
+    std::fs::write(
+        &config,
+        text.replace("set include_src: false", "set include_src: true"),
+    )
+    .unwrap();
+    fails(
+        &["build"],
+        &["rel/config.exs:25:", "`include_src: true` is not supported"],
+    );
+
+    std::fs::write(
+        &config,
+        text.replace(
+            "{:copy, \"rel/config/config.exs\", \"etc/config.exs\"}",
+            "{:mkdir, \"etc\"}",
+        ),
+    )
+    .unwrap();
+    fails(
+        &["build"],
+        &[
+            "rel/config.exs:50:",
+            "etc/config.exs is not put into the release",
+        ],
+    );
 
     std::fs::write(
         &config,

@@ -76,13 +76,7 @@ fn boots_with_reported_packages(dir: &str) -> Vec<String> {
         );
     }
     let out = eval_in(&rootfs, &release, f.release, f.eval.0);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(stdout.trim(), f.eval.1);
+    assert_printed(&out, f.eval.1);
     packages
 }
 

@@ -202,13 +202,7 @@ fn boots_in_rootfs(dir: &str) {
         &format!("/{opt}/bin/{}", f.release),
         &["eval", f.eval.0],
     );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(stdout.trim(), f.eval.1);
+    assert_printed(&out, f.eval.1);
 }
 
 #[test]
@@ -219,4 +213,14 @@ fn hello_boots_in_a_minimal_debian_rootfs() {
 #[test]
 fn nif_boots_in_a_minimal_debian_rootfs() {
     boots_in_rootfs("nif");
+}
+
+#[test]
+fn rebar3_release_boots_with_eval() {
+    boots_with_eval("rebar_hello");
+}
+
+#[test]
+fn rebar3_release_boots_in_foreground() {
+    boots_in_foreground("rebar_hello");
 }

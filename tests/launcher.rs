@@ -792,3 +792,48 @@ fn console_gives_an_iex_shell_on_the_release_node() {
     assert!(!cmdline.contains(&rel.cookie()), "{cmdline}");
     assert_exits(*vm_pid);
 }
+
+/// A rebar3 release has no Elixir: its launcher (shellcheck-clean) runs
+/// Erlang expressions for `rpc` and `eval` and an Erlang remote shell.
+#[test]
+fn erlang_launcher_of_a_rebar3_release() {
+    require("shellcheck", "apt-get install shellcheck");
+    let rel = Release::new("rebar_hello", &[]);
+    let out = run(Command::new("shellcheck")
+        .args(["--shell=sh", "--severity=style"])
+        .arg(rel.launcher()));
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+
+    let _guard = rel.daemon();
+    assert_eq!(rel.ok(&["ping"]).trim(), "pong");
+    let pid: u32 = rel.ok(&["pid"]).trim().parse().unwrap();
+    assert_is_release_vm(&rel, pid);
+    assert_eq!(
+        rel.ok(&["rpc", "lists:sum(lists:seq(1, 100))"]).trim(),
+        "5050"
+    );
+    assert_eq!(
+        rel.ok(&["rpc", "rebar_hello_worker:ping()."]).trim(),
+        "pong"
+    );
+    let failing = rel.run(&["rpc", "erlang:error(boom)"]);
+    assert!(!failing.status.success());
+    assert!(stderr(&failing).contains("boom"), "{}", stderr(&failing));
+    let bad = rel.run(&["rpc", "1 +"]);
+    assert!(!bad.status.success());
+    assert!(stderr(&bad).contains("syntax error"), "{}", stderr(&bad));
+
+    let mut terminal = Terminal::open(&rel, "remote_console");
+    let prompt = terminal.wait_for(&format!("({}@", rel.node));
+    terminal.send(b"rebar_hello_worker:ping().\n");
+    let answered = prompt && terminal.wait_for("pong");
+    terminal.send(b"\x07");
+    std::thread::sleep(Duration::from_secs(1));
+    terminal.send(b"q\r");
+    let text = terminal.close();
+    assert!(answered, "remote shell output:\n{text}");
+
+    rel.ok(&["stop"]);
+    assert_exits(pid);
+    assert_eq!(stdout(&rel.run(&["ping"])).trim(), "pang");
+}

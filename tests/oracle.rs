@@ -19,7 +19,7 @@ fn boot_scripts_match_systools(dir: &str) {
     let mut args = vec!["build", "--no-tar"];
     args.extend(f.args);
     relpack_ok(&root, &args);
-    let release = root.join("_build/prod/rel").join(f.release);
+    let release = f.build_dir(&root).join("rel").join(f.release);
     let work = project.path().join("oracle");
     std::fs::create_dir_all(&work).unwrap();
     let out = run_ok(
@@ -115,4 +115,9 @@ fn configured_boot_scripts_match_systools() {
 #[test]
 fn configured_rel_matches_mix_release() {
     rel_matches_mix_release("configured");
+}
+
+#[test]
+fn rebar3_boot_scripts_match_systools() {
+    boot_scripts_match_systools("rebar_hello");
 }

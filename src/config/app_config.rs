@@ -81,10 +81,22 @@ impl AppConfig {
                 fallback_reason: None,
                 runtime,
             }),
+            Err(Error::Unsupported {
+                path,
+                line,
+                construct,
+                ..
+            }) if !use_elixir || !elixir_on_path() => Err(Error::Unsupported {
+                path,
+                line,
+                construct,
+                hint: if use_elixir {
+                    "; install Elixir to have `elixir` evaluate it"
+                } else {
+                    "; without --no-elixir, `elixir` would evaluate it"
+                },
+            }),
             Err(e @ Error::Unsupported { .. }) => {
-                if !use_elixir || !elixir_on_path() {
-                    return Err(e);
-                }
                 let config = read_with_elixir(&main, &context)?;
                 Ok(AppConfig {
                     config,

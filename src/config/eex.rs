@@ -7,6 +7,16 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 
+/// Reads the template at `path` and renders it with `vars`.
+pub fn render_file(path: &Path, vars: &[(String, String)]) -> Result<String> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        path: path.to_owned(),
+        action: "cannot read the template",
+        source,
+    })?;
+    render(path, &text, vars)
+}
+
 /// Renders `text` (read from `path`) with `vars`; a variable is found
 /// under `name`, `@name` and `@release.name`.
 pub fn render(path: &Path, text: &str, vars: &[(String, String)]) -> Result<String> {
@@ -44,6 +54,7 @@ pub fn render(path: &Path, text: &str, vars: &[(String, String)]) -> Result<Stri
                             .collect::<Vec<_>>()
                             .join(", ")
                     ),
+                    hint: "",
                 })?;
             out.push_str(&value.1);
         } else if !code.starts_with('#') {
@@ -51,6 +62,7 @@ pub fn render(path: &Path, text: &str, vars: &[(String, String)]) -> Result<Stri
                 path: path.to_owned(),
                 line,
                 construct: format!("EEx code <%{code}%>"),
+                hint: "",
             });
         }
         rest = &tag[end + 2..];

@@ -213,6 +213,7 @@ impl<'s> Evaluator<'s> {
             path: self.source.path.clone(),
             line: line_of(node),
             construct: what.into(),
+            hint: "",
         }
     }
 
@@ -340,7 +341,8 @@ impl<'s> Evaluator<'s> {
         Err(self.invalid(at, format!("no clause of `{name}/{}` matches", args.len())))
     }
 
-    fn function_body(&self, clause: Node<'s>) -> Option<Node<'s>> {
+    /// A `def`'s body: its do block or its `do:` value.
+    pub fn function_body(&self, clause: Node<'s>) -> Option<Node<'s>> {
         if let Some(b) = self.do_block(clause) {
             return Some(b);
         }
@@ -772,11 +774,13 @@ impl<'s> Evaluator<'s> {
                 _ => Err(bad()),
             },
             "+" | "-" | "*" => match (l, r) {
-                (Term::Integer(a), Term::Integer(b)) => Ok(Term::Integer(match op {
-                    "+" => a + b,
-                    "-" => a - b,
-                    _ => a * b,
-                })),
+                (Term::Integer(a), Term::Integer(b)) => match op {
+                    "+" => a.checked_add(b),
+                    "-" => a.checked_sub(b),
+                    _ => a.checked_mul(b),
+                }
+                .map(Term::Integer)
+                .ok_or_else(|| self.unsupported(node, "integer arithmetic beyond 64 bits")),
                 _ => Err(bad()),
             },
             _ => Err(self.unsupported(node, format!("the `{op}` operator"))),
@@ -1398,7 +1402,7 @@ fn dedent_heredoc(text: &str) -> String {
         .filter(|last| last.chars().all(|c| c == ' '))
         .map_or(0, str::len);
     body.split('\n')
-        .map(|l| &l[indent.min(l.len() - l.trim_start().len())..])
+        .map(|l| &l[indent.min(l.len() - l.trim_start_matches(' ').len())..])
         .collect::<Vec<_>>()
         .join("\n")
 }

@@ -61,13 +61,26 @@ pub fn init(dir: &Path) -> Result<Vec<PathBuf>> {
     )?;
     let vm_args = crate::templates::render("rel_vm.args", &name)?;
     std::fs::create_dir_all(&rel).at(&rel, "cannot create directory")?;
+    let mut written: Vec<&PathBuf> = Vec::new();
     for (path, text) in files.iter().zip([config, vm_args]) {
-        let mut f = std::fs::OpenOptions::new()
+        let file = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
-            .open(path)
-            .at(path, "cannot create")?;
-        f.write_all(text.as_bytes()).at(path, "cannot write")?;
+            .open(path);
+        let opened = file.is_ok();
+        if let Err(source) = file.and_then(|mut f| f.write_all(text.as_bytes())) {
+            // Leave nothing half-written: both files or neither (and never
+            // remove a file this run did not create).
+            for done in written.into_iter().chain(opened.then_some(path)) {
+                let _ = std::fs::remove_file(done);
+            }
+            return Err(Error::Io {
+                path: path.clone(),
+                action: "cannot write",
+                source,
+            });
+        }
+        written.push(path);
     }
     Ok(files.to_vec())
 }

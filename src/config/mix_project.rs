@@ -7,7 +7,9 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::config::elixir::{children, keyword_pairs, Context, Evaluator, NoDsl, Source};
+use tree_sitter::Node;
+
+use crate::config::elixir::{children, keyword_pairs, line_of, Context, Evaluator, NoDsl, Source};
 use crate::config::{Setting, Settings};
 use crate::error::{Error, Result};
 use crate::term::Term;
@@ -65,11 +67,11 @@ impl MixProject {
         let module_body = project_module(&ev)?;
         ev.define_module(&module_body, &mut NoDsl)?;
         let project = evaluate_project(&mut ev)?;
-        let get = |key: &str| project.iter().find(|(k, _, _)| k == key);
+        let get = |key: &str| project.iter().find(|(k, _, _, _)| k == key);
         let string = |key: &str| -> Result<Option<String>> {
             match get(key) {
                 None => Ok(None),
-                Some((_, v, line)) => match v {
+                Some((_, v, line, _)) => match v {
                     Term::Binary(b) => Ok(Some(String::from_utf8_lossy(b).into_owned())),
                     Term::Atom(a) => Ok(Some(a.clone())),
                     _ => Err(Error::Parse {
@@ -89,34 +91,51 @@ impl MixProject {
             });
         }
         let mut releases = Vec::new();
-        if let Some((_, value, line)) = get("releases") {
-            let origin = format!("{}:{line}", path.display());
-            let bad = |message: String| Error::Parse {
+        if let Some((_, value, line, node)) = get("releases") {
+            let release_nodes = node.map(|n| literal_pairs(&ev, n, 8)).unwrap_or_default();
+            let option_line = |release: &str, key: &str| {
+                let options = release_nodes.iter().find(|(n, _)| n == release)?.1;
+                let pairs = literal_pairs(&ev, options, 8);
+                pairs
+                    .iter()
+                    .find(|(k, _)| k == key)
+                    .map(|(_, v)| line_of(*v))
+            };
+            let bad = |line: usize, message: String| Error::Parse {
                 path: path.to_owned(),
-                line: *line,
+                line,
                 message,
             };
-            let pairs = keyword_pairs(value)
-                .ok_or_else(|| bad("`releases:` must be a keyword list of name: options".into()))?;
+            let pairs = keyword_pairs(value).ok_or_else(|| {
+                bad(
+                    *line,
+                    "`releases:` must be a keyword list of name: options".into(),
+                )
+            })?;
             for (name, options) in pairs {
                 let options = keyword_pairs(options).ok_or_else(|| {
-                    bad(format!(
-                        "the options of release `{name}` must be a keyword list"
-                    ))
+                    bad(
+                        *line,
+                        format!("the options of release `{name}` must be a keyword list"),
+                    )
                 })?;
                 let mut settings = Settings::new();
                 for (key, v) in options {
+                    let at_line = option_line(name, key).unwrap_or(*line);
                     if !RELEASE_KEYS.contains(&key) {
-                        return Err(bad(format!(
-                            "release `{name}`: unknown option `{key}` (known: {})",
-                            RELEASE_KEYS.join(", ")
-                        )));
+                        return Err(bad(
+                            at_line,
+                            format!(
+                                "release `{name}`: unknown option `{key}` (known: {})",
+                                RELEASE_KEYS.join(", ")
+                            ),
+                        ));
                     }
                     settings.insert(
                         key.to_owned(),
                         Setting {
                             value: v.clone(),
-                            origin: origin.clone(),
+                            origin: format!("{}:{at_line}", path.display()),
                         },
                     );
                 }
@@ -135,7 +154,7 @@ impl MixProject {
 }
 
 /// The body of the file's `defmodule ... do ... end`.
-fn project_module<'s>(ev: &Evaluator<'s>) -> Result<Vec<tree_sitter::Node<'s>>> {
+fn project_module<'s>(ev: &Evaluator<'s>) -> Result<Vec<Node<'s>>> {
     for node in children(ev.source.root()) {
         if node.kind() == "call" && ev.call_name(node).as_deref() == Some("defmodule") {
             let block = ev
@@ -153,7 +172,9 @@ fn project_module<'s>(ev: &Evaluator<'s>) -> Result<Vec<tree_sitter::Node<'s>>> 
 
 /// The keys of `project/0` relpack needs, with their lines. When the body
 /// is a literal keyword list only those keys are evaluated.
-fn evaluate_project(ev: &mut Evaluator<'_>) -> Result<Vec<(String, Term, usize)>> {
+type ProjectKey<'s> = (String, Term, usize, Option<Node<'s>>);
+
+fn evaluate_project<'s>(ev: &mut Evaluator<'s>) -> Result<Vec<ProjectKey<'s>>> {
     let clause = ev.source.root();
     let Some(body) = find_def(ev, clause, "project") else {
         return Err(Error::Parse {
@@ -181,36 +202,61 @@ fn evaluate_project(ev: &mut Evaluator<'_>) -> Result<Vec<(String, Term, usize)>
                         pair.child_by_field_name("value"),
                     ) {
                         let v = ev.eval(value, &mut NoDsl)?;
-                        out.push((key, v, crate::config::elixir::line_of(pair)));
+                        out.push((key, v, line_of(pair), Some(value)));
                     }
                 }
             }
             return Ok(out);
         }
     }
-    let line = crate::config::elixir::line_of(body);
+    let line = line_of(body);
     let value = ev.body(body, &mut NoDsl)?;
     let pairs = keyword_pairs(&value)
         .ok_or_else(|| ev.invalid(body, "project/0 must return a keyword list"))?;
     Ok(pairs
         .into_iter()
         .filter(|(k, _)| PROJECT_KEYS.contains(k))
-        .map(|(k, v)| (k.to_owned(), v.clone(), line))
+        .map(|(k, v)| (k.to_owned(), v.clone(), line, None))
         .collect())
 }
 
+/// The `key: value` pairs of a keyword-list literal, looking through calls
+/// of the file's zero-arity functions (`releases: releases()`), so that
+/// each option can be traced to its line.
+fn literal_pairs<'s>(ev: &Evaluator<'s>, node: Node<'s>, depth: usize) -> Vec<(String, Node<'s>)> {
+    let function = match node.kind() {
+        "identifier" => Some(ev.text(node).to_owned()),
+        "call" if ev.arguments(node).is_empty() => ev.call_name(node),
+        _ => None,
+    };
+    if let Some(name) = function.filter(|_| depth > 0) {
+        let body = find_def(ev, ev.source.root(), &name).map(|b| match children(b).as_slice() {
+            [single] if b.kind() == "do_block" => *single,
+            _ => b,
+        });
+        return body
+            .map(|b| literal_pairs(ev, b, depth - 1))
+            .unwrap_or_default();
+    }
+    if node.kind() != "list" {
+        return Vec::new();
+    }
+    children(node)
+        .into_iter()
+        .filter(|k| k.kind() == "keywords")
+        .flat_map(children)
+        .filter_map(|pair| Some((ev.pair_key(pair)?, pair.child_by_field_name("value")?)))
+        .collect()
+}
+
 /// The body (do block or `do:` value) of `def name`.
-fn find_def<'s>(
-    ev: &Evaluator<'s>,
-    root: tree_sitter::Node<'s>,
-    name: &str,
-) -> Option<tree_sitter::Node<'s>> {
+fn find_def<'s>(ev: &Evaluator<'s>, root: Node<'s>, name: &str) -> Option<Node<'s>> {
     let module = children(root)
         .into_iter()
         .find(|n| ev.call_name(*n).as_deref() == Some("defmodule"))?;
     let block = ev.do_block(module)?;
     children(block).into_iter().find_map(|def| {
-        if ev.call_name(def).as_deref() != Some("def") {
+        if !matches!(ev.call_name(def).as_deref(), Some("def" | "defp")) {
             return None;
         }
         let head = *ev.arguments(def).first()?;
@@ -222,15 +268,6 @@ fn find_def<'s>(
         if head_name != name {
             return None;
         }
-        ev.do_block(def).or_else(|| {
-            let kws = ev
-                .arguments(def)
-                .into_iter()
-                .find(|n| n.kind() == "keywords")?;
-            children(kws)
-                .into_iter()
-                .find(|p| ev.pair_key(*p).as_deref() == Some("do"))?
-                .child_by_field_name("value")
-        })
+        ev.function_body(def)
     })
 }

@@ -3,6 +3,7 @@
 //! - [`mix_project`]: `mix.exs` (application, version, `releases:`);
 //! - [`distillery`]: Distillery's `rel/config.exs`, which wins over
 //!   `mix.exs` `releases:` when present;
+//! - [`rebar`]: the `relx` section of a rebar3 project's `rebar.config`;
 //! - [`app_config`]: `config/config.exs` and what it imports, the
 //!   application environment that becomes `sys.config`, and
 //!   `config/runtime.exs`, shipped to run at boot.
@@ -17,6 +18,7 @@ pub mod eex;
 pub mod elixir;
 pub mod init;
 pub mod mix_project;
+pub mod rebar;
 
 use std::path::{Path, PathBuf};
 
@@ -71,6 +73,16 @@ pub enum Format {
     Mix,
     /// Distillery's `rel/config.exs`.
     Distillery,
+    /// The `relx` section of a rebar3 `rebar.config`.
+    Relx,
+}
+
+/// What built the project.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProjectKind {
+    Mix,
+    /// An Erlang project built by rebar3: no Elixir in its releases.
+    Rebar3,
 }
 
 /// An overlay of Distillery (`overlays:`), paths as written.
@@ -107,6 +119,15 @@ pub struct ReleaseSettings {
     pub overlay_dirs: Vec<PathBuf>,
     pub overlays: Vec<Overlay>,
     pub overlay_vars: Vec<(String, String)>,
+    /// Files read at boot by Elixir's `Config.Reader` provider, relative
+    /// to the release root (Distillery's `config_providers` with its Elixir
+    /// provider and a `${RELEASE_ROOT_DIR}/...` path).
+    pub boot_config_files: Vec<String>,
+    /// Distillery `dev_mode`: the project's applications are symlinked
+    /// into the release, not copied, and no tarball is written.
+    pub dev_mode: bool,
+    /// `strip_beams` (mix) / `strip_debug_info` (Distillery); `None`: not set.
+    pub strip_beams: Option<bool>,
     /// Extra `erl` flags (Distillery `erl_opts`), appended to `vm.args`.
     pub erl_opts: Option<String>,
     /// Distillery `commands:`: name and script path.
@@ -120,6 +141,7 @@ pub struct ReleaseSettings {
 /// Everything relpack read from the project's configuration files.
 #[derive(Debug, Clone)]
 pub struct ProjectConfig {
+    pub kind: ProjectKind,
     pub project: MixProject,
     /// The selected release's settings, if the project configures one.
     pub release: Option<ReleaseSettings>,
@@ -139,6 +161,21 @@ pub struct LoadOptions<'a> {
 
 /// Reads `mix.exs`, `rel/config.exs` (if any) and `config/*.exs`.
 pub fn load(opts: &LoadOptions<'_>) -> Result<ProjectConfig> {
+    if rebar::is_rebar3(opts.dir) {
+        return Ok(ProjectConfig {
+            kind: ProjectKind::Rebar3,
+            project: MixProject {
+                path: opts.dir.join("rebar.config"),
+                app: None,
+                version: None,
+                umbrella: false,
+                releases: Vec::new(),
+                default_release: None,
+            },
+            release: rebar::read(opts.dir, opts.env, opts.name)?,
+            app_config: AppConfig::read(opts.dir, opts.env, false)?,
+        });
+    }
     let project = MixProject::read(opts.dir, opts.env)?;
     let distillery_file = opts.dir.join("rel").join("config.exs");
     let release = if distillery_file.is_file() {
@@ -148,6 +185,7 @@ pub fn load(opts: &LoadOptions<'_>) -> Result<ProjectConfig> {
     };
     let app_config = AppConfig::read(opts.dir, opts.env, opts.use_elixir)?;
     Ok(ProjectConfig {
+        kind: ProjectKind::Mix,
         project,
         release,
         app_config,
@@ -185,8 +223,18 @@ fn select_mix_release(
     }
 }
 
+/// The build environment when none is given: rebar3's `default` profile
+/// for rebar3 projects, `prod` otherwise.
+pub fn default_env(dir: &Path) -> &'static str {
+    if rebar::is_rebar3(dir) {
+        "default"
+    } else {
+        "prod"
+    }
+}
+
 /// A setting's error, at its origin.
-fn at(setting: &Setting, message: String) -> Error {
+pub(crate) fn at(setting: &Setting, message: String) -> Error {
     let (path, line) = setting
         .origin
         .rsplit_once(':')
@@ -217,15 +265,9 @@ fn flag(s: &Setting, key: &str) -> Result<bool> {
 }
 
 impl ReleaseSettings {
-    /// Types and checks the settings of release `name`.
-    pub fn from_settings(
-        name: &str,
-        format: Format,
-        file: &Path,
-        settings: &Settings,
-        dir: &Path,
-    ) -> Result<ReleaseSettings> {
-        let mut r = ReleaseSettings {
+    /// Release `name` with nothing set but what `settings` records.
+    pub fn new(name: &str, format: Format, file: &Path, settings: Settings) -> ReleaseSettings {
+        ReleaseSettings {
             name: name.to_owned(),
             format,
             file: file.to_owned(),
@@ -242,15 +284,30 @@ impl ReleaseSettings {
             overlays: Vec::new(),
             overlay_vars: Vec::new(),
             erl_opts: None,
+            dev_mode: false,
+            strip_beams: None,
+            boot_config_files: Vec::new(),
             commands: Vec::new(),
             hooks: Vec::new(),
-            settings: settings.clone(),
-        };
+            settings,
+        }
+    }
+
+    /// Types and checks the settings of release `name`.
+    pub fn from_settings(
+        name: &str,
+        format: Format,
+        file: &Path,
+        settings: &Settings,
+        dir: &Path,
+    ) -> Result<ReleaseSettings> {
+        let mut r = ReleaseSettings::new(name, format, file, settings.clone());
         let path_of = |s: &Setting, key: &str| -> Result<PathBuf> {
             text_of(&s.value)
                 .map(|p| dir.join(p))
                 .ok_or_else(|| at(s, format!("`{key}` must be a path string")))
         };
+        let mut system_libs = None;
         for (key, s) in &settings.0 {
             let key = key.as_str();
             match key {
@@ -318,6 +375,9 @@ impl ReleaseSettings {
                         })
                         .collect::<Result<_>>()?;
                 }
+                "config_providers" if format == Format::Distillery => {
+                    r.boot_config_files = boot_config_files(s)?
+                }
                 "erl_opts" => {
                     r.erl_opts = Some(
                         text_of(&s.value)
@@ -344,24 +404,22 @@ impl ReleaseSettings {
                     r.hooks
                         .push((k.trim_end_matches("_hooks").to_owned(), path_of(s, key)?));
                 }
+                "dev_mode" => r.dev_mode = flag(s, key)?,
+                "strip_beams" | "strip_debug_info" => r.strip_beams = Some(flag(s, key)?),
+                "include_system_libs" => system_libs = Some((flag(s, key)?, s)),
                 // Accepted with the value relpack always produces.
                 "include_src"
-                | "dev_mode"
-                | "include_system_libs"
                 | "no_dot_erlang"
-                | "strip_debug_info"
-                | "strip_beams"
                 | "quiet"
                 | "reboot_system_after_config"
                 | "validate_compile_env" => {
                     let wanted = flag(s, key)?;
                     let relpack_does = match key {
-                        "include_system_libs" => r.include_erts != Some(IncludeErts::No),
-                        "no_dot_erlang" | "quiet" => wanted,
-                        "validate_compile_env" => false,
+                        "no_dot_erlang" => true,
+                        "quiet" => wanted,
                         _ => false,
                     };
-                    if wanted != relpack_does && key != "quiet" {
+                    if wanted != relpack_does {
                         return Err(at(s, format!("`{key}: {wanted}` is not supported by relpack yet; remove it or set it to {relpack_does}")));
                     }
                 }
@@ -374,6 +432,13 @@ impl ReleaseSettings {
                         format!("`{key}` is not supported by relpack yet; remove it"),
                     ));
                 }
+            }
+        }
+        // OTP's applications ship exactly when ERTS does.
+        if let Some((wanted, s)) = system_libs {
+            let relpack_does = r.include_erts != Some(IncludeErts::No);
+            if wanted != relpack_does {
+                return Err(at(s, format!("`include_system_libs: {wanted}` with `include_erts: {}` is not supported: OTP's applications ship exactly when ERTS does", !wanted)));
             }
         }
         if format == Format::Mix {
@@ -418,6 +483,45 @@ fn applications(s: &Setting) -> Result<Vec<(String, StartType)>> {
                 s,
                 "`applications` entries are app or app: start_type".into(),
             )),
+        })
+        .collect()
+}
+
+/// Distillery's Elixir config provider, `{Providers.Elixir,
+/// ["${RELEASE_ROOT_DIR}/etc/config.exs"]}`, is what Elixir's own
+/// `Config.Reader` provider does; other providers are Elixir code relpack
+/// cannot run.
+fn boot_config_files(s: &Setting) -> Result<Vec<String>> {
+    const ELIXIR_PROVIDERS: &[&str] = &[
+        "Elixir.Distillery.Releases.Config.Providers.Elixir",
+        "Elixir.Mix.Releases.Config.Providers.Elixir",
+    ];
+    let items = s
+        .value
+        .as_list()
+        .ok_or_else(|| at(s, "`config_providers` must be a list".into()))?;
+    items
+        .iter()
+        .map(|item| {
+            let (module, args) = match item.as_tuple() {
+                Some([Term::Atom(m), args]) => (m.as_str(), args),
+                _ => return Err(at(s, "config providers are {Module, [args]}".into())),
+            };
+            if !ELIXIR_PROVIDERS.contains(&module) {
+                let name = module.strip_prefix("Elixir.").unwrap_or(module);
+                return Err(at(
+                    s,
+                    format!("config provider {name} is not supported: relpack supports Distillery's Elixir provider (or use config/runtime.exs)"),
+                ));
+            }
+            args.as_list()
+                .and_then(|a| match a {
+                    [path] => text_of(path),
+                    _ => None,
+                })
+                .and_then(|p| p.strip_prefix("${RELEASE_ROOT_DIR}").map(str::to_owned))
+                .filter(|p| p.starts_with('/'))
+                .ok_or_else(|| at(s, "the Elixir config provider takes one path, \"${RELEASE_ROOT_DIR}/...\"".into()))
         })
         .collect()
 }

@@ -27,6 +27,18 @@ pub fn run(cmd: &mut Command) -> Output {
         .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
 }
 
+/// Requires that a finished command succeeded and printed exactly
+/// `expected` (surrounding white space aside).
+pub fn assert_printed(out: &Output, expected: &str) {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout.trim(), expected);
+}
+
 /// Runs a command that must succeed; returns its stdout.
 pub fn run_ok(cmd: &mut Command) -> String {
     let out = run(cmd);
@@ -88,11 +100,25 @@ pub fn compiled_fixture(name: &str) -> Scratch {
             let project = s.path().join(name);
             copy_dir(&Path::new(REPO).join("fixtures").join(name), &project);
             let _ = std::fs::remove_dir_all(project.join("_build"));
-            run_ok(
+            let compile = if project.join("rebar.config").is_file() {
+                require("rebar3", "apt-get install rebar3");
+                Command::new("rebar3")
+                    .arg("compile")
+                    .current_dir(&project)
+                    .output()
+            } else {
                 Command::new("mix")
                     .arg("compile")
                     .current_dir(&project)
-                    .env("MIX_ENV", "prod"),
+                    .env("MIX_ENV", "prod")
+                    .output()
+            };
+            let out = compile.expect("the fixture's build tool runs");
+            assert!(
+                out.status.success(),
+                "compiling fixture {name} failed:\n{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
             );
             map.insert(name.to_owned(), s);
             s
@@ -186,17 +212,25 @@ pub fn cookie(release: &Path) -> String {
 
 /// Evaluates an Erlang expression on `node@host` from a hidden probe node
 /// of the host's Erlang; returns what `io:format("~p")` prints of it, or
-/// `None` if the node does not answer.
+/// `None` if the node does not answer. The expression travels as parsed
+/// terms evaluated by the node's own `erl_eval`, not as a fun, so it works
+/// when the release's beams are stripped (a fun needs the same module MD5
+/// on both nodes).
 pub fn rpc(node: &str, cookie: &str, expr: &str) -> Option<String> {
     let code = format!(
-        "N = list_to_atom(\"{node}@\" ++ net_adm:localhost()), \
-         case net_adm:ping(N) of pong -> io:format(\"~p\", [rpc:call(N, erlang, apply, [fun() -> {expr} end, []])]), halt(0); \
-         pang -> halt(3) end."
+        "[Expr] = init:get_plain_arguments(), \
+         N = list_to_atom(\"{node}@\" ++ net_adm:localhost()), \
+         case net_adm:ping(N) of \
+           pong -> {{ok, Tokens, _}} = erl_scan:string(Expr ++ \".\"), \
+                   {{ok, Exprs}} = erl_parse:parse_exprs(Tokens), \
+                   R = case rpc:call(N, erl_eval, exprs, [Exprs, []]) of {{value, V, _}} -> V; Other -> Other end, \
+                   io:format(\"~p\", [R]), halt(0); \
+           pang -> halt(3) end."
     );
     let out = run(Command::new("erl")
         .args(["-noshell", "-hidden", "-sname"])
         .arg(format!("probe{}_{}", std::process::id(), unique()))
-        .args(["-setcookie", cookie, "-eval", &code]));
+        .args(["-setcookie", cookie, "-eval", &code, "-extra", expr]));
     out.status
         .success()
         .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
@@ -341,7 +375,42 @@ pub const FIXTURES: &[Fixture] = &[
             "{{ok,[{min,1},{max,100}]},{ok,<<\"unset\">>}}",
         ),
     },
+    Fixture {
+        dir: "rebar_hello",
+        args: &[],
+        release: "rebar_hello",
+        vsn: "0.3.0",
+        eval: ("rebar_hello_worker:greeting()", "\"from sys.config\""),
+        running: (
+            "{rebar_hello_worker:ping(), application:get_env(rebar_hello, greeting), os:getenv(\"REBAR_HELLO_FROM_VM_ARGS\")}",
+            "{pong,{ok,\"from sys.config\"},\"yes\"}",
+        ),
+    },
 ];
+
+impl Fixture {
+    /// Whether the fixture is a rebar3 (Erlang) project.
+    pub fn rebar3(&self) -> bool {
+        Path::new(REPO)
+            .join("fixtures")
+            .join(self.dir)
+            .join("rebar.config")
+            .is_file()
+    }
+
+    /// `_build/<env>` of the compiled project at `root`: rebar3's
+    /// `default` profile, else Mix's `prod`.
+    pub fn build_dir(&self, root: &Path) -> PathBuf {
+        root.join("_build")
+            .join(if self.rebar3() { "default" } else { "prod" })
+    }
+
+    /// The tarball relpack writes for the project at `root`.
+    pub fn tarball(&self, root: &Path) -> PathBuf {
+        self.build_dir(root)
+            .join(format!("{}-{}.tar.gz", self.release, self.vsn))
+    }
+}
 
 pub fn fixture(dir: &str) -> &'static Fixture {
     FIXTURES
@@ -368,9 +437,7 @@ pub fn package_with(dir: &str, extra: &[&str]) -> (Scratch, PathBuf) {
     args.extend(f.args);
     args.extend(extra);
     let out = relpack_ok(&root, &args);
-    let tarball = root
-        .join("_build/prod")
-        .join(format!("{}-{}.tar.gz", f.release, f.vsn));
+    let tarball = f.tarball(&root);
     assert!(
         tarball.is_file(),
         "no tarball at {}: {out}",
