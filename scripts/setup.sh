@@ -12,6 +12,7 @@ need rebar3 rebar3
 need debootstrap debootstrap
 need shellcheck shellcheck
 need busybox busybox
+need zstd zstd
 need unshare util-linux
 need script bsdutils
 [ -d /usr/lib/erlang/lib ] && ls -d /usr/lib/erlang/lib/jiffy-* >/dev/null 2>&1 || packages+=(erlang-jiffy)

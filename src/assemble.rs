@@ -4,27 +4,39 @@
 //! ```text
 //! bin/<name>                         launcher
 //! erts-<vsn>/bin/                    runtime executables only, when bundled
-//! lib/<app>-<vsn>/{ebin,priv}        priv symlinks dereferenced
+//! lib/<app>-<vsn>/{ebin,priv}        BEAMs stripped, priv symlinks dereferenced
 //! releases/COOKIE                    mode 0600
 //! releases/start_erl.data            "<erts vsn> <release vsn>"
 //! releases/<vsn>/<name>.rel, start.{script,boot}, start_clean.{script,boot},
-//!                sys.config, vm.args, consolidated/,
+//!                sys.config, vm.args, consolidated/, MANIFEST,
 //!                commands/<cmd>.sh, hooks/<hook>.d/  (when given)
 //! ```
+//!
+//! Files are copied on every core, each source read once: stripped
+//! ([`crate::beam`]) if it is a BEAM, hashed for the `MANIFEST`, and
+//! hard-linked from the previous release instead of written when that
+//! release has the same bytes.
 //!
 //! Everything is written into a temporary directory beside the destination
 //! and renamed into place at the end, so the destination only ever holds a
 //! whole release.
 
 use std::fs;
+use std::io::{Read, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use crate::beam::{self, ChunkId};
 use crate::boot::{self, ScriptInput};
+use crate::digest::{hex, sha256, sha256_file, Digests};
 use crate::error::{Error, IoContext, Result};
 use crate::etf::AtomEncoding;
-use crate::fsutil::{check_interrupted, copy_file, copy_tree, write_with_mode, TempPath};
+use crate::fsutil::{
+    check_interrupted, copy_file, copy_tree, tree_files, write_with_mode, TempPath,
+};
 use crate::inputs::Origin;
 use crate::launcher;
+use crate::parallel;
 use crate::plan::{PlannedOverlay, ReleasePlan};
 use crate::templates;
 use crate::term::to_consult_text;
@@ -48,29 +60,55 @@ const ERTS_REQUIRED: &[&str] = &["beam.smp", "erl_child_setup", "erlexec"];
 pub struct Staged {
     /// The temporary directory holding the release; removed if dropped unpublished.
     pub dir: TempPath,
+    /// The SHA-256 of every file, as listed in `releases/<vsn>/MANIFEST`.
+    pub digests: Digests,
 }
 
 /// Writes the release described by `plan` into a temporary directory
 /// beside `plan.output_dir`.
 pub fn stage(plan: &ReleasePlan) -> Result<Staged> {
-    let staged = Staged {
-        dir: TempPath::beside(&plan.output_dir)?,
-    };
-    let root = staged.dir.path().to_owned();
+    let dir = TempPath::beside(&plan.output_dir)?;
+    let root = dir.path().to_owned();
     fs::create_dir_all(&root).at(&root, "cannot create the release directory")?;
-    write_apps(plan, &root)?;
+    let mut copies = app_copies(plan, &root)?;
     if plan.include_erts {
-        write_erts(plan, &root)?;
+        copies.extend(write_erts(plan, &root)?);
     }
-    write_releases(plan, &root)?;
+    copies.extend(write_releases(plan, &root)?);
     write_launcher_extras(plan, &root.join(plan.version_dir()))?;
     let bin = root.join("bin");
     fs::create_dir_all(&bin).at(&bin, "cannot create directory")?;
     let erlang_only = !plan.apps.iter().any(|a| a.name() == "elixir");
     let launcher = templates::launcher(&plan.name, erlang_only)?;
     write_with_mode(&bin.join(&plan.name), launcher.as_bytes(), 0o755)?;
+    let mut digests = Digests::new();
+    let previous = plan.output_dir.is_dir();
+    parallel::map_ordered(
+        &copies,
+        |c| {
+            check_interrupted()?;
+            let rel = c.dest.strip_prefix(&root).unwrap_or(&c.dest);
+            let previous = previous.then(|| plan.output_dir.join(rel));
+            stage_file(c, plan.strip.as_deref(), previous.as_deref())
+        },
+        |i, digest| {
+            let rel = copies[i]
+                .dest
+                .strip_prefix(&root)
+                .unwrap_or(&copies[i].dest);
+            digests.insert(rel.to_owned(), digest);
+            Ok(())
+        },
+    )?;
     write_overlays(plan, &root)?;
-    Ok(staged)
+    // Overlays may replace files copied above: those are hashed again.
+    for overlay in &plan.overlays {
+        if let PlannedOverlay::Copy { to, .. } | PlannedOverlay::Write { to, .. } = overlay {
+            digests.retain(|path, _| !path.starts_with(to));
+        }
+    }
+    write_manifest(plan, &root, &mut digests)?;
+    Ok(Staged { dir, digests })
 }
 
 impl Staged {
@@ -80,7 +118,16 @@ impl Staged {
     }
 }
 
-fn write_apps(plan: &ReleasePlan, root: &Path) -> Result<()> {
+/// A file copied into the release, stripped on the way if it is a BEAM.
+struct FileCopy {
+    src: PathBuf,
+    dest: PathBuf,
+    beam: bool,
+}
+
+/// Creates each bundled application's directories and lists its files.
+fn app_copies(plan: &ReleasePlan, root: &Path) -> Result<Vec<FileCopy>> {
+    let mut copies = Vec::new();
     for app in plan.apps.iter().filter(|a| a.bundled) {
         let dest = root.join("lib").join(app.dir_name());
         let src = &app.source.dir;
@@ -97,36 +144,124 @@ fn write_apps(plan: &ReleasePlan, root: &Path) -> Result<()> {
         for entry in fs::read_dir(&src_ebin).at(&src_ebin, "cannot list")? {
             let entry = entry.at(&src_ebin, "cannot list")?;
             check_interrupted()?;
-            let path = entry.path();
-            if !path.is_file() {
-                continue;
-            }
-            let target = ebin.join(entry.file_name());
-            let stripped = if plan.strip_beams && path.extension().is_some_and(|e| e == "beam") {
-                crate::beam::strip(&fs::read(&path).at(&path, "cannot read")?)
-            } else {
-                None
-            };
-            match stripped {
-                Some(bytes) => write(&target, &bytes)?,
-                None => copy_file(&path, &target)?,
+            if entry.path().is_file() {
+                copies.push(FileCopy {
+                    beam: is_beam(&entry.path()),
+                    src: entry.path(),
+                    dest: ebin.join(entry.file_name()),
+                });
             }
         }
         if let Some(priv_dir) = &app.priv_dir {
-            copy_tree(priv_dir, &dest.join("priv"))?;
+            copies.extend(tree_copies(priv_dir, &dest.join("priv"), false)?);
         }
     }
+    Ok(copies)
+}
+
+fn is_beam(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "beam")
+}
+
+/// The files of the tree at `src` as copies into `dest`, its directories
+/// created; `beams` marks its `.beam` files for stripping.
+fn tree_copies(src: &Path, dest: &Path, beams: bool) -> Result<Vec<FileCopy>> {
+    Ok(tree_files(src, dest)?
+        .into_iter()
+        .map(|(src, dest)| FileCopy {
+            beam: beams && is_beam(&src),
+            src,
+            dest,
+        })
+        .collect())
+}
+
+/// Reads `copy.src` once, strips it if it is a BEAM and `strip` holds the
+/// chunks to keep, writes it with the source's permissions (never writable
+/// by group or others) and returns the SHA-256 of what was written.
+///
+/// When the previous release (`previous`, the same path in the output
+/// directory, if there is one) has this very file, it is hard-linked
+/// instead: creating an inode costs far more than a link on common file
+/// systems, and the old release is about to be removed anyway.
+fn stage_file(
+    copy: &FileCopy,
+    strip: Option<&[ChunkId]>,
+    previous: Option<&Path>,
+) -> Result<[u8; 32]> {
+    let src = &copy.src;
+    let mut file = fs::File::open(src).at(src, "cannot read")?;
+    let mode = file.metadata().at(src, "cannot read")?.permissions().mode() & 0o7777 & !0o022;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes).at(src, "cannot read")?;
+    if let (true, Some(keep)) = (copy.beam, strip) {
+        bytes = beam::strip(&bytes, keep).map_err(|e| Error::BadBeam {
+            path: src.clone(),
+            message: e.to_string(),
+        })?;
+    }
+    let unchanged = |previous: &Path| {
+        fs::symlink_metadata(previous).is_ok_and(|m| {
+            m.is_file() && m.len() == bytes.len() as u64 && m.permissions().mode() & 0o7777 == mode
+        }) && fs::read(previous).is_ok_and(|old| old == bytes)
+    };
+    match previous {
+        Some(previous) if unchanged(previous) && fs::hard_link(previous, &copy.dest).is_ok() => {}
+        _ => {
+            // The mode is given at creation (less the umask, as `cp` does)
+            // rather than set after: one system call fewer per file.
+            fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(mode)
+                .open(&copy.dest)
+                .and_then(|mut f| f.write_all(&bytes))
+                .at(&copy.dest, "cannot write")?;
+        }
+    }
+    Ok(sha256(&bytes))
+}
+
+/// Writes `releases/<vsn>/MANIFEST`: a `sha256sum`-style line for every
+/// file, so `sha256sum -c releases/<vsn>/MANIFEST` checks an unpacked
+/// release from its root. The cookie is left out: a digest of a weak,
+/// user-chosen cookie would let anyone who can read the file guess it.
+fn write_manifest(plan: &ReleasePlan, root: &Path, digests: &mut Digests) -> Result<()> {
+    let manifest = plan.version_dir().join("MANIFEST");
+    let cookie = Path::new("releases").join("COOKIE");
+    for entry in walkdir::WalkDir::new(root).min_depth(1) {
+        let entry = entry
+            .map_err(|e| std::io::Error::other(e.to_string()))
+            .at(root, "cannot read the release")?;
+        let rel = entry.path().strip_prefix(root).unwrap_or(entry.path());
+        if entry.file_type().is_file() && !digests.contains_key(rel) {
+            digests.insert(rel.to_owned(), sha256_file(entry.path())?);
+        }
+    }
+    let mut text = String::new();
+    for (path, digest) in digests.iter().filter(|(p, _)| **p != cookie) {
+        text.push_str(&format!("{}  {}\n", hex(digest), path.display()));
+    }
+    let path = root.join(&manifest);
+    write(&path, text.as_bytes())?;
+    digests.insert(manifest, sha256(text.as_bytes()));
     Ok(())
 }
 
-fn write_erts(plan: &ReleasePlan, root: &Path) -> Result<()> {
+/// Writes ERTS's `erl` script and lists the executables to copy.
+fn write_erts(plan: &ReleasePlan, root: &Path) -> Result<Vec<FileCopy>> {
     let src = plan.otp.erts_dir().join("bin");
     let dest = root.join(format!("erts-{}", plan.otp.erts_vsn)).join("bin");
     fs::create_dir_all(&dest).at(&dest, "cannot create directory")?;
+    let mut copies = Vec::new();
     for name in ERTS_RUNTIME {
         let from = src.join(name);
         if from.is_file() {
-            copy_file(&from, &dest.join(name))?;
+            copies.push(FileCopy {
+                src: from,
+                dest: dest.join(name),
+                beam: false,
+            });
         } else if ERTS_REQUIRED.contains(name) {
             return Err(Error::Otp(format!(
                 "{}: missing; this ERTS is incomplete",
@@ -135,10 +270,12 @@ fn write_erts(plan: &ReleasePlan, root: &Path) -> Result<()> {
         }
     }
     let erl = templates::render("erl.sh", &plan.name)?;
-    write_with_mode(&dest.join("erl"), erl.as_bytes(), 0o755)
+    write_with_mode(&dest.join("erl"), erl.as_bytes(), 0o755)?;
+    Ok(copies)
 }
 
-fn write_releases(plan: &ReleasePlan, root: &Path) -> Result<()> {
+/// Writes `releases/` and lists the consolidated protocols to copy.
+fn write_releases(plan: &ReleasePlan, root: &Path) -> Result<Vec<FileCopy>> {
     let releases = root.join("releases");
     let vsn_dir = root.join(plan.version_dir());
     fs::create_dir_all(&vsn_dir).at(&vsn_dir, "cannot create directory")?;
@@ -172,9 +309,10 @@ fn write_releases(plan: &ReleasePlan, root: &Path) -> Result<()> {
             &boot::boot_bytes(&script, atoms),
         )?;
     }
-    if let Some(src) = &plan.consolidated {
-        copy_tree(src, &vsn_dir.join("consolidated"))?;
-    }
+    let copies = match &plan.consolidated {
+        Some(src) => tree_copies(src, &vsn_dir.join("consolidated"), true)?,
+        None => Vec::new(),
+    };
     write(
         &vsn_dir.join("sys.config"),
         sys_config_text(plan).as_bytes(),
@@ -194,11 +332,8 @@ fn write_releases(plan: &ReleasePlan, root: &Path) -> Result<()> {
         &releases.join("start_erl.data"),
         format!("{} {}", plan.otp.erts_vsn, plan.version).as_bytes(),
     )?;
-    let cookie = match &plan.cookie {
-        Some(c) => c.clone(),
-        None => existing_cookie(&plan.output_dir).map_or_else(random_cookie, Ok)?,
-    };
-    write_with_mode(&releases.join("COOKIE"), cookie.as_bytes(), 0o600)
+    write_with_mode(&releases.join("COOKIE"), plan.cookie.as_bytes(), 0o600)?;
+    Ok(copies)
 }
 
 /// `sys.config` as `mix release` writes it: the `RUNTIME_CONFIG` line
@@ -269,50 +404,4 @@ fn create_parent(path: &Path) -> Result<()> {
 
 fn write(path: &PathBuf, bytes: &[u8]) -> Result<()> {
     fs::write(path, bytes).at(path, "cannot write")
-}
-
-/// A previous build's cookie is kept, as `mix release` does, so nodes of
-/// the old and new build can still talk.
-fn existing_cookie(output_dir: &Path) -> Option<String> {
-    let text = fs::read_to_string(output_dir.join("releases").join("COOKIE")).ok()?;
-    let ok = !text.is_empty() && text.bytes().all(|b| b.is_ascii_graphic());
-    ok.then_some(text)
-}
-
-/// 32 bytes from the OS RNG as base32 (56 characters, like `mix release`).
-pub(crate) fn random_cookie() -> Result<String> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| Error::Option(format!("no OS randomness for the cookie: {e}")))?;
-    Ok(base32(&bytes))
-}
-
-fn base32(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let mut out = String::new();
-    for chunk in bytes.chunks(5) {
-        let mut buf = [0u8; 5];
-        buf[..chunk.len()].copy_from_slice(chunk);
-        let n = u64::from_be_bytes([0, 0, 0, buf[0], buf[1], buf[2], buf[3], buf[4]]);
-        let chars = (chunk.len() * 8).div_ceil(5);
-        for i in 0..8 {
-            if i < chars {
-                out.push(ALPHABET[((n >> (35 - 5 * i)) & 31) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn base32_matches_rfc4648() {
-        assert_eq!(base32(b"foobar"), "MZXW6YTBOI======");
-        assert_eq!(base32(&[0u8; 32]).len(), 56);
-    }
 }

@@ -161,6 +161,15 @@ pub enum Error {
         message: String,
     },
 
+    /// A `.beam` file to strip is not a valid BEAM file.
+    #[error("{}: not a valid BEAM file ({message}): recompile it, or pass --no-strip-beams to copy it as it is", path.display())]
+    BadBeam {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
+
     /// Erlang/OTP or its ERTS cannot be found or is not usable; the text says why.
     #[error("Erlang/OTP not found: {0}")]
     Otp(String),

@@ -1,7 +1,7 @@
 //! File-system helpers shared by assembly and archiving: temporary paths
 //! that clean up after themselves (also when the process is interrupted),
-//! atomic publication by rename, and copying trees with symlinks
-//! dereferenced.
+//! atomic publication by rename, and copying or listing trees with
+//! symlinks dereferenced.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -148,11 +148,22 @@ fn remove_any(path: &Path) -> std::io::Result<()> {
 }
 
 /// Copies the tree at `src` to `dest`, following symlinks (a release must
-/// not point outside itself) and keeping permission bits. A symlink inside
-/// the tree that leads out of it (`priv/key -> /etc/...`) is an error: it
-/// would ship whatever the build machine has there.
+/// not point outside itself) and keeping permission bits.
 pub fn copy_tree(src: &Path, dest: &Path) -> Result<()> {
+    for (from, to) in tree_files(src, dest)? {
+        copy_file(&from, &to)?;
+    }
+    Ok(())
+}
+
+/// Lists the files of the tree at `src` as `(source, destination under
+/// dest)` pairs and creates its directories under `dest`. Symlinks are
+/// followed; one inside the tree that leads out of it (`priv/key ->
+/// /etc/...`) is an error: it would ship whatever the build machine has
+/// there.
+pub fn tree_files(src: &Path, dest: &Path) -> Result<Vec<(PathBuf, PathBuf)>> {
     let base = fs::canonicalize(src).at(src, "cannot resolve (dangling symlink?)")?;
+    let mut files = Vec::new();
     for entry in walkdir::WalkDir::new(src)
         .follow_links(true)
         .sort_by_file_name()
@@ -186,10 +197,10 @@ pub fn copy_tree(src: &Path, dest: &Path) -> Result<()> {
         if entry.file_type().is_dir() {
             fs::create_dir_all(&target).at(&target, "cannot create directory")?;
         } else {
-            copy_file(entry.path(), &target)?;
+            files.push((entry.path().to_owned(), target));
         }
     }
-    Ok(())
+    Ok(files)
 }
 
 /// Copies one file keeping its executable bits but never group or world

@@ -15,10 +15,12 @@
 //!    and duplicate modules, becomes a [`ReleasePlan`], which holds every
 //!    decision about the release.
 //! 3. **assemble** ([`assemble`]): write the release directory (files,
-//!    boot scripts from [`boot`], `.boot` files through [`etf`], launcher
-//!    from [`templates`]) into a temporary directory.
+//!    BEAMs stripped by [`beam`], boot scripts from [`boot`], `.boot` files
+//!    through [`etf`], launcher from [`templates`], a `MANIFEST` of
+//!    [`digest`]s) into a temporary directory.
 //! 4. **archive** ([`archive`]): pack the staged directory into a
-//!    deterministic `.tar.gz`.
+//!    deterministic `.tar.gz` (or `.tar.zst`, `.tar`), compressed on every
+//!    core and reusing the previous build's compressed pieces.
 //!
 //! Nothing is visible at the destinations until every stage has
 //! succeeded: the release directory and the tarball are renamed into place
@@ -54,6 +56,8 @@ pub mod beam;
 pub mod boot;
 pub mod check;
 pub mod config;
+pub mod cookie;
+pub mod digest;
 pub mod elf;
 pub mod error;
 pub mod etf;
@@ -61,6 +65,7 @@ mod fsutil;
 pub mod inputs;
 pub mod inspect;
 pub mod launcher;
+mod parallel;
 pub mod plan;
 pub mod resolve;
 pub mod templates;
@@ -68,6 +73,7 @@ pub mod term;
 
 use std::path::PathBuf;
 
+pub use archive::Codec;
 pub use error::{Error, Result};
 pub use fsutil::{interrupt, remove_pending as abandon_unfinished_output};
 pub use launcher::Hook;
@@ -89,6 +95,13 @@ pub struct BuildReport {
     pub tarball: Option<(PathBuf, u64)>,
     /// Number of applications in the release.
     pub apps: usize,
+    /// Entries in the tarball.
+    pub entries: usize,
+    /// Each phase of [`write_observed`] and how long it took, in order.
+    pub phases: Vec<(&'static str, std::time::Duration)>,
+    /// Tarball entries whose compressed form was reused from the previous
+    /// build.
+    pub reused: usize,
 }
 
 /// Plans and writes a release: [`plan()`] followed by [`write()`].
@@ -98,20 +111,55 @@ pub fn build(options: &BuildOptions) -> Result<BuildReport> {
 
 /// Writes the release directory and, if the plan asks for it, the tarball.
 pub fn write(plan: &ReleasePlan) -> Result<BuildReport> {
+    write_observed(plan, &mut |_, _| {})
+}
+
+/// [`write()`], calling `on_phase(name, duration)` as each phase ends:
+/// `assemble` (the release directory, staged), `archive` (the tarball, if
+/// any) and `publish` (both renamed into place).
+pub fn write_observed(
+    plan: &ReleasePlan,
+    on_phase: &mut dyn FnMut(&'static str, std::time::Duration),
+) -> Result<BuildReport> {
+    let mut phases = Vec::new();
+    let mut clock = std::time::Instant::now();
+    let mut phase_done = |name: &'static str| {
+        let took = clock.elapsed();
+        on_phase(name, took);
+        phases.push((name, took));
+        clock = std::time::Instant::now();
+    };
     let staged = assemble::stage(plan)?;
+    phase_done("assemble");
     let packed = match &plan.tarball {
-        Some(dest) => Some((archive::pack(staged.dir.path(), dest)?, dest.clone())),
+        Some(dest) => Some((
+            archive::pack(
+                staged.dir.path(),
+                &staged.digests,
+                dest,
+                plan.codec,
+                plan.cache_dir.as_deref(),
+            )?,
+            dest.clone(),
+        )),
         None => None,
     };
+    if packed.is_some() {
+        phase_done("archive");
+    }
     staged.publish(&plan.output_dir)?;
+    let (mut entries, mut reused) = (0, 0);
     let tarball = match packed {
         Some((packed, dest)) => {
             let size = packed.size;
+            (entries, reused) = (packed.entries, packed.reused);
             packed.publish(&dest)?;
             Some((dest, size))
         }
         None => None,
     };
+    cookie::remember(&plan.cookie, &plan.cookie_store)?;
+    phase_done("publish");
     Ok(BuildReport {
         name: plan.name.clone(),
         version: plan.version.clone(),
@@ -119,5 +167,8 @@ pub fn write(plan: &ReleasePlan) -> Result<BuildReport> {
         release_dir: plan.output_dir.clone(),
         tarball,
         apps: plan.apps.len(),
+        entries,
+        reused,
+        phases,
     })
 }

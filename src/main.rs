@@ -20,7 +20,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Build the release directory and its tarball from `_build/<env>`.
-    Build(BuildArgs),
+    Build(BuildCommand),
     /// Show what a release would hold and why, without building it.
     Inspect(InspectArgs),
     /// Validate a release directory or tarball; exit 1 listing the problems.
@@ -36,39 +36,58 @@ enum Command {
     Init,
 }
 
+/// Which project, environment and release: shared by build, inspect and
+/// config.
 #[derive(clap::Args)]
-struct ConfigArgs {
-    /// The Mix project directory.
+struct ProjectArgs {
+    /// The project directory (Mix, or rebar3).
     #[arg(long, default_value = ".")]
     path: PathBuf,
-    /// The Mix environment (and Distillery environment) [default: $MIX_ENV, else prod].
+    /// The Mix environment (Distillery environment, rebar3 profile)
+    /// [default: $MIX_ENV, else prod; rebar3: default].
     #[arg(long)]
     env: Option<String>,
-    /// The release to show [default: the configured default].
+    /// The release [default: the configured default, else the project's
+    /// application].
     #[arg(long)]
     name: Option<String>,
+    /// Never run `elixir` to evaluate configuration code beyond relpack's
+    /// native subset: stop with an error instead.
+    #[arg(long)]
+    no_elixir: bool,
+}
+
+#[derive(clap::Args)]
+struct ConfigArgs {
+    #[command(flatten)]
+    project: ProjectArgs,
     /// Read only this rel/config.exs-, mix.exs- or config/*.exs-style file.
     #[arg(long)]
     file: Option<PathBuf>,
     /// Print JSON: a list of {"key", "value", "origin"}.
     #[arg(long)]
     json: bool,
-    /// Never run `elixir` for code beyond the native subset.
+}
+
+#[derive(clap::Args)]
+struct BuildCommand {
+    #[command(flatten)]
+    build: BuildArgs,
+    /// Print nothing but warnings and errors.
+    #[arg(long, short, conflicts_with_all = ["verbose", "json"])]
+    quiet: bool,
+    /// Print each phase with its time even when stderr is not a terminal.
+    #[arg(long, short)]
+    verbose: bool,
+    /// Print the result as JSON on stdout.
     #[arg(long)]
-    no_elixir: bool,
+    json: bool,
 }
 
 #[derive(clap::Args)]
 struct BuildArgs {
-    /// The Mix project directory.
-    #[arg(long, default_value = ".")]
-    path: PathBuf,
-    /// The Mix environment to package [default: $MIX_ENV, else prod].
-    #[arg(long)]
-    env: Option<String>,
-    /// Release name [default: the project's application].
-    #[arg(long)]
-    name: Option<String>,
+    #[command(flatten)]
+    project: ProjectArgs,
     /// Release version [default: the project application's version].
     #[arg(long = "release-version", value_name = "VSN")]
     version: Option<String>,
@@ -79,10 +98,6 @@ struct BuildArgs {
     /// directory [default: the release configuration's, else true].
     #[arg(long, value_name = "true|false|PATH")]
     include_erts: Option<String>,
-    /// Never run `elixir` to evaluate configuration code beyond relpack's
-    /// native subset: stop with an error instead.
-    #[arg(long)]
-    no_elixir: bool,
     /// Write only the release directory, no tarball.
     #[arg(long)]
     no_tar: bool,
@@ -104,6 +119,24 @@ struct BuildArgs {
     /// post_start, pre_stop, post_stop); repeatable.
     #[arg(long = "hook", value_name = "HOOK=DIR")]
     hooks: Vec<String>,
+    /// Copy BEAM files whole instead of stripping debug info and docs.
+    #[arg(long)]
+    no_strip_beams: bool,
+    /// A BEAM chunk to keep when stripping (e.g. Dbgi, Docs); repeatable.
+    #[arg(long = "keep-chunk", value_name = "ID")]
+    keep_chunks: Vec<String>,
+    /// Tarball compression: gzip (.tar.gz, what OTP's release_handler
+    /// unpacks), zstd (.tar.zst) or none (.tar).
+    #[arg(long, default_value = "gzip", value_name = "gzip|zstd|none")]
+    compress: String,
+    /// The release cookie [default: the one in use, else a random one kept
+    /// in _build/<env>/relpack/COOKIE].
+    #[arg(long)]
+    cookie: Option<String>,
+    /// Compress everything afresh instead of reusing the previous build's
+    /// pieces from _build/<env>/relpack-cache.
+    #[arg(long)]
+    no_cache: bool,
 }
 
 #[derive(clap::Args)]
@@ -198,14 +231,15 @@ fn mix_env(env: Option<String>, dir: &std::path::Path) -> String {
 }
 
 fn show_config(args: ConfigArgs) -> anyhow::Result<()> {
-    let env = mix_env(args.env, &args.path);
+    let project = &args.project;
+    let env = mix_env(project.env.clone(), &project.path);
     let entries = match &args.file {
-        Some(file) => relpack::config::describe_file(file, &env, !args.no_elixir)?,
+        Some(file) => relpack::config::describe_file(file, &env, !project.no_elixir)?,
         None => relpack::config::load(&relpack::config::LoadOptions {
-            dir: &args.path,
+            dir: &project.path,
             env: &env,
-            name: args.name.as_deref(),
-            use_elixir: !args.no_elixir,
+            name: project.name.as_deref(),
+            use_elixir: !project.no_elixir,
         })?
         .describe(),
     };
@@ -224,14 +258,20 @@ fn show_config(args: ConfigArgs) -> anyhow::Result<()> {
 }
 
 fn options(args: BuildArgs) -> anyhow::Result<BuildOptions> {
-    let mut options = BuildOptions::new(&args.path);
-    options.env = mix_env(args.env, &args.path);
-    options.name = args.name;
+    let project = args.project;
+    let mut options = BuildOptions::new(&project.path);
+    options.env = mix_env(project.env, &project.path);
+    options.name = project.name;
     options.version = args.version;
     options.output_dir = args.out;
     options.tar = !args.no_tar;
     options.otp_root = args.otp_root;
     options.elixir_root = args.elixir_root;
+    options.strip_beams = !args.no_strip_beams;
+    options.keep_chunks = args.keep_chunks;
+    options.compress = args.compress.parse()?;
+    options.cookie = args.cookie;
+    options.cache = !args.no_cache;
     if let Some(value) = &args.include_erts {
         options.include_erts = match value.as_str() {
             "true" => IncludeErts::Yes,
@@ -240,7 +280,7 @@ fn options(args: BuildArgs) -> anyhow::Result<BuildOptions> {
         };
         options.include_erts_explicit = true;
     }
-    options.use_elixir = !args.no_elixir;
+    options.use_elixir = !project.no_elixir;
     for spec in &args.apps {
         let (name, ty) = match spec.split_once('=') {
             Some((n, t)) => (n, t.parse::<StartType>()?),
@@ -263,25 +303,75 @@ fn options(args: BuildArgs) -> anyhow::Result<BuildOptions> {
     Ok(options)
 }
 
-fn build(args: BuildArgs) -> anyhow::Result<()> {
-    let plan = relpack::plan(&options(args)?)?;
-    for w in &plan.warnings {
-        eprintln!("relpack: warning: {w}");
+fn build(cmd: BuildCommand) -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+    let show_phases = cmd.verbose || (!cmd.quiet && !cmd.json && std::io::stderr().is_terminal());
+    let show = |phase: &str, took: std::time::Duration| {
+        if show_phases {
+            eprintln!("  {phase:<9} {:>8.1} ms", took.as_secs_f64() * 1e3);
+        }
+    };
+    let started = std::time::Instant::now();
+    let plan = relpack::plan(&options(cmd.build)?)?;
+    let planned = started.elapsed();
+    show("plan", planned);
+    if !cmd.json {
+        for w in &plan.warnings {
+            eprintln!("relpack: warning: {w}");
+        }
     }
-    let report = relpack::write(&plan)?;
-    println!(
-        "Release {} {} ({} applications, ERTS {})",
-        report.name, report.version, report.apps, report.erts_vsn
-    );
-    println!("  directory: {}", report.release_dir.display());
-    if let Some((path, size)) = &report.tarball {
+    // The shared-library scan (ELF files and dpkg) runs beside the write.
+    let (report, inspection) = std::thread::scope(|s| {
+        let scan = s.spawn(|| relpack::inspect::inspect(&plan));
+        let report = relpack::write_observed(&plan, &mut |phase, took| show(phase, took));
+        (report, scan.join())
+    });
+    let report = report?;
+    let inspection =
+        inspection.map_err(|_| anyhow::anyhow!("the shared-library scan failed"))??;
+    if cmd.json {
+        let phases: Vec<serde_json::Value> = std::iter::once(&("plan", planned))
+            .chain(&report.phases)
+            .map(
+                |(phase, took)| serde_json::json!({"phase": phase, "ms": took.as_secs_f64() * 1e3}),
+            )
+            .collect();
+        let json = serde_json::json!({
+            "name": report.name,
+            "version": report.version,
+            "erts_vsn": report.erts_vsn,
+            "apps": report.apps,
+            "release_dir": report.release_dir,
+            "tarball": report.tarball.as_ref().map(|(path, size)| serde_json::json!({"path": path, "size": size})),
+            "entries": report.entries,
+            "reused": report.reused,
+            "phases": phases,
+            "packages": inspection.packages(),
+            "runtime_deps": inspection.runtime_deps,
+            "warnings": plan.warnings,
+        });
+        println!("{}", serde_json::to_string_pretty(&json)?);
+    } else if !cmd.quiet {
         println!(
-            "  tarball:   {} ({:.1} MB)",
-            path.display(),
-            *size as f64 / 1e6
+            "Release {} {} ({} applications, ERTS {}) in {:.2} s",
+            report.name,
+            report.version,
+            report.apps,
+            report.erts_vsn,
+            started.elapsed().as_secs_f64()
         );
+        println!("  directory: {}", report.release_dir.display());
+        if let Some((path, size)) = &report.tarball {
+            println!(
+                "  tarball:   {} ({:.1} MB, {} of {} entries unchanged)",
+                path.display(),
+                *size as f64 / 1e6,
+                report.reused,
+                report.entries
+            );
+        }
+        print_deps(&inspection);
     }
-    print_deps(&relpack::inspect::inspect(&plan)?);
     Ok(())
 }
 

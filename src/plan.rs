@@ -4,8 +4,11 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::archive::Codec;
+use crate::beam::{self, ChunkId};
 use crate::boot::{BootApp, KernelModules};
 use crate::config::{self, LoadOptions, Overlay, ReleaseSettings};
+use crate::cookie;
 use crate::error::{Error, IoContext, Result};
 use crate::inputs::{AppSource, ElixirInstall, Inputs, MixBuild, Origin, OtpInstall};
 use crate::launcher::{self, Hook};
@@ -59,6 +62,21 @@ pub struct BuildOptions {
     pub commands: Vec<(String, PathBuf)>,
     /// Hook directories whose files the launcher sources around start/stop.
     pub hooks: Vec<(Hook, PathBuf)>,
+    /// Strip BEAM files to the chunks the runtime needs (`mix release`'s
+    /// `strip_beams: true`).
+    pub strip_beams: bool,
+    /// Chunks to keep in stripped BEAM files besides [`beam::DEFAULT_KEEP`]
+    /// (e.g. `Dbgi`, `Docs`).
+    pub keep_chunks: Vec<String>,
+    /// How the tarball is compressed.
+    pub compress: Codec,
+    /// The release cookie; by default the configured one, else the one
+    /// already in use, else a random one remembered in
+    /// `_build/<env>/relpack/COOKIE`.
+    pub cookie: Option<String>,
+    /// Reuse the compressed pieces of the previous build kept in
+    /// `_build/<env>/relpack-cache`.
+    pub cache: bool,
 }
 
 impl BuildOptions {
@@ -79,6 +97,11 @@ impl BuildOptions {
             use_elixir: true,
             commands: Vec::new(),
             hooks: Vec::new(),
+            strip_beams: true,
+            keep_chunks: Vec::new(),
+            compress: Codec::Gzip,
+            cookie: None,
+            cache: true,
         }
     }
 }
@@ -158,8 +181,6 @@ pub struct ReleasePlan {
     /// Whether Elixir's config provider runs at boot (for runtime.exs or
     /// Distillery's `config_providers`).
     pub config_provider: bool,
-    /// Strip debug info and docs from the `.beam` files shipped.
-    pub strip_beams: bool,
     /// Link the project's applications into `lib/` instead of copying
     /// them (Distillery's `dev_mode`): a recompile is seen without a rebuild.
     pub dev_mode: bool,
@@ -167,8 +188,6 @@ pub struct ReleasePlan {
     pub vm_args: Option<String>,
     /// The rendered `rel/env.sh.eex`, shipped as `releases/<vsn>/env.sh`.
     pub env_sh: Option<String>,
-    /// The configured cookie; else a previous build's or a random one.
-    pub cookie: Option<String>,
     /// Files to add to the release, applied last, in order.
     pub overlays: Vec<PlannedOverlay>,
     /// The release settings read from the project, if any (commands and
@@ -178,6 +197,16 @@ pub struct ReleasePlan {
     pub commands: Vec<(String, PathBuf)>,
     /// Hook directories whose files the launcher sources, each with its hook.
     pub hooks: Vec<(Hook, PathBuf)>,
+    /// The chunks stripped BEAM files keep; `None` copies them as they are.
+    pub strip: Option<Vec<ChunkId>>,
+    /// How the tarball is compressed.
+    pub codec: Codec,
+    /// The node cookie written to `releases/COOKIE`.
+    pub cookie: String,
+    /// Where the project remembers the cookie.
+    pub cookie_store: PathBuf,
+    /// The archive's cache directory, if the cache is used.
+    pub cache_dir: Option<PathBuf>,
 }
 
 /// A change to the release tree, relative to its root.
@@ -348,7 +377,28 @@ pub fn plan(options: &BuildOptions) -> Result<ReleasePlan> {
         .unwrap_or_else(|| build.build_dir.join("rel").join(&name));
     let dev_mode = release.is_some_and(|r| r.dev_mode);
     let tar = options.tar && !dev_mode && release.and_then(|r| r.tar).unwrap_or(true);
-    let tarball = tar.then(|| build.build_dir.join(format!("{name}-{version}.tar.gz")));
+    let tarball = tar.then(|| {
+        build
+            .build_dir
+            .join(format!("{name}-{version}.{}", options.compress.extension()))
+    });
+    // Unless the command line turns it off, what the release configuration
+    // says (`strip_beams:`, Distillery's `strip_debug_info:`, relx's
+    // `debug_info`), else each tool's default: mix release strips, relx
+    // keeps debug info.
+    let strip = (options.strip_beams && release.and_then(|r| r.strip_beams).unwrap_or(mix))
+        .then(|| keep_chunks(options))
+        .transpose()?;
+    let cookie_store = cookie::store_path(&build.build_dir);
+    let cookie = cookie::choose(
+        options
+            .cookie
+            .as_deref()
+            .or(release.and_then(|r| r.cookie.as_deref())),
+        &output_dir,
+        &cookie_store,
+    )?;
+    let cache_dir = options.cache.then(|| build.build_dir.join("relpack-cache"));
     let mut vars = vec![
         ("name".to_owned(), name.clone()),
         ("release_name".to_owned(), name.clone()),
@@ -392,20 +442,39 @@ pub fn plan(options: &BuildOptions) -> Result<ReleasePlan> {
         kernel_modules,
         output_dir,
         tarball,
+        strip,
+        codec: options.compress,
+        cookie,
+        cookie_store,
+        cache_dir,
         warnings,
         sys_config,
         runtime_config: app_config.runtime,
         config_provider: !boot_files.is_empty(),
         dev_mode,
-        strip_beams: release.and_then(|r| r.strip_beams).unwrap_or(false),
         vm_args,
         env_sh,
-        cookie: release.and_then(|r| r.cookie.clone()),
         overlays,
         release_config: project_config.release,
         commands,
         hooks,
     })
+}
+
+/// The default chunks and the extra ones asked for.
+fn keep_chunks(options: &BuildOptions) -> Result<Vec<ChunkId>> {
+    let mut keep = beam::DEFAULT_KEEP.to_vec();
+    for text in &options.keep_chunks {
+        let id = beam::parse_chunk_id(text).ok_or_else(|| {
+            Error::Option(format!(
+                "invalid BEAM chunk name `{text}`: a chunk name is 4 characters, such as Dbgi or Docs"
+            ))
+        })?;
+        if !keep.contains(&id) {
+            keep.push(id);
+        }
+    }
+    Ok(keep)
 }
 
 /// Shadowed application copies and a compiler/runtime OTP mismatch.

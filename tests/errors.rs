@@ -477,3 +477,44 @@ fn priv_modes_kept_but_never_writable_by_others() {
         "{listing}"
     );
 }
+
+#[test]
+fn invalid_build_options_for_stripping_compression_and_cookie() {
+    let p = FakeProject::new("bad-options");
+    p.app("foo", &[], "");
+    let err = p.fails(&["--keep-chunk", "Debug"]);
+    assert!(
+        err.contains("`Debug`") && err.contains("4 characters"),
+        "{err}"
+    );
+    let err = p.fails(&["--compress", "lz4"]);
+    assert!(
+        err.contains("`lz4`") && err.contains("gzip, zstd or none"),
+        "{err}"
+    );
+    let err = p.fails(&["--cookie", "has space"]);
+    assert!(err.contains("invalid cookie"), "{err}");
+}
+
+#[test]
+fn corrupt_beam_file_is_named() {
+    let p = FakeProject::new("bad-beam");
+    p.app("foo", &[], "");
+    let beam = p.root().join("_build/prod/lib/foo/ebin/Elixir.Foo.beam");
+    std::fs::write(&beam, b"FOR1\0\0\0\x40BEAMtruncated").unwrap();
+    let err = p.fails(&["--include-erts", "false"]);
+    assert!(
+        err.contains("_build/prod/lib/foo/ebin/Elixir.Foo.beam: "),
+        "{err}"
+    );
+    assert!(
+        err.contains("not a valid BEAM file") && err.contains("recompile"),
+        "{err}"
+    );
+    // Copied as it is when stripping is off.
+    let out = relpack(
+        p.root(),
+        &["build", "--include-erts", "false", "--no-strip-beams"],
+    );
+    assert!(out.status.success(), "{out:?}");
+}

@@ -63,3 +63,39 @@ fn inspect_json_matches_the_resolved_plan() {
             .sum::<u64>()
     );
 }
+
+/// `build --json` reports what was written; `--quiet` prints nothing.
+#[test]
+fn build_json_reports_what_was_written() {
+    let project = compiled_fixture("crypto");
+    let root = project.path().join("crypto");
+    let json: serde_json::Value =
+        serde_json::from_str(&relpack_ok(&root, &["build", "--json"])).unwrap();
+    assert_eq!(json["name"], "crypto_app");
+    assert_eq!(json["version"], "0.1.0");
+    // Paths are as relpack was given them: here relative to the project.
+    let tarball = root.join(json["tarball"]["path"].as_str().unwrap());
+    assert_eq!(
+        json["tarball"]["size"].as_u64().unwrap(),
+        std::fs::metadata(tarball).unwrap().len()
+    );
+    assert!(root
+        .join(json["release_dir"].as_str().unwrap())
+        .join("bin/crypto_app")
+        .is_file());
+    let phases: Vec<&str> = json["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["phase"].as_str().unwrap())
+        .collect();
+    assert_eq!(phases, ["plan", "assemble", "archive", "publish"]);
+    let packages = relpack_ok(&root, &["inspect", "--packages"]);
+    let listed: Vec<&str> = packages.lines().collect();
+    assert_eq!(json["packages"], serde_json::json!(listed));
+    assert!(listed.contains(&"libssl3"));
+
+    let quiet = relpack(&root, &["build", "--quiet"]);
+    assert!(quiet.status.success());
+    assert!(quiet.stdout.is_empty() && quiet.stderr.is_empty());
+}

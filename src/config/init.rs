@@ -55,8 +55,8 @@ pub fn init(dir: &Path) -> Result<Vec<PathBuf>> {
             rel_name => &name,
             version => version,
             apps => apps,
-            dev_cookie => crate::assemble::random_cookie()?,
-            prod_cookie => crate::assemble::random_cookie()?,
+            dev_cookie => crate::cookie::random()?,
+            prod_cookie => crate::cookie::random()?,
         },
     )?;
     let vm_args = crate::templates::render("rel_vm.args", &name)?;

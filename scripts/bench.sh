@@ -1,0 +1,236 @@
+#!/usr/bin/env bash
+# relpack against `mix release` on the same compiled projects, in one run:
+# fixtures/hello and a generated umbrella (42 apps, ~3,000 modules, plus
+# Debian's jiffy, lager and cowlib and OTP's ssl/inets/mnesia/xmerl...).
+# Each tool builds each project RUNS times (default 5), alternating, from a
+# clean output (no release directory, no tarball, no relpack cache); relpack
+# is then also timed rebuilding with nothing changed (its cache warm).
+# Prints the medians and relpack/mix ratios of wall time, peak RSS, tarball
+# size and unpacked size as a Markdown table.
+#
+#   scripts/bench.sh [RUNS]
+#
+# Work files go to $RELPACK_BENCH_DIR (default target/bench); the large
+# project is generated and compiled there once and reused.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$PWD
+runs=${1:-5}
+work=${RELPACK_BENCH_DIR:-$repo/target/bench}
+
+scripts/setup.sh
+missing=()
+[ -x /usr/bin/time ] || missing+=(time)
+for pkg in erlang-lager erlang-cowlib; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if [ -n "${missing[*]:-}" ]; then
+  echo "bench: installing ${missing[*]}" >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
+fi
+cargo build --release --quiet
+relpack=$repo/target/release/relpack
+mkdir -p "$work"
+
+# The umbrella: app_NN depends on app_(NN-1), so releasing the last one
+# ships them all; app_01 brings the OTP and Debian applications.
+readonly LARGE_APPS=42 LARGE_MODULES=70
+gen_large() {
+  local dir=$1 i m prev deps extra
+  rm -rf "$dir"
+  mkdir -p "$dir/apps"
+  cat >"$dir/mix.exs" <<EOF
+defmodule Large.MixProject do
+  use Mix.Project
+
+  def project do
+    [
+      apps_path: "apps",
+      version: "1.0.0",
+      deps: [],
+      releases: [
+        large: [
+          version: "1.0.0",
+          applications: [app_$LARGE_APPS: :permanent],
+          steps: [:assemble, :tar]
+        ]
+      ]
+    ]
+  end
+end
+EOF
+  for i in $(seq -w 1 "$LARGE_APPS"); do
+    prev=$(printf '%02d' $((10#$i - 1)))
+    if [ "$i" = 01 ]; then
+      deps=""
+      extra=":crypto, :ssl, :inets, :mnesia, :xmerl, :public_key, :runtime_tools, :os_mon, :jiffy, :lager, :cowlib"
+    else
+      deps="{:app_$prev, in_umbrella: true}"
+      extra=""
+    fi
+    mkdir -p "$dir/apps/app_$i/lib/app_$i"
+    cat >"$dir/apps/app_$i/mix.exs" <<EOF
+defmodule App$i.MixProject do
+  use Mix.Project
+
+  def project do
+    [
+      app: :app_$i,
+      version: "1.0.0",
+      build_path: "../../_build",
+      config_path: "../../config/config.exs",
+      deps_path: "../../deps",
+      lockfile: "../../mix.lock",
+      elixir: "~> 1.14",
+      deps: [$deps]
+    ]
+  end
+
+  def application, do: [extra_applications: [:logger${extra:+, $extra}]]
+end
+EOF
+    for m in $(seq -w 1 "$LARGE_MODULES"); do
+      cat >"$dir/apps/app_$i/lib/app_$i/mod_$m.ex" <<EOF
+defmodule App$i.Mod$m do
+  @moduledoc "Module $m of application $i, generated for relpack's benchmark."
+  defstruct [:id, :name, tags: []]
+
+  @doc "Adds two numbers."
+  def add(a, b), do: a + b
+
+  @doc "Formats a record."
+  def format(%__MODULE__{id: id, name: name, tags: tags}),
+    do: "#{id}:#{name}:#{Enum.join(tags, ",")}"
+
+  def classify(x) when is_integer(x) and x > $m, do: :big
+  def classify(x) when is_integer(x), do: :small
+  def classify(x) when is_binary(x), do: {:text, String.length(x)}
+  def classify(_), do: :other
+
+  def pipeline(list) do
+    list
+    |> Enum.map(&(&1 * $((10#$m))))
+    |> Enum.filter(&(rem(&1, 3) == 0))
+    |> Enum.reduce(%{}, fn x, acc -> Map.update(acc, rem(x, 7), 1, &(&1 + 1)) end)
+  end
+
+  def lookup(key) do
+    case key do
+      :a -> {:ok, "alpha $i $m"}
+      :b -> {:ok, "beta $i $m"}
+      :c -> {:ok, "gamma $i $m"}
+      other -> {:error, {:unknown, other, __MODULE__}}
+    end
+  end
+end
+EOF
+    done
+  done
+  mkdir -p "$dir/config"
+  echo 'import Config' >"$dir/config/config.exs"
+}
+
+# A compiled copy of a project for each tool (their tarballs would collide).
+prepare() {
+  local name=$1 src=$2
+  local base=$work/$name
+  if [ ! -f "$base/.compiled" ]; then
+    rm -rf "$base"
+    mkdir -p "$base"
+    cp -a "$src" "$base/mix"
+    rm -rf "$base/mix/_build"
+    echo "bench: compiling $name with mix (once)" >&2
+    (cd "$base/mix" && MIX_ENV=prod mix compile >/dev/null)
+    cp -a "$base/mix" "$base/relpack"
+    touch "$base/.compiled"
+  fi
+}
+
+prepare hello "$repo/fixtures/hello"
+# mix release makes a tarball only when asked, in the release's steps.
+sed -i 's/releases: \[hello: \[\]\]/releases: [hello: [steps: [:assemble, :tar]]]/' "$work/hello/mix/mix.exs"
+if [ ! -f "$work/large/.compiled" ]; then
+  gen_large "$work/large-src"
+fi
+prepare large "$work/large-src"
+
+# Runs a command under /usr/bin/time; prints "seconds max_rss_kb".
+timed() {
+  local out=$work/time.out
+  /usr/bin/time -f '%e %M' -o "$out" "$@" >/dev/null 2>"$work/cmd.err" || {
+    cat "$work/cmd.err" >&2
+    return 1
+  }
+  tail -n 1 "$out"
+}
+
+median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+
+unpacked_bytes() {
+  local dir=$work/unpacked
+  rm -rf "$dir" && mkdir -p "$dir"
+  tar xf "$1" -C "$dir"
+  du -sb "$dir" | cut -f1
+}
+
+# bench NAME RELEASE VSN RELPACK_ARGS...
+bench() {
+  local name=$1 rel=$2 vsn=$3
+  shift 3
+  local mixdir=$work/$name/mix rpdir=$work/$name/relpack tarball r
+  : >"$work/$name.mix" && : >"$work/$name.relpack" && : >"$work/$name.warm"
+  # One untimed run each: warms the page cache and mix's own checks.
+  (cd "$mixdir" && MIX_ENV=prod mix release --overwrite --quiet >/dev/null)
+  "$relpack" build --path "$rpdir" "$@" >/dev/null
+  for r in $(seq "$runs"); do
+    echo "bench: $name run $r/$runs" >&2
+    rm -rf "$mixdir/_build/prod/rel" "$mixdir/_build/prod/$rel-$vsn.tar.gz"
+    # Let the file system finish the removal (ext4 with online discard
+    # slows the next file creations otherwise).
+    sync
+    (cd "$mixdir" && timed env MIX_ENV=prod mix release --overwrite --quiet) >>"$work/$name.mix"
+    rm -rf "$rpdir/_build/prod/rel" "$rpdir/_build/prod/$rel-$vsn.tar.gz" "$rpdir/_build/prod/relpack-cache"
+    sync
+    timed "$relpack" build --path "$rpdir" "$@" >>"$work/$name.relpack"
+    timed "$relpack" build --path "$rpdir" "$@" >>"$work/$name.warm"
+  done
+  tarball=$mixdir/_build/prod/$rel-$vsn.tar.gz
+  mix_tar=$(stat -c %s "$tarball")
+  mix_unpacked=$(unpacked_bytes "$tarball")
+  tarball=$rpdir/_build/prod/$rel-$vsn.tar.gz
+  rp_tar=$(stat -c %s "$tarball")
+  rp_unpacked=$(unpacked_bytes "$tarball")
+  rp_files=$(tar tzf "$tarball" | wc -l)
+  mix_s=$(cut -d' ' -f1 "$work/$name.mix" | median)
+  mix_kb=$(cut -d' ' -f2 "$work/$name.mix" | median)
+  rp_s=$(cut -d' ' -f1 "$work/$name.relpack" | median)
+  rp_kb=$(cut -d' ' -f2 "$work/$name.relpack" | median)
+  warm_s=$(cut -d' ' -f1 "$work/$name.warm" | median)
+  warm_kb=$(cut -d' ' -f2 "$work/$name.warm" | median)
+  # What relpack writes: the release directory and the tarball.
+  echo "$name $rp_s $((rp_unpacked + rp_tar)) $rp_files" >>"$work/growth"
+  awk -v n="$name ($rp_files files)" -v ms="$mix_s" -v rs="$rp_s" -v ws="$warm_s" \
+    -v mk="$mix_kb" -v rk="$rp_kb" -v wk="$warm_kb" -v mt="$mix_tar" -v rt="$rp_tar" \
+    -v mu="$mix_unpacked" -v ru="$rp_unpacked" 'BEGIN {
+      printf "| %s | wall time (s) | %.2f | %.3f | %.3f |\n", n, ms, rs, rs / ms
+      printf "| | peak RSS (MB) | %.1f | %.1f | %.2f |\n", mk / 1024, rk / 1024, rk / mk
+      printf "| | tarball (MB) | %.2f | %.2f | %.2f |\n", mt / 1e6, rt / 1e6, rt / mt
+      printf "| | unpacked (MB) | %.2f | %.2f | %.2f |\n", mu / 1e6, ru / 1e6, ru / mu
+      printf "| | rebuild, nothing changed (s) | | %.3f (%.1f MB RSS) | %.3f |\n", ws, wk / 1024, ws / ms
+    }' >>"$work/table"
+}
+
+: >"$work/table" && : >"$work/growth"
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+bench hello hello 0.1.0
+bench large large 1.0.0 --name large --release-version 1.0.0 --app app_$LARGE_APPS
+
+echo
+echo "$runs runs each, medians; $(nproc) cores, load average $load_before before and $(cut -d' ' -f1-3 /proc/loadavg) after; $(erl -noshell -eval 'io:format("OTP ~s", [erlang:system_info(otp_release)]), halt().'), $(elixir --version | tail -n 1)"
+echo
+echo "| project | measure | mix release | relpack | relpack/mix |"
+echo "|---|---|---|---|---|"
+cat "$work/table"
+echo
+awk 'NR == 1 {s = $2; b = $3; f = $4} NR == 2 {
+  printf "large/hello: relpack time x%.1f, bytes written x%.1f, files written x%.1f\n", $2 / s, $3 / b, $4 / f }' "$work/growth"

@@ -1,0 +1,66 @@
+//! SHA-256 digests of release files: the `MANIFEST` lists them and the
+//! archive's cache is keyed by them.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::error::{IoContext, Result};
+
+/// SHA-256 digests of a release's files, by path relative to its root.
+pub type Digests = BTreeMap<PathBuf, [u8; 32]>;
+
+/// The SHA-256 of `bytes`.
+pub fn sha256(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}
+
+/// The SHA-256 of the file at `path`, read in pieces.
+pub fn sha256_file(path: &Path) -> Result<[u8; 32]> {
+    let mut file = File::open(path).at(path, "cannot read")?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0; 1 << 16];
+    loop {
+        let n = file.read(&mut buf).at(path, "cannot read")?;
+        if n == 0 {
+            return Ok(hasher.finalize().into());
+        }
+        hasher.update(&buf[..n]);
+    }
+}
+
+/// Lowercase hexadecimal, as `sha256sum` prints digests.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The inverse of [`hex`] for a digest.
+pub fn unhex(text: &str) -> Option<[u8; 32]> {
+    let mut out = [0; 32];
+    if text.len() != 64 {
+        return None;
+    }
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_round_trips_and_matches_sha256sum() {
+        let d = sha256(b"abc");
+        assert_eq!(
+            hex(&d),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(unhex(&hex(&d)), Some(d));
+        assert_eq!(unhex("zz"), None);
+    }
+}
