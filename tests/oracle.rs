@@ -121,3 +121,8 @@ fn configured_rel_matches_mix_release() {
 fn rebar3_boot_scripts_match_systools() {
     boot_scripts_match_systools("rebar_hello");
 }
+
+#[test]
+fn crypto_boot_scripts_match_systools() {
+    boot_scripts_match_systools("crypto");
+}
