@@ -125,17 +125,9 @@ pub fn inspect(plan: &ReleasePlan) -> Result<Inspection> {
 
     let mut sizes = Sizes::default();
     let mut apps = Vec::new();
-    let mut elf_files: Vec<(String, PathBuf)> = Vec::new();
     for app in &plan.apps {
-        let ebin_bytes = tree_size(&app.source.dir.join("ebin"), &mut |_, _| {});
-        let release_priv = format!("lib/{}/priv", app.dir_name());
-        let priv_bytes = app.priv_dir.as_deref().map_or(0, |dir| {
-            tree_size(dir, &mut |rel, path| {
-                if app.bundled {
-                    elf_files.push((format!("{release_priv}/{rel}"), path.to_owned()));
-                }
-            })
-        });
+        let ebin_bytes = tree_size(&app.source.dir.join("ebin"));
+        let priv_bytes = app.priv_dir.as_deref().map_or(0, tree_size);
         if app.bundled {
             let bytes = ebin_bytes + priv_bytes;
             match app.source.origin {
@@ -165,13 +157,11 @@ pub fn inspect(plan: &ReleasePlan) -> Result<Inspection> {
     }
     if plan.include_erts {
         let bin = plan.otp.erts_dir().join("bin");
-        for name in ERTS_RUNTIME {
-            let path = bin.join(name);
-            if let Ok(m) = std::fs::metadata(&path) {
-                sizes.erts += m.len();
-                elf_files.push((format!("erts-{}/bin/{name}", plan.otp.erts_vsn), path));
-            }
-        }
+        sizes.erts = ERTS_RUNTIME
+            .iter()
+            .filter_map(|name| std::fs::metadata(bin.join(name)).ok())
+            .map(|m| m.len())
+            .sum();
     }
     sizes.total = sizes.erts + sizes.otp_apps + sizes.elixir_apps + sizes.project_apps;
 
@@ -186,27 +176,30 @@ pub fn inspect(plan: &ReleasePlan) -> Result<Inspection> {
         apps,
         boot_order,
         sizes,
-        runtime_deps: runtime_deps(&elf_files),
+        runtime_deps: runtime_deps(plan),
         warnings,
     })
 }
 
-/// Size of the files under `dir` (following links, as the copy does),
-/// calling `each(relative path, path)` for every file.
-fn tree_size(dir: &Path, each: &mut dyn FnMut(&str, &Path)) -> u64 {
-    let mut total = 0;
-    for entry in walkdir::WalkDir::new(dir)
+/// The files under `dir` (following links, as the copy does) with their
+/// paths relative to `dir`.
+fn files_under(dir: &Path) -> impl Iterator<Item = (String, walkdir::DirEntry)> + '_ {
+    walkdir::WalkDir::new(dir)
         .follow_links(true)
         .into_iter()
         .flatten()
-    {
-        if entry.file_type().is_file() {
-            total += entry.metadata().map_or(0, |m| m.len());
-            let rel = entry.path().strip_prefix(dir).unwrap_or(entry.path());
-            each(&rel.to_string_lossy(), entry.path());
-        }
-    }
-    total
+        .filter(|e| e.file_type().is_file())
+        .map(move |e| {
+            let rel = e.path().strip_prefix(dir).unwrap_or(e.path());
+            (rel.to_string_lossy().into_owned(), e)
+        })
+}
+
+/// Bytes of the files under `dir`.
+fn tree_size(dir: &Path) -> u64 {
+    files_under(dir)
+        .map(|(_, e)| e.metadata().map_or(0, |m| m.len()))
+        .sum()
 }
 
 fn app_warnings(plan: &ReleasePlan, apps: &[AppInfo]) -> Vec<String> {
@@ -253,16 +246,51 @@ fn app_warnings(plan: &ReleasePlan, apps: &[AppInfo]) -> Vec<String> {
 }
 
 /// The libraries the bundled ELF files need, resolved on the build machine.
-fn runtime_deps(files: &[(String, PathBuf)]) -> Vec<Library> {
+/// The shared libraries the target must provide for what `plan` bundles:
+/// the `DT_NEEDED` entries of its ERTS executables and of the ELF files in
+/// bundled `priv` directories (NIFs, port programs), resolved on the build
+/// machine. Only files that start like ELF are read whole.
+pub fn runtime_deps(plan: &ReleasePlan) -> Vec<Library> {
+    let mut files: Vec<(String, PathBuf)> = Vec::new();
+    if plan.include_erts {
+        let bin = plan.otp.erts_dir().join("bin");
+        files.extend(ERTS_RUNTIME.iter().map(|name| {
+            (
+                format!("erts-{}/bin/{name}", plan.otp.erts_vsn),
+                bin.join(name),
+            )
+        }));
+    }
+    for app in plan.apps.iter().filter(|a| a.bundled) {
+        if let Some(dir) = &app.priv_dir {
+            let release_priv = format!("lib/{}/priv", app.dir_name());
+            files.extend(
+                files_under(dir).map(|(rel, e)| (format!("{release_priv}/{rel}"), e.into_path())),
+            );
+        }
+    }
+    scan_elf(&files)
+}
+
+/// Whether the file at `path` starts with the ELF magic.
+fn starts_like_elf(path: &Path) -> bool {
+    let mut magic = [0u8; 4];
+    std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
+        .is_ok_and(|()| elf::is_elf(&magic))
+}
+
+/// The libraries the ELF files among `files` need.
+fn scan_elf(files: &[(String, PathBuf)]) -> Vec<Library> {
     let mut needed: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut shipped: BTreeSet<String> = BTreeSet::new();
     for (rel, path) in files {
+        if !starts_like_elf(path) {
+            continue;
+        }
         let Ok(bytes) = std::fs::read(path) else {
             continue;
         };
-        if !elf::is_elf(&bytes) {
-            continue;
-        }
         if let Some(name) = Path::new(rel).file_name() {
             shipped.insert(name.to_string_lossy().into_owned());
         }
@@ -347,12 +375,17 @@ fn debian_packages<'a>(paths: impl Iterator<Item = &'a PathBuf>) -> BTreeMap<Pat
 impl Inspection {
     /// The Debian packages the target must install, sorted.
     pub fn packages(&self) -> Vec<String> {
-        let set: BTreeSet<String> = self
-            .runtime_deps
-            .iter()
-            .filter(|l| !l.bundled)
-            .filter_map(|l| l.package.clone())
-            .collect();
-        set.into_iter().collect()
+        packages(&self.runtime_deps)
     }
+}
+
+/// The Debian packages of the libraries the target must install, sorted
+/// and without repeats.
+pub fn packages(libraries: &[Library]) -> Vec<String> {
+    let set: BTreeSet<String> = libraries
+        .iter()
+        .filter(|l| !l.bundled)
+        .filter_map(|l| l.package.clone())
+        .collect();
+    set.into_iter().collect()
 }

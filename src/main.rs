@@ -321,14 +321,13 @@ fn build(cmd: BuildCommand) -> anyhow::Result<()> {
         }
     }
     // The shared-library scan (ELF files and dpkg) runs beside the write.
-    let (report, inspection) = std::thread::scope(|s| {
-        let scan = s.spawn(|| relpack::inspect::inspect(&plan));
+    let (report, libraries) = std::thread::scope(|s| {
+        let scan = s.spawn(|| relpack::inspect::runtime_deps(&plan));
         let report = relpack::write_observed(&plan, &mut |phase, took| show(phase, took));
         (report, scan.join())
     });
     let report = report?;
-    let inspection =
-        inspection.map_err(|_| anyhow::anyhow!("the shared-library scan failed"))??;
+    let libraries = libraries.map_err(|_| anyhow::anyhow!("the shared-library scan failed"))?;
     if cmd.json {
         let phases: Vec<serde_json::Value> = std::iter::once(&("plan", planned))
             .chain(&report.phases)
@@ -346,8 +345,8 @@ fn build(cmd: BuildCommand) -> anyhow::Result<()> {
             "entries": report.entries,
             "reused": report.reused,
             "phases": phases,
-            "packages": inspection.packages(),
-            "runtime_deps": inspection.runtime_deps,
+            "packages": relpack::inspect::packages(&libraries),
+            "runtime_deps": libraries,
             "warnings": plan.warnings,
         });
         println!("{}", serde_json::to_string_pretty(&json)?);
@@ -370,7 +369,7 @@ fn build(cmd: BuildCommand) -> anyhow::Result<()> {
                 report.entries
             );
         }
-        print_deps(&inspection);
+        print_deps(&libraries);
     }
     Ok(())
 }
@@ -390,15 +389,15 @@ fn inspect(args: InspectArgs) -> anyhow::Result<()> {
     } else if args.json {
         println!("{}", serde_json::to_string_pretty(&inspection)?);
     } else if args.deps {
-        print_deps(&inspection);
+        print_deps(&inspection.runtime_deps);
     } else {
         print_inspection(&inspection);
     }
     Ok(())
 }
 
-fn print_deps(i: &relpack::inspect::Inspection) {
-    let external: Vec<_> = i.runtime_deps.iter().filter(|l| !l.bundled).collect();
+fn print_deps(libraries: &[relpack::inspect::Library]) {
+    let external: Vec<_> = libraries.iter().filter(|l| !l.bundled).collect();
     println!(
         "Runtime shared libraries the target needs ({}):",
         external.len()
@@ -411,7 +410,7 @@ fn print_deps(i: &relpack::inspect::Inspection) {
             lib.needed_by.join(", ")
         );
     }
-    let packages = i.packages();
+    let packages = relpack::inspect::packages(libraries);
     if !packages.is_empty() {
         println!("Debian packages: {}", packages.join(" "));
     }
@@ -458,7 +457,7 @@ fn print_inspection(i: &relpack::inspect::Inspection) {
         mb(s.priv_dirs),
         mb(s.total)
     );
-    print_deps(i);
+    print_deps(&i.runtime_deps);
     for w in &i.warnings {
         println!("warning: {w}");
     }
