@@ -589,15 +589,9 @@ fn launcher_extras(
                 commands.push((name.clone(), path.clone()));
             }
         }
-        for (name, dir) in &r.hooks {
-            let hook = name.parse::<Hook>().map_err(|_| Error::Project {
-                path: r.file.clone(),
-                message: format!(
-                    "`{name}_hooks` is not supported: the launcher runs pre_start, post_start, pre_stop and post_stop hooks"
-                ),
-            })?;
-            if !hooks.iter().any(|(h, _)| *h == hook) {
-                hooks.push((hook, dir.clone()));
+        for (hook, dir) in &r.hooks {
+            if !hooks.iter().any(|(h, _)| h == hook) {
+                hooks.push((*hook, dir.clone()));
             }
         }
     }

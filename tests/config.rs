@@ -645,3 +645,33 @@ fn umbrella_release_is_read_from_mix_exs() {
     ));
     assert_eq!(stdout.trim(), "3");
 }
+
+/// A Distillery hook kind the launcher does not run is refused at its line
+/// of `rel/config.exs`, before anything is built.
+#[test]
+fn unsupported_distillery_hook_is_refused_with_its_line() {
+    let scratch = Scratch::new("distillery-hook");
+    let root = scratch.path().join("distillery");
+    copy_dir(&Path::new(REPO).join("fixtures/distillery"), &root);
+    let config = root.join("rel/config.exs");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let line = text
+        .lines()
+        .position(|l| l.contains("pre_start_hooks:"))
+        .expect("the fixture sets pre_start_hooks")
+        + 1;
+    std::fs::write(
+        &config,
+        text.replace("pre_start_hooks:", "pre_configure_hooks:"),
+    )
+    .unwrap();
+    let out = relpack(&root, &["config"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains(&format!(
+            "rel/config.exs:{line}: `pre_configure_hooks` is not supported"
+        )),
+        "{stderr}"
+    );
+}

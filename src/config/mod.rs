@@ -23,6 +23,7 @@ pub mod rebar;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::launcher::Hook;
 use crate::plan::IncludeErts;
 use crate::resolve::StartType;
 use crate::term::Term;
@@ -151,8 +152,9 @@ pub struct ReleaseSettings {
     pub erl_opts: Option<String>,
     /// Distillery `commands:`: name and script path.
     pub commands: Vec<(String, PathBuf)>,
-    /// Distillery `pre_start_hooks:` etc.: hook name (`pre_start`) and directory.
-    pub hooks: Vec<(String, PathBuf)>,
+    /// Distillery `pre_start_hooks:` etc.: when the launcher runs the
+    /// directory's scripts, and the directory.
+    pub hooks: Vec<(Hook, PathBuf)>,
     /// Every setting as read, for `relpack config`.
     pub settings: Settings,
 }
@@ -425,8 +427,11 @@ impl ReleaseSettings {
                     }
                 }
                 k if k.ends_with("_hooks") => {
-                    r.hooks
-                        .push((k.trim_end_matches("_hooks").to_owned(), path_of(s, key)?));
+                    let name = k.trim_end_matches("_hooks");
+                    let hook = name.parse::<Hook>().map_err(|_| {
+                        at(s, format!("`{k}` is not supported: the launcher runs pre_start, post_start, pre_stop and post_stop hooks"))
+                    })?;
+                    r.hooks.push((hook, path_of(s, key)?));
                 }
                 "dev_mode" => r.dev_mode = flag(s, key)?,
                 "strip_beams" | "strip_debug_info" => r.strip_beams = Some(flag(s, key)?),
