@@ -136,8 +136,24 @@ pub fn resolve(inputs: &Inputs, request: &Request) -> Result<Vec<ResolvedApp>> {
     let types = start_types(&closure, &named);
     check_modes(&closure, &types)?;
     check_cycles(&closure)?;
-    check_unique(&closure, "module", |s| &s.spec.modules)?;
-    check_unique(&closure, "registered", |s| &s.spec.registered)?;
+    check_unique(
+        &closure,
+        |s| &s.spec.modules,
+        |module, first, second| Error::DuplicateModule {
+            module,
+            first,
+            second,
+        },
+    )?;
+    check_unique(
+        &closure,
+        |s| &s.spec.registered,
+        |name, first, second| Error::DuplicateRegistered {
+            name,
+            first,
+            second,
+        },
+    )?;
 
     let mut order: Vec<String> = named.iter().map(|(n, _)| n.clone()).collect();
     order.extend(
@@ -332,29 +348,18 @@ fn check_cycles(closure: &Closure) -> Result<()> {
     Ok(())
 }
 
+/// Fails with `duplicate(item, first app, second app)` when two
+/// applications list the same item.
 fn check_unique(
     closure: &Closure,
-    what: &str,
     items: impl Fn(&AppSource) -> &Vec<String>,
+    duplicate: fn(String, String, String) -> Error,
 ) -> Result<()> {
     let mut owner: HashMap<&str, &str> = HashMap::new();
     for (app, source) in &closure.apps {
         for item in items(source) {
             if let Some(first) = owner.insert(item, app) {
-                let (first, second, name) = (first.to_owned(), app.clone(), item.clone());
-                return Err(if what == "module" {
-                    Error::DuplicateModule {
-                        module: name,
-                        first,
-                        second,
-                    }
-                } else {
-                    Error::DuplicateRegistered {
-                        name,
-                        first,
-                        second,
-                    }
-                });
+                return Err(duplicate(item.clone(), first.to_owned(), app.clone()));
             }
         }
     }
