@@ -207,7 +207,8 @@ impl OtpInstall {
                 }
             }
             Err(_) => {
-                let erts = newest_versioned(root, "erts")?
+                let erts = newest_by_name(root, |dir| dir.join("bin").is_dir())?
+                    .remove("erts")
                     .ok_or_else(|| not_otp("no erts-<vsn> directory"))?;
                 let rel = std::fs::read_dir(&releases)
                     .ok()
@@ -232,20 +233,7 @@ impl OtpInstall {
                 .ok()
                 .map(|s| s.trim().to_owned());
         let lib = root.join("lib");
-        let mut libs: BTreeMap<String, (String, PathBuf)> = BTreeMap::new();
-        for entry in std::fs::read_dir(&lib).at(&lib, "cannot list OTP applications")? {
-            let entry = entry.at(&lib, "cannot list OTP applications")?;
-            let dir_name = entry.file_name().to_string_lossy().into_owned();
-            let Some((name, vsn)) = dir_name.rsplit_once('-') else {
-                continue;
-            };
-            let newer = libs
-                .get(name)
-                .is_none_or(|(old, _)| compare_versions(vsn, old).is_gt());
-            if newer && entry.path().join("ebin").is_dir() {
-                libs.insert(name.to_owned(), (vsn.to_owned(), entry.path()));
-            }
-        }
+        let libs = newest_by_name(&lib, |dir| dir.join("ebin").is_dir())?;
         Ok(OtpInstall {
             root: root.to_owned(),
             erts_vsn,
@@ -379,22 +367,27 @@ fn find_on_path(program: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// The newest `<prefix>-<vsn>` directory in `dir`.
-fn newest_versioned(dir: &Path, prefix: &str) -> Result<Option<(String, PathBuf)>> {
-    let mut best: Option<(String, PathBuf)> = None;
+/// The `<name>-<vsn>` directories in `dir` for which `usable` holds,
+/// indexed by name: the newest version of each.
+fn newest_by_name(
+    dir: &Path,
+    usable: impl Fn(&Path) -> bool,
+) -> Result<BTreeMap<String, (String, PathBuf)>> {
+    let mut newest: BTreeMap<String, (String, PathBuf)> = BTreeMap::new();
     for entry in std::fs::read_dir(dir).at(dir, "cannot list")? {
         let entry = entry.at(dir, "cannot list")?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if let Some(vsn) = name.strip_prefix(prefix).and_then(|r| r.strip_prefix('-')) {
-            if best
-                .as_ref()
-                .is_none_or(|(b, _)| compare_versions(vsn, b).is_gt())
-            {
-                best = Some((vsn.to_owned(), entry.path()));
-            }
+        let dir_name = entry.file_name().to_string_lossy().into_owned();
+        let Some((name, vsn)) = dir_name.rsplit_once('-') else {
+            continue;
+        };
+        let newer = newest
+            .get(name)
+            .is_none_or(|(old, _)| compare_versions(vsn, old).is_gt());
+        if newer && usable(&entry.path()) {
+            newest.insert(name.to_owned(), (vsn.to_owned(), entry.path()));
         }
     }
-    Ok(best)
+    Ok(newest)
 }
 
 /// Compares dotted versions numerically where both parts are numbers.
