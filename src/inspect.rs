@@ -338,34 +338,29 @@ fn find_library(soname: &str) -> Option<PathBuf> {
 /// Asks dpkg which package ships each path (both `/lib` and `/usr/lib`
 /// spellings); empty when dpkg is not there.
 fn debian_packages<'a>(paths: impl Iterator<Item = &'a PathBuf>) -> BTreeMap<PathBuf, String> {
-    let paths: Vec<&PathBuf> = paths.collect();
-    let mut queries: Vec<String> = Vec::new();
-    for p in &paths {
-        let s = p.display().to_string();
-        queries.push(s.clone());
-        if let Some(rest) = s.strip_prefix("/usr") {
-            queries.push(rest.to_owned());
-        } else {
-            queries.push(format!("/usr{s}"));
-        }
-    }
-    let Ok(out) = Command::new("dpkg").arg("-S").args(&queries).output() else {
+    // Each path under both spellings: merged /usr makes them one file.
+    let spellings: Vec<(&PathBuf, [String; 2])> = paths
+        .map(|p| {
+            let s = p.display().to_string();
+            let other = s
+                .strip_prefix("/usr")
+                .map_or_else(|| format!("/usr{s}"), str::to_owned);
+            (p, [s, other])
+        })
+        .collect();
+    let queries = spellings.iter().flat_map(|(_, both)| both);
+    let Ok(out) = Command::new("dpkg").arg("-S").args(queries).output() else {
         return BTreeMap::new();
     };
-    let text = String::from_utf8_lossy(&out.stdout);
     let mut found = BTreeMap::new();
-    for line in text.lines() {
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
         let Some((package, file)) = line.split_once(": ") else {
             continue;
         };
-        let package = package.split(':').next().unwrap_or(package).to_owned();
-        for p in &paths {
-            let s = p.display().to_string();
-            let alt = s
-                .strip_prefix("/usr")
-                .map_or(format!("/usr{s}"), str::to_owned);
-            if file == s || file == alt {
-                found.insert((*p).clone(), package.clone());
+        let package = package.split(':').next().unwrap_or(package);
+        for (path, both) in &spellings {
+            if both.iter().any(|s| s == file) {
+                found.insert((*path).clone(), package.to_owned());
             }
         }
     }
