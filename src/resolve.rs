@@ -126,10 +126,10 @@ pub fn resolve(inputs: &Inputs, request: &Request) -> Result<Vec<ResolvedApp>> {
 
     let mut closure = Closure::default();
     for (name, _) in &named {
-        closure.visit(inputs, name, None)?;
+        closure.visit(inputs, name, None, false)?;
     }
     if request.elixir && !closure.apps.contains_key("iex") {
-        closure.visit(inputs, "iex", None)?;
+        closure.visit(inputs, "iex", None, false)?;
         named.push(("iex".into(), StartType::None));
     }
 
@@ -187,15 +187,28 @@ struct Closure {
 }
 
 impl Closure {
-    fn visit(&mut self, inputs: &Inputs, name: &str, parent: Option<&str>) -> Result<()> {
+    /// Adds `name` and what it needs; a missing `optional` application
+    /// (one of its parent's `optional_applications`) is skipped.
+    fn visit(
+        &mut self,
+        inputs: &Inputs,
+        name: &str,
+        parent: Option<&str>,
+        optional: bool,
+    ) -> Result<()> {
         if self.apps.contains_key(name) {
             return Ok(());
         }
-        let source = inputs.find_app(name)?.ok_or_else(|| Error::MissingApp {
-            app: name.to_owned(),
-            needed_by: parent.map_or("the release".to_owned(), |p| format!("`{p}`")),
-            looked: inputs.search_path(),
-        })?;
+        let Some(source) = inputs.find_app(name)? else {
+            if optional {
+                return Ok(());
+            }
+            return Err(Error::MissingApp {
+                app: name.to_owned(),
+                needed_by: parent.map_or("the release".to_owned(), |p| format!("`{p}`")),
+                looked: inputs.search_path(),
+            });
+        };
         let spec = source.spec.clone();
         self.apps.insert(name.to_owned(), source);
         for dep in &spec.applications {
@@ -210,10 +223,7 @@ impl Closure {
                 .entry(dep.clone())
                 .or_insert_with(|| name.to_owned());
             let optional = spec.optional_applications.contains(dep);
-            if optional && !self.apps.contains_key(dep) && inputs.find_app(dep)?.is_none() {
-                continue;
-            }
-            self.visit(inputs, dep, Some(name))?;
+            self.visit(inputs, dep, Some(name), optional)?;
         }
         for inc in &spec.included_applications {
             if let Some(first) = self.includer.get(inc) {
@@ -232,7 +242,7 @@ impl Closure {
                 });
             }
             self.includer.insert(inc.clone(), name.to_owned());
-            self.visit(inputs, inc, Some(name))?;
+            self.visit(inputs, inc, Some(name), false)?;
         }
         Ok(())
     }
