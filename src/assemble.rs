@@ -32,7 +32,7 @@ use crate::digest::{hex, sha256, sha256_file, Digests};
 use crate::error::{Error, IoContext, Result};
 use crate::etf::AtomEncoding;
 use crate::fsutil::{
-    check_interrupted, copy_file, copy_tree, tree_files, write_with_mode, TempPath,
+    check_interrupted, copy_file, copy_tree, shipped_mode, tree_files, write_with_mode, TempPath,
 };
 use crate::inputs::Origin;
 use crate::launcher;
@@ -191,7 +191,7 @@ fn stage_file(
 ) -> Result<[u8; 32]> {
     let src = &copy.src;
     let mut file = fs::File::open(src).at(src, "cannot read")?;
-    let mode = file.metadata().at(src, "cannot read")?.permissions().mode() & 0o7777 & !0o022;
+    let mode = shipped_mode(file.metadata().at(src, "cannot read")?.permissions().mode());
     let mut bytes = Vec::new();
     file.read_to_end(&mut bytes).at(src, "cannot read")?;
     if let (true, Some(keep)) = (copy.beam, strip) {

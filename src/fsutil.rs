@@ -212,11 +212,17 @@ pub fn copy_file(src: &Path, dest: &Path) -> Result<()> {
         .permissions()
         .mode();
     fs::copy(src, dest).at(src, "cannot copy")?;
-    if mode & 0o022 != 0 {
-        fs::set_permissions(dest, fs::Permissions::from_mode(mode & !0o022))
+    if shipped_mode(mode) != mode & 0o7777 {
+        fs::set_permissions(dest, fs::Permissions::from_mode(shipped_mode(mode)))
             .at(dest, "cannot set permissions")?;
     }
     Ok(())
+}
+
+/// The permission bits a file with `mode` ships with: its own, executable
+/// bits included, but never write permission for group or others.
+pub fn shipped_mode(mode: u32) -> u32 {
+    mode & 0o7777 & !0o022
 }
 
 /// Writes `bytes` to `path` with Unix permission `mode`.
