@@ -245,12 +245,21 @@ fn app_warnings(plan: &ReleasePlan, apps: &[AppInfo]) -> Vec<String> {
     out
 }
 
-/// The libraries the bundled ELF files need, resolved on the build machine.
+/// The shared libraries the target must provide for what `plan` bundles,
+/// each with the Debian package that ships it on the build machine: see
+/// [`runtime_libraries`] and [`add_packages`].
+pub fn runtime_deps(plan: &ReleasePlan) -> Vec<Library> {
+    let mut libraries = runtime_libraries(plan);
+    add_packages(&mut libraries);
+    libraries
+}
+
 /// The shared libraries the target must provide for what `plan` bundles:
 /// the `DT_NEEDED` entries of its ERTS executables and of the ELF files in
-/// bundled `priv` directories (NIFs, port programs), resolved on the build
-/// machine. Only files that start like ELF are read whole.
-pub fn runtime_deps(plan: &ReleasePlan) -> Vec<Library> {
+/// bundled `priv` directories (NIFs, port programs), found on the build
+/// machine. Only files that start like ELF are read whole. Packages are
+/// left unknown: asking dpkg costs about 0.1 s of CPU.
+pub fn runtime_libraries(plan: &ReleasePlan) -> Vec<Library> {
     let mut files: Vec<(String, PathBuf)> = Vec::new();
     if plan.include_erts {
         let bin = plan.otp.erts_dir().join("bin");
@@ -298,24 +307,24 @@ fn scan_elf(files: &[(String, PathBuf)]) -> Vec<Library> {
             needed.entry(lib).or_default().push(rel.clone());
         }
     }
-    let paths: BTreeMap<String, Option<PathBuf>> = needed
-        .keys()
-        .map(|l| (l.clone(), find_library(l)))
-        .collect();
-    let packages = debian_packages(paths.values().flatten());
     needed
         .into_iter()
-        .map(|(soname, needed_by)| {
-            let path = paths[&soname].clone();
-            Library {
-                bundled: shipped.contains(&soname),
-                package: path.as_ref().and_then(|p| packages.get(p).cloned()),
-                path: path.map(|p| p.display().to_string()),
-                soname,
-                needed_by,
-            }
+        .map(|(soname, needed_by)| Library {
+            bundled: shipped.contains(&soname),
+            package: None,
+            path: find_library(&soname),
+            soname,
+            needed_by,
         })
         .collect()
+}
+
+/// Fills in each library's Debian package, asking dpkg once for all.
+pub fn add_packages(libraries: &mut [Library]) {
+    let packages = debian_packages(libraries.iter().filter_map(|l| l.path.as_deref()));
+    for lib in libraries {
+        lib.package = lib.path.as_ref().and_then(|p| packages.get(p).cloned());
+    }
 }
 
 /// The library directories of this architecture, `/lib` spelling first
@@ -328,24 +337,24 @@ fn library_dirs() -> Vec<PathBuf> {
         .collect()
 }
 
-fn find_library(soname: &str) -> Option<PathBuf> {
+fn find_library(soname: &str) -> Option<String> {
     library_dirs()
         .into_iter()
         .map(|d| d.join(soname))
         .find(|p| p.exists())
+        .map(|p| p.display().to_string())
 }
 
 /// Asks dpkg which package ships each path (both `/lib` and `/usr/lib`
 /// spellings); empty when dpkg is not there.
-fn debian_packages<'a>(paths: impl Iterator<Item = &'a PathBuf>) -> BTreeMap<PathBuf, String> {
+fn debian_packages<'a>(paths: impl Iterator<Item = &'a str>) -> BTreeMap<String, String> {
     // Each path under both spellings: merged /usr makes them one file.
-    let spellings: Vec<(&PathBuf, [String; 2])> = paths
+    let spellings: Vec<(&str, [String; 2])> = paths
         .map(|p| {
-            let s = p.display().to_string();
-            let other = s
+            let other = p
                 .strip_prefix("/usr")
-                .map_or_else(|| format!("/usr{s}"), str::to_owned);
-            (p, [s, other])
+                .map_or_else(|| format!("/usr{p}"), str::to_owned);
+            (p, [p.to_owned(), other])
         })
         .collect();
     let queries = spellings.iter().flat_map(|(_, both)| both);
@@ -360,7 +369,7 @@ fn debian_packages<'a>(paths: impl Iterator<Item = &'a PathBuf>) -> BTreeMap<Pat
         let package = package.split(':').next().unwrap_or(package);
         for (path, both) in &spellings {
             if both.iter().any(|s| s == file) {
-                found.insert((*path).clone(), package.to_owned());
+                found.insert((*path).to_owned(), package.to_owned());
             }
         }
     }

@@ -320,9 +320,13 @@ fn build(cmd: BuildCommand) -> anyhow::Result<()> {
             eprintln!("relpack: warning: {w}");
         }
     }
-    // The shared-library scan (ELF files and dpkg) runs beside the write.
+    // The shared-library scan runs beside the write; dpkg is asked for the
+    // packages only for --json (`relpack inspect --packages` lists them).
     let (report, libraries) = std::thread::scope(|s| {
-        let scan = s.spawn(|| relpack::inspect::runtime_deps(&plan));
+        let scan = s.spawn(|| match cmd.json {
+            true => relpack::inspect::runtime_deps(&plan),
+            false => relpack::inspect::runtime_libraries(&plan),
+        });
         let report = relpack::write_observed(&plan, &mut |phase, took| show(phase, took));
         (report, scan.join())
     });
@@ -369,7 +373,7 @@ fn build(cmd: BuildCommand) -> anyhow::Result<()> {
                 report.entries
             );
         }
-        print_deps(&libraries);
+        print_deps(&libraries, false);
     }
     Ok(())
 }
@@ -389,30 +393,37 @@ fn inspect(args: InspectArgs) -> anyhow::Result<()> {
     } else if args.json {
         println!("{}", serde_json::to_string_pretty(&inspection)?);
     } else if args.deps {
-        print_deps(&inspection.runtime_deps);
+        print_deps(&inspection.runtime_deps, true);
     } else {
         print_inspection(&inspection);
     }
     Ok(())
 }
 
-fn print_deps(libraries: &[relpack::inspect::Library]) {
+/// Lists the libraries the target needs, with their Debian packages when
+/// they were looked up.
+fn print_deps(libraries: &[relpack::inspect::Library], with_packages: bool) {
     let external: Vec<_> = libraries.iter().filter(|l| !l.bundled).collect();
     println!(
         "Runtime shared libraries the target needs ({}):",
         external.len()
     );
-    for lib in external {
+    for lib in &external {
+        let package = match with_packages {
+            true => format!("{:<14} ", lib.package.as_deref().unwrap_or("?")),
+            false => String::new(),
+        };
         println!(
-            "  {:<28} {:<14} needed by {}",
+            "  {:<28} {package}needed by {}",
             lib.soname,
-            lib.package.as_deref().unwrap_or("?"),
             lib.needed_by.join(", ")
         );
     }
     let packages = relpack::inspect::packages(libraries);
     if !packages.is_empty() {
         println!("Debian packages: {}", packages.join(" "));
+    } else if !with_packages && !external.is_empty() {
+        println!("Debian packages: see `relpack inspect --packages`");
     }
 }
 
@@ -457,7 +468,7 @@ fn print_inspection(i: &relpack::inspect::Inspection) {
         mb(s.priv_dirs),
         mb(s.total)
     );
-    print_deps(&i.runtime_deps);
+    print_deps(&i.runtime_deps, true);
     for w in &i.warnings {
         println!("warning: {w}");
     }
