@@ -57,6 +57,7 @@ pub mod boot;
 pub mod check;
 pub mod config;
 pub mod cookie;
+mod deflate;
 pub mod digest;
 pub mod elf;
 pub mod error;
