@@ -189,14 +189,17 @@ pub fn to_consult_text(terms: &[Term]) -> String {
 /// One term on one line, the form `~w` would give (strings as `"..."`).
 pub fn to_compact(term: &Term) -> String {
     let mut s = String::new();
-    write_compact(&mut s, term);
+    write_compact(&mut s, term, usize::MAX);
     s
 }
 
 const WIDTH: usize = 100;
 
 fn write_pretty(out: &mut String, term: &Term, indent: usize) {
-    let compact = to_compact(term);
+    // Rendered only as far as the line allows: a long list is not
+    // rendered whole at every level of nesting above it.
+    let mut compact = String::new();
+    write_compact(&mut compact, term, WIDTH.saturating_sub(indent));
     let (open, close, items): (&str, &str, Vec<String>) = match term {
         _ if compact.len() + indent <= WIDTH => {
             out.push_str(&compact);
@@ -211,7 +214,7 @@ fn write_pretty(out: &mut String, term: &Term, indent: usize) {
                 .iter()
                 .map(|(k, v)| {
                     let mut s = String::new();
-                    write_compact(&mut s, k);
+                    write_compact(&mut s, k, usize::MAX);
                     s.push_str(" => ");
                     let inner = indent + 2 + s.len();
                     write_pretty(&mut s, v, inner);
@@ -221,7 +224,7 @@ fn write_pretty(out: &mut String, term: &Term, indent: usize) {
             ("#{", "}", items)
         }
         _ => {
-            out.push_str(&compact);
+            out.push_str(&to_compact(term));
             return;
         }
     };
@@ -248,7 +251,9 @@ fn pretty_items(items: &[Term], indent: usize) -> Vec<String> {
         .collect()
 }
 
-fn write_compact(out: &mut String, term: &Term) {
+/// Writes `term` on one line, stopping early (with the text cut short)
+/// once `out` is longer than `limit`.
+fn write_compact(out: &mut String, term: &Term, limit: usize) {
     match term {
         Term::Atom(a) => write_atom(out, a),
         Term::Integer(i) => {
@@ -272,33 +277,39 @@ fn write_compact(out: &mut String, term: &Term) {
                 out.push_str(">>");
             }
         },
-        Term::Tuple(items) => write_seq(out, "{", "}", items),
+        Term::Tuple(items) => write_seq(out, "{", "}", items, limit),
         Term::List(items) => match printable(items) {
             Some(text) => write_quoted(out, text.chars(), '"'),
-            None => write_seq(out, "[", "]", items),
+            None => write_seq(out, "[", "]", items, limit),
         },
         Term::Map(entries) => {
             out.push_str("#{");
             for (i, (k, v)) in entries.iter().enumerate() {
+                if out.len() > limit {
+                    return;
+                }
                 if i > 0 {
                     out.push(',');
                 }
-                write_compact(out, k);
+                write_compact(out, k, limit);
                 out.push_str(" => ");
-                write_compact(out, v);
+                write_compact(out, v, limit);
             }
             out.push('}');
         }
     }
 }
 
-fn write_seq(out: &mut String, open: &str, close: &str, items: &[Term]) {
+fn write_seq(out: &mut String, open: &str, close: &str, items: &[Term], limit: usize) {
     out.push_str(open);
     for (i, t) in items.iter().enumerate() {
+        if out.len() > limit {
+            return;
+        }
         if i > 0 {
             out.push(',');
         }
-        write_compact(out, t);
+        write_compact(out, t, limit);
     }
     out.push_str(close);
 }
@@ -324,9 +335,16 @@ fn printable(items: &[Term]) -> Option<String> {
     if items.is_empty() {
         return None;
     }
-    Term::List(items.to_vec())
-        .as_string()
-        .filter(|s| s.chars().all(is_printable))
+    items
+        .iter()
+        .map(|t| match t {
+            Term::Integer(c) => u32::try_from(*c)
+                .ok()
+                .and_then(char::from_u32)
+                .filter(|c| is_printable(*c)),
+            _ => None,
+        })
+        .collect()
 }
 
 const RESERVED: &[&str] = &[
