@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 
 use crate::beam::{self, ChunkId};
 use crate::boot::{self, ScriptInput};
-use crate::digest::{hex, sha256, sha256_file, Digests};
+use crate::digest::{hex, Digests, FileDigest};
 use crate::error::{Error, IoContext, Result};
 use crate::etf::AtomEncoding;
 use crate::fsutil::{
@@ -55,6 +55,9 @@ pub const ERTS_RUNTIME: &[&str] = &[
 ];
 const ERTS_REQUIRED: &[&str] = &["beam.smp", "erl_child_setup", "erlexec"];
 
+/// How many files a worker copies per job.
+const COPY_BATCH: usize = 32;
+
 /// A release written to a temporary directory, not yet in place.
 #[derive(Debug)]
 pub struct Staged {
@@ -74,32 +77,28 @@ pub fn stage(plan: &ReleasePlan) -> Result<Staged> {
     if plan.include_erts {
         copies.extend(write_erts(plan, &root)?);
     }
-    copies.extend(write_releases(plan, &root)?);
-    write_launcher_extras(plan, &root.join(plan.version_dir()))?;
+    let vsn_dir = root.join(plan.version_dir());
+    fs::create_dir_all(&vsn_dir).at(&vsn_dir, "cannot create directory")?;
+    if let Some(src) = &plan.consolidated {
+        copies.extend(tree_copies(src, &vsn_dir.join("consolidated"), true)?);
+    }
+    write_launcher_extras(plan, &vsn_dir)?;
     let bin = root.join("bin");
     fs::create_dir_all(&bin).at(&bin, "cannot create directory")?;
     let erlang_only = !plan.apps.iter().any(|a| a.name() == "elixir");
     let launcher = templates::launcher(&plan.name, erlang_only)?;
     write_with_mode(&bin.join(&plan.name), launcher.as_bytes(), 0o755)?;
     let mut digests = Digests::new();
-    let previous = plan.output_dir.is_dir();
-    parallel::map_ordered(
-        &copies,
-        |c| {
-            check_interrupted()?;
-            let rel = c.dest.strip_prefix(&root).unwrap_or(&c.dest);
-            let previous = previous.then(|| plan.output_dir.join(rel));
-            stage_file(c, plan.strip.as_deref(), previous.as_deref())
-        },
-        |i, digest| {
-            let rel = copies[i]
-                .dest
-                .strip_prefix(&root)
-                .unwrap_or(&copies[i].dest);
-            digests.insert(rel.to_owned(), digest);
-            Ok(())
-        },
-    )?;
+    // The boot scripts and the rest of releases/ are written beside the
+    // copies: with thousands of modules they take a while to render.
+    std::thread::scope(|s| {
+        let releases = s.spawn(|| write_releases(plan, &root));
+        let copied = copy_all(plan, &root, &copies, &mut digests);
+        let written = releases
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        copied.and(written)
+    })?;
     write_overlays(plan, &root)?;
     // Overlays may replace files copied above: those are hashed again.
     for overlay in &plan.overlays {
@@ -109,6 +108,38 @@ pub fn stage(plan: &ReleasePlan) -> Result<Staged> {
     }
     write_manifest(plan, &root, &mut digests)?;
     Ok(Staged { dir, digests })
+}
+
+/// Copies `copies` on every core, recording each file in `digests`.
+fn copy_all(
+    plan: &ReleasePlan,
+    root: &Path,
+    copies: &[FileCopy],
+    digests: &mut Digests,
+) -> Result<()> {
+    let previous = plan.output_dir.is_dir();
+    // Files go to the workers in batches: most are small, and handing
+    // each over on its own costs about as much as copying it.
+    let batches: Vec<&[FileCopy]> = copies.chunks(COPY_BATCH).collect();
+    parallel::map_ordered(
+        &batches,
+        |batch| {
+            batch
+                .iter()
+                .map(|c| {
+                    check_interrupted()?;
+                    let rel = c.dest.strip_prefix(root).unwrap_or(&c.dest);
+                    let previous = previous.then(|| plan.output_dir.join(rel));
+                    let digest = stage_file(c, plan.strip.as_deref(), previous.as_deref())?;
+                    Ok((rel.to_owned(), digest))
+                })
+                .collect::<Result<Vec<_>>>()
+        },
+        |_, staged| {
+            digests.extend(staged);
+            Ok(())
+        },
+    )
 }
 
 impl Staged {
@@ -144,7 +175,12 @@ fn app_copies(plan: &ReleasePlan, root: &Path) -> Result<Vec<FileCopy>> {
         for entry in fs::read_dir(&src_ebin).at(&src_ebin, "cannot list")? {
             let entry = entry.at(&src_ebin, "cannot list")?;
             check_interrupted()?;
-            if entry.path().is_file() {
+            // The directory entry's type saves a stat, except for links.
+            let is_file = match entry.file_type() {
+                Ok(t) if !t.is_symlink() => t.is_file(),
+                _ => entry.path().is_file(),
+            };
+            if is_file {
                 copies.push(FileCopy {
                     beam: is_beam(&entry.path()),
                     src: entry.path(),
@@ -188,12 +224,15 @@ fn stage_file(
     copy: &FileCopy,
     strip: Option<&[ChunkId]>,
     previous: Option<&Path>,
-) -> Result<[u8; 32]> {
+) -> Result<FileDigest> {
     let src = &copy.src;
     let mut file = fs::File::open(src).at(src, "cannot read")?;
-    let mode = shipped_mode(file.metadata().at(src, "cannot read")?.permissions().mode());
-    let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes).at(src, "cannot read")?;
+    let meta = file.metadata().at(src, "cannot read")?;
+    let mode = shipped_mode(meta.permissions().mode());
+    // Read at the size just stat'ed: one read call, where read_to_end
+    // costs three more system calls to find the size and the end.
+    let mut bytes = vec![0; meta.len() as usize];
+    file.read_exact(&mut bytes).at(src, "cannot read")?;
     if let (true, Some(keep)) = (copy.beam, strip) {
         bytes = beam::strip(&bytes, keep).map_err(|e| Error::BadBeam {
             path: src.clone(),
@@ -219,7 +258,7 @@ fn stage_file(
                 .at(&copy.dest, "cannot write")?;
         }
     }
-    Ok(sha256(&bytes))
+    Ok(FileDigest::of(&bytes, mode))
 }
 
 /// Writes `releases/<vsn>/MANIFEST`: a `sha256sum`-style line for every
@@ -235,16 +274,24 @@ fn write_manifest(plan: &ReleasePlan, root: &Path, digests: &mut Digests) -> Res
             .at(root, "cannot read the release")?;
         let rel = entry.path().strip_prefix(root).unwrap_or(entry.path());
         if entry.file_type().is_file() && !digests.contains_key(rel) {
-            digests.insert(rel.to_owned(), sha256_file(entry.path())?);
+            let meta = entry
+                .metadata()
+                .map_err(|e| std::io::Error::other(e.to_string()));
+            let mode = meta.at(entry.path(), "cannot read")?.permissions().mode() & 0o7777;
+            let bytes = fs::read(entry.path()).at(entry.path(), "cannot read")?;
+            digests.insert(rel.to_owned(), FileDigest::of(&bytes, mode));
         }
     }
-    let mut text = String::new();
+    let mut text = String::with_capacity(digests.len() * 128);
     for (path, digest) in digests.iter().filter(|(p, _)| **p != cookie) {
-        text.push_str(&format!("{}  {}\n", hex(digest), path.display()));
+        text.push_str(&hex(&digest.sha256));
+        text.push_str("  ");
+        text.push_str(&path.to_string_lossy());
+        text.push('\n');
     }
     let path = root.join(&manifest);
     write(&path, text.as_bytes())?;
-    digests.insert(manifest, sha256(text.as_bytes()));
+    digests.insert(manifest, FileDigest::of(text.as_bytes(), 0o644));
     Ok(())
 }
 
@@ -274,11 +321,11 @@ fn write_erts(plan: &ReleasePlan, root: &Path) -> Result<Vec<FileCopy>> {
     Ok(copies)
 }
 
-/// Writes `releases/` and lists the consolidated protocols to copy.
-fn write_releases(plan: &ReleasePlan, root: &Path) -> Result<Vec<FileCopy>> {
+/// Writes the generated files of `releases/` (its version directory
+/// exists already).
+fn write_releases(plan: &ReleasePlan, root: &Path) -> Result<()> {
     let releases = root.join("releases");
     let vsn_dir = root.join(plan.version_dir());
-    fs::create_dir_all(&vsn_dir).at(&vsn_dir, "cannot create directory")?;
 
     let atoms = AtomEncoding::for_otp(plan.otp.otp_release);
     let apps = plan.boot_apps(false);
@@ -309,10 +356,6 @@ fn write_releases(plan: &ReleasePlan, root: &Path) -> Result<Vec<FileCopy>> {
             &boot::boot_bytes(&script, atoms),
         )?;
     }
-    let copies = match &plan.consolidated {
-        Some(src) => tree_copies(src, &vsn_dir.join("consolidated"), true)?,
-        None => Vec::new(),
-    };
     write(
         &vsn_dir.join("sys.config"),
         sys_config_text(plan).as_bytes(),
@@ -332,8 +375,7 @@ fn write_releases(plan: &ReleasePlan, root: &Path) -> Result<Vec<FileCopy>> {
         &releases.join("start_erl.data"),
         format!("{} {}", plan.otp.erts_vsn, plan.version).as_bytes(),
     )?;
-    write_with_mode(&releases.join("COOKIE"), plan.cookie.as_bytes(), 0o600)?;
-    Ok(copies)
+    write_with_mode(&releases.join("COOKIE"), plan.cookie.as_bytes(), 0o600)
 }
 
 /// `sys.config` as `mix release` writes it: the `RUNTIME_CONFIG` line

@@ -10,8 +10,31 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{IoContext, Result};
 
-/// SHA-256 digests of a release's files, by path relative to its root.
-pub type Digests = BTreeMap<PathBuf, [u8; 32]>;
+/// What the build knows of each release file it wrote, by path relative
+/// to the release root, so later steps need not read or stat it again.
+pub type Digests = BTreeMap<PathBuf, FileDigest>;
+
+/// A release file's SHA-256, size and intended permission bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileDigest {
+    /// SHA-256 of the contents.
+    pub sha256: [u8; 32],
+    /// Length in bytes.
+    pub size: u64,
+    /// Permission bits the file was created with (before the umask).
+    pub mode: u32,
+}
+
+impl FileDigest {
+    /// The digest of `bytes` written with permission bits `mode`.
+    pub fn of(bytes: &[u8], mode: u32) -> FileDigest {
+        FileDigest {
+            sha256: sha256(bytes),
+            size: bytes.len() as u64,
+            mode,
+        }
+    }
+}
 
 /// The SHA-256 of `bytes`.
 pub fn sha256(bytes: &[u8]) -> [u8; 32] {
@@ -34,7 +57,13 @@ pub fn sha256_file(path: &Path) -> Result<[u8; 32]> {
 
 /// Lowercase hexadecimal, as `sha256sum` prints digests.
 pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut text = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        text.push(DIGITS[usize::from(b >> 4)] as char);
+        text.push(DIGITS[usize::from(b & 15)] as char);
+    }
+    text
 }
 
 /// The inverse of [`hex`] for a digest.
