@@ -31,7 +31,7 @@ use std::str::FromStr;
 
 use sha2::{Digest, Sha256};
 
-use crate::digest::{hex, sha256_file, unhex, Digests};
+use crate::digest::{hex, sha256_file, unhex, Digests, FileDigest};
 use crate::error::{Error, IoContext, Result};
 use crate::fsutil::{check_interrupted, TempPath};
 use crate::parallel;
@@ -40,10 +40,10 @@ use crate::parallel;
 /// (`beam.smp`) does not keep a single core busy while the others idle.
 const BLOCK: u64 = 1 << 20;
 
-/// libdeflate's level. On the hello release's tar in 1 MiB pieces, level
-/// 1 is 5.52 MB (larger than `mix release`'s 5.45 MB), level 2 5.26 MB in
-/// 107 ms, level 4 5.22 MB in 118 ms, level 6 5.09 MB in 161 ms; zlib's
-/// level 6 gives 5.31 MB in 219 ms.
+/// libdeflate's level. On the hello release's tar in 1 MiB pieces, one
+/// core: level 1 gives 5.52 MB (more than `mix release`'s 5.45 MB), level
+/// 2 5.26 MB in 107 ms, level 3 5.24 MB in 115 ms, level 6 5.09 MB in
+/// 161 ms; zlib-rs's level 6 gives 5.31 MB in 219 ms.
 const GZIP_LEVEL: i32 = 3;
 /// zstd's own default level.
 const ZSTD_LEVEL: i32 = 3;
@@ -73,7 +73,8 @@ impl Codec {
     /// Names the codec and its level in cache keys and file names.
     fn tag(self) -> String {
         match self {
-            Codec::Gzip => format!("gzip-{GZIP_LEVEL}"),
+            // The compressor is named: another one's pieces differ.
+            Codec::Gzip => format!("gzip-libdeflate-{GZIP_LEVEL}"),
             Codec::Zstd => format!("zstd-{ZSTD_LEVEL}"),
             Codec::None => "none".into(),
         }
@@ -299,7 +300,23 @@ fn groups(root: &Path, digests: &Digests, mtime: u64, codec: Codec) -> Result<(V
             .at(root, "cannot read the release")?;
         let path = entry.path();
         let rel = path.strip_prefix(root).unwrap_or(path);
-        let meta = fs::metadata(path).at(path, "cannot read")?;
+        // A link (dev_mode's lib dirs, an overlay's) counts as what it
+        // points to, as before: a linked directory is an empty directory.
+        let is_dir = entry.file_type().is_dir() || (entry.path_is_symlink() && path.is_dir());
+        // What was staged is known; anything else (none in a release
+        // relpack wrote) is stat'ed and hashed here.
+        let file = match digests.get(rel) {
+            Some(known) => Some(*known),
+            None if !is_dir => {
+                let meta = fs::metadata(path).at(path, "cannot read")?;
+                Some(FileDigest {
+                    sha256: sha256_file(path)?,
+                    size: meta.len(),
+                    mode: meta.permissions().mode(),
+                })
+            }
+            None => None,
+        };
         let mut header = tar::Header::new_gnu();
         header.set_mtime(mtime);
         header.set_uid(0);
@@ -310,21 +327,23 @@ fn groups(root: &Path, digests: &Digests, mtime: u64, codec: Codec) -> Result<(V
         header
             .set_groupname("root")
             .at(path, "cannot add to the tarball")?;
-        let mode = meta.permissions().mode();
-        if meta.is_dir() {
-            header.set_entry_type(tar::EntryType::Directory);
-            header.set_mode(0o755);
-            header.set_size(0);
-        } else {
-            header.set_entry_type(tar::EntryType::Regular);
-            header.set_mode(if mode & 0o111 != 0 {
-                0o755
-            } else if mode & 0o044 == 0 {
-                0o600
-            } else {
-                0o644
-            });
-            header.set_size(meta.len());
+        match &file {
+            None => {
+                header.set_entry_type(tar::EntryType::Directory);
+                header.set_mode(0o755);
+                header.set_size(0);
+            }
+            Some(file) => {
+                header.set_entry_type(tar::EntryType::Regular);
+                header.set_mode(if file.mode & 0o111 != 0 {
+                    0o755
+                } else if file.mode & 0o044 == 0 {
+                    0o600
+                } else {
+                    0o644
+                });
+                header.set_size(file.size);
+            }
         }
         // The header alone: the tar crate adds a long-name record when the
         // path needs one, and writes no padding for empty data.
@@ -333,7 +352,7 @@ fn groups(root: &Path, digests: &Digests, mtime: u64, codec: Codec) -> Result<(V
             .append_data(&mut header, rel, std::io::empty())
             .at(path, "cannot add to the tarball")?;
         let header = std::mem::take(builder.get_mut());
-        if meta.is_dir() || groups.is_empty() {
+        if is_dir || groups.is_empty() {
             groups.push(Group {
                 parts: Vec::new(),
                 len: 0,
@@ -345,14 +364,10 @@ fn groups(root: &Path, digests: &Digests, mtime: u64, codec: Codec) -> Result<(V
         let (group, key) = (groups.last_mut().unwrap(), keys.last_mut().unwrap());
         key.update(&header);
         group.parts.push(Part::Bytes(header));
-        if meta.is_file() {
-            let digest = match digests.get(rel) {
-                Some(d) => *d,
-                None => sha256_file(path)?,
-            };
-            key.update(digest);
-            group.parts.push(Part::File(path.to_owned(), meta.len()));
-            let pad = (512 - meta.len() % 512) % 512;
+        if let Some(file) = file {
+            key.update(file.sha256);
+            group.parts.push(Part::File(path.to_owned(), file.size));
+            let pad = (512 - file.size % 512) % 512;
             if pad > 0 {
                 group.parts.push(Part::Zeros(pad));
             }
