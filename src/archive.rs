@@ -293,6 +293,10 @@ fn groups(root: &Path, digests: &Digests, mtime: u64, codec: Codec) -> Result<(V
     let mut groups: Vec<Group> = Vec::new();
     let mut keys: Vec<Sha256> = Vec::new();
     let mut count = 0;
+    // Looked up once per file: hashing a path beats comparing it with a
+    // dozen others component by component.
+    let known: HashMap<&Path, &FileDigest> =
+        digests.iter().map(|(p, d)| (p.as_path(), d)).collect();
     for entry in walkdir::WalkDir::new(root).min_depth(1).sort_by_file_name() {
         check_interrupted()?;
         let entry = entry
@@ -305,9 +309,10 @@ fn groups(root: &Path, digests: &Digests, mtime: u64, codec: Codec) -> Result<(V
         let is_dir = entry.file_type().is_dir() || (entry.path_is_symlink() && path.is_dir());
         // What was staged is known; anything else (none in a release
         // relpack wrote) is stat'ed and hashed here.
-        let file = match digests.get(rel) {
-            Some(known) => Some(*known),
-            None if !is_dir => {
+        let file = match known.get(rel) {
+            _ if is_dir => None,
+            Some(known) => Some(**known),
+            None => {
                 let meta = fs::metadata(path).at(path, "cannot read")?;
                 Some(FileDigest {
                     sha256: sha256_file(path)?,
@@ -315,7 +320,6 @@ fn groups(root: &Path, digests: &Digests, mtime: u64, codec: Codec) -> Result<(V
                     mode: meta.permissions().mode(),
                 })
             }
-            None => None,
         };
         let mut header = tar::Header::new_gnu();
         header.set_mtime(mtime);
@@ -345,13 +349,21 @@ fn groups(root: &Path, digests: &Digests, mtime: u64, codec: Codec) -> Result<(V
                 header.set_size(file.size);
             }
         }
-        // The header alone: the tar crate adds a long-name record when the
-        // path needs one, and writes no padding for empty data.
-        let mut builder = tar::Builder::new(Vec::new());
-        builder
-            .append_data(&mut header, rel, std::io::empty())
-            .at(path, "cannot add to the tarball")?;
-        let header = std::mem::take(builder.get_mut());
+        // The header alone. A path too long for it takes the tar crate's
+        // builder, which adds a GNU long-name record first.
+        let header = match header.set_path(rel) {
+            Ok(()) => {
+                header.set_cksum();
+                header.as_bytes().to_vec()
+            }
+            Err(_) => {
+                let mut builder = tar::Builder::new(Vec::new());
+                builder
+                    .append_data(&mut header, rel, std::io::empty())
+                    .at(path, "cannot add to the tarball")?;
+                std::mem::take(builder.get_mut())
+            }
+        };
         if is_dir || groups.is_empty() {
             groups.push(Group {
                 parts: Vec::new(),
