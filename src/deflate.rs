@@ -158,17 +158,25 @@ fn read_dynamic_tables(
 }
 
 /// Reads a block's symbols up to its end-of-block code. This is most of
-/// the walk's time, so one refill serves a whole symbol: a length code,
-/// its extra bits, a distance code and its extra bits take at most 48 bits.
+/// the walk's time, so refills are few: literals (up to 15 bits each) are
+/// taken while the buffer holds them, and one refill serves a length code,
+/// its extra bits, a distance code and its extra bits (48 bits at most).
 fn skip_codes(bits: &mut Bits, litlen: &Table, dist: &Table) -> Result<(), BadStream> {
     loop {
         if bits.count < 48 {
             bits.refill()?;
         }
-        match litlen.decode(bits)? {
+        let mut sym = litlen.decode(bits)?;
+        while sym < 256 && bits.count >= MAX_BITS as u32 {
+            sym = litlen.decode(bits)?;
+        }
+        match sym {
             0..=255 => {}
             256 => return Ok(()),
-            sym @ 257..=285 => {
+            257..=285 => {
+                if bits.count < 33 {
+                    bits.refill()?;
+                }
                 bits.consume(u32::from(LENGTH_EXTRA[sym as usize - 257]));
                 let d = dist.decode(bits)?;
                 if d >= 30 {
@@ -327,14 +335,21 @@ impl Table {
     }
 
     /// Decodes a symbol from the loaded bits (at least 15 must be).
+    #[inline]
     fn decode(&self, bits: &mut Bits) -> Result<u16, BadStream> {
-        let peek = bits.buf;
-        let entry = self.fast[peek as usize & ((1 << FAST_BITS) - 1)];
+        let entry = self.fast[bits.buf as usize & ((1 << FAST_BITS) - 1)];
         if entry != 0 {
             bits.consume(u32::from(entry & 15));
             return Ok(entry >> 4);
         }
-        // Canonical decoding: the codes of each length are consecutive.
+        self.decode_long(bits)
+    }
+
+    /// Canonical decoding, bit by bit: the codes of each length are
+    /// consecutive.
+    #[cold]
+    fn decode_long(&self, bits: &mut Bits) -> Result<u16, BadStream> {
+        let peek = bits.buf;
         let (mut code, mut first, mut index) = (0i32, 0i32, 0usize);
         for len in 1..=MAX_BITS {
             code |= ((peek >> (len - 1)) & 1) as i32;
