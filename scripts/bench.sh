@@ -168,7 +168,9 @@ if [ "${RELPACK_BENCH_IN_PLACE:-0}" = 1 ]; then
   runfs=$work/in-place && rm -rf "$runfs" && mkdir -p "$runfs"
 else
   rm -f "$work/fs.img" && truncate -s 4G "$work/fs.img"
-  mkfs.ext4 -q -F "$work/fs.img"
+  # Inode tables and journal initialized now, not by a kernel thread
+  # writing in the background during the runs.
+  mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 "$work/fs.img"
   mkdir -p "$runfs" && mount -o loop "$work/fs.img" "$runfs"
   trap 'umount "$runfs" && rm -f "$work/fs.img"' EXIT
 fi
