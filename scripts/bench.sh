@@ -227,8 +227,17 @@ bench() {
   rp_kb=$(cut -d' ' -f2 "$work/$name.relpack" | median)
   warm_s=$(cut -d' ' -f1 "$work/$name.warm" | median)
   warm_kb=$(cut -d' ' -f2 "$work/$name.warm" | median)
+  # The file system's share: copying the release directory with `cp -a`
+  # creates the same files and writes the same bytes, with no stripping,
+  # hashing or compressing.
+  : >"$work/$name.cp"
+  for r in $(seq "$runs"); do
+    rm -rf "$runfs/cp-copy" && sync
+    timed cp -a "$rpdir/_build/prod/rel" "$runfs/cp-copy" >>"$work/$name.cp"
+  done
+  cp_s=$(cut -d' ' -f1 "$work/$name.cp" | median)
   # What relpack writes: the release directory and the tarball.
-  echo "$name $rp_s $((rp_unpacked + rp_tar)) $rp_files" >>"$work/growth"
+  echo "$name $rp_s $((rp_unpacked + rp_tar)) $rp_files $cp_s" >>"$work/growth"
   awk -v n="$name ($rp_files files)" -v ms="$mix_s" -v rs="$rp_s" -v ws="$warm_s" \
     -v mk="$mix_kb" -v rk="$rp_kb" -v wk="$warm_kb" -v mt="$mix_tar" -v rt="$rp_tar" \
     -v mu="$mix_unpacked" -v ru="$rp_unpacked" 'BEGIN {
@@ -252,5 +261,5 @@ echo "| project | measure | mix release | relpack | relpack/mix |"
 echo "|---|---|---|---|---|"
 cat "$work/table"
 echo
-awk 'NR == 1 {s = $2; b = $3; f = $4} NR == 2 {
-  printf "large/hello: relpack time x%.1f, bytes written x%.1f, files written x%.1f\n", $2 / s, $3 / b, $4 / f }' "$work/growth"
+awk 'NR == 1 {s = $2; b = $3; f = $4; c = $5} NR == 2 {
+  printf "large/hello: relpack time x%.1f, bytes written x%.1f, files written x%.1f; cp -a of the release directory x%.1f (%.3f s, %.3f s)\n", $2 / s, $3 / b, $4 / f, $5 / c, c, $5 }' "$work/growth"

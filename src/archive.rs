@@ -9,32 +9,33 @@
 //!
 //! # Parallel, cached compression
 //!
-//! Each tar entry (or each 1 MiB block of a large file) is compressed on
-//! its own, on every core, and the pieces are written in order as they
-//! come: for gzip each piece is raw deflate ended by a sync flush (so the
-//! pieces concatenate into one deflate stream, as pigz does; see
-//! [`crate::deflate`]) and the gzip
-//! trailer's CRC is combined from the pieces' CRCs; for zstd each piece is
-//! a frame (a zstd stream may hold many). The pieces are a function of the
-//! entry's bytes alone, so the output does not depend on scheduling, and
-//! a piece can be reused: the compressed pieces of the last build are kept
-//! in a cache (`<name>.pack` and `<name>.index` in the cache directory),
-//! keyed by the SHA-256 of the entry's header and content, and a rebuild
-//! compresses only the entries that changed.
+//! The tarball is written while the release directory is: the thread that
+//! writes a directory's files hands them, still in memory, to a
+//! [`Packer`], and a [`TarWriter`] appends the packed directories in tar
+//! order. A directory's tar bytes are compressed in pieces of 1 MiB, each
+//! on its own: for gzip each piece is raw deflate from libdeflate, made to
+//! end in a sync flush so that the pieces concatenate into one deflate
+//! stream (as pigz's do), and the gzip trailer's CRC is combined from the
+//! pieces' CRCs; for zstd each piece is a frame (a zstd stream may hold
+//! many). The pieces are a function of the bytes alone, so the output does
+//! not depend on scheduling, and they can be reused: the compressed
+//! directories of the last build are kept in a cache (`<name>.pack` and
+//! `<name>.index` in the cache directory), keyed by the SHA-256 of their
+//! headers and contents, and a rebuild compresses only the directories
+//! that changed.
 
 use std::collections::HashMap;
 use std::fs::{self, File};
-use std::io::{BufWriter, Write};
-use std::os::unix::fs::{FileExt, PermissionsExt};
+use std::io::{BufWriter, Read, Write};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use sha2::{Digest, Sha256};
 
-use crate::digest::{hex, sha256_file, unhex, Digests, FileDigest};
+use crate::digest::{hex, unhex, FileDigest};
 use crate::error::{Error, IoContext, Result};
 use crate::fsutil::{check_interrupted, TempPath};
-use crate::parallel;
 
 /// Large files are split into blocks of this size so that one big file
 /// (`beam.smp`) does not keep a single core busy while the others idle.
@@ -121,223 +122,123 @@ impl Packed {
     }
 }
 
-/// A run of consecutive tar entries compressed and cached together: a
-/// directory and the files directly in it. Files are small and alike
-/// within a directory (an `ebin` of BEAMs), so compressing them together
-/// keeps most of what one deflate stream over the whole tar would gain,
-/// while a changed module only costs its own directory.
-struct Group {
-    /// The tar bytes, as header bytes, file contents and padding.
-    parts: Vec<Part>,
-    len: u64,
-    entries: usize,
-    /// SHA-256 of the codec, every header and every content digest.
-    key: [u8; 32],
+/// One tar entry as the release's writer hands it over.
+#[derive(Debug)]
+pub struct TarEntry<'a> {
+    /// The path relative to the release root.
+    pub path: &'a Path,
+    /// What is known of the file and where its bytes are; `None` for a
+    /// directory.
+    pub file: Option<(FileDigest, Content<'a>)>,
 }
 
-enum Part {
-    Bytes(Vec<u8>),
-    File(PathBuf, u64),
-    Zeros(u64),
+/// Where a file's bytes are.
+#[derive(Debug)]
+pub enum Content<'a> {
+    /// Still in memory from writing the file.
+    Bytes(&'a [u8]),
+    /// On disk only, to be read again.
+    Disk(&'a Path),
 }
 
-impl Part {
-    fn len(&self) -> u64 {
-        match self {
-            Part::Bytes(b) => b.len() as u64,
-            Part::File(_, len) | Part::Zeros(len) => *len,
+/// Compresses groups of tar entries; shared by the threads that write the
+/// release, each packing the groups it wrote.
+///
+/// A group is a directory entry and the file entries that follow it:
+/// files are small and alike within a directory (an `ebin` of BEAMs), so
+/// compressing them together keeps most of what one deflate stream over
+/// the whole tar would gain, while a changed module only costs its own
+/// directory. A group's tar bytes are compressed in pieces of 1 MiB,
+/// each on its own, so the output is a function of the bytes alone.
+#[derive(Debug)]
+pub struct Packer {
+    codec: Codec,
+    mtime: u64,
+    cache: Option<Cache>,
+}
+
+impl Packer {
+    /// A packer for `codec`, reusing the compressed groups cached in
+    /// `cache_dir` by the previous build. Entries get the modification
+    /// time `SOURCE_DATE_EPOCH`, or 0.
+    pub fn new(codec: Codec, cache_dir: Option<&Path>) -> Packer {
+        let mtime = std::env::var("SOURCE_DATE_EPOCH")
+            .ok()
+            .and_then(|s| s.trim().parse::<u64>().ok())
+            .unwrap_or(0);
+        let cache = match (cache_dir, codec) {
+            (Some(dir), Codec::Gzip | Codec::Zstd) => Some(Cache::open(dir, &codec.tag())),
+            _ => None,
+        };
+        Packer {
+            codec,
+            mtime,
+            cache,
         }
     }
-}
 
-impl Group {
-    /// Appends bytes `[start, end)` of the group's tar bytes to `out`.
-    fn read(&self, start: u64, end: u64, out: &mut Vec<u8>) -> Result<()> {
-        let mut at = 0;
-        for part in &self.parts {
-            let (from, to) = (start.max(at), end.min(at + part.len()));
-            if from < to {
-                let (offset, n) = (from - at, (to - from) as usize);
-                match part {
-                    Part::Bytes(b) => out.extend_from_slice(&b[offset as usize..][..n]),
-                    Part::Zeros(_) => out.resize(out.len() + n, 0),
-                    Part::File(path, _) => {
-                        let pos = out.len();
-                        out.resize(pos + n, 0);
-                        File::open(path)
-                            .and_then(|f| f.read_exact_at(&mut out[pos..], offset))
-                            .at(path, "cannot read (did it change during the build?)")?;
+    /// Compresses one group (or takes it from the cache).
+    pub fn pack_group(&self, entries: &[TarEntry]) -> Result<PackedGroup> {
+        let mut key = Sha256::new_with_prefix(self.codec.tag());
+        let headers = entries
+            .iter()
+            .map(|entry| {
+                let header = self.header(entry)?;
+                key.update(&header);
+                if let Some((file, _)) = &entry.file {
+                    key.update(file.sha256);
+                }
+                Ok(header)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let key: [u8; 32] = key.finalize().into();
+        let cached = self.cache.as_ref().and_then(|c| c.read(&c.get(&key)?));
+        let compressed = match cached {
+            Some(compressed) => compressed,
+            None => {
+                let mut pieces = Pieces::new(self.codec);
+                for (entry, header) in entries.iter().zip(&headers) {
+                    check_interrupted()?;
+                    pieces.feed(header)?;
+                    if let Some((file, content)) = &entry.file {
+                        match content {
+                            Content::Bytes(bytes) => pieces.feed(bytes)?,
+                            Content::Disk(path) => feed_file(&mut pieces, path, file.size)?,
+                        }
+                        pieces.feed(&[0; 512][..((512 - file.size % 512) % 512) as usize])?;
                     }
                 }
-            }
-            at += part.len();
-        }
-        Ok(())
-    }
-}
-
-/// A piece of work: a range of a group's tar bytes, or a whole cached
-/// group.
-struct Piece {
-    group: usize,
-    range: (u64, u64),
-    /// Whether this piece ends its group.
-    last: bool,
-    /// Where the previous build's compressed group is, if it is cached.
-    cached: Option<CachedEntry>,
-}
-
-/// A compressed piece and the CRC-32 of its uncompressed bytes.
-#[derive(Default)]
-struct Compressed {
-    bytes: Vec<u8>,
-    crc: crc32fast::Hasher,
-    /// Whether it was read from the cache.
-    reused: bool,
-}
-
-/// Packs the release at `release_root` into a temporary file beside
-/// `dest`. `digests` gives each file's SHA-256 (files missing from it are
-/// hashed here); `cache_dir`, if given, holds compressed pieces reused
-/// between builds.
-pub fn pack(
-    release_root: &Path,
-    digests: &Digests,
-    dest: &Path,
-    codec: Codec,
-    cache_dir: Option<&Path>,
-) -> Result<Packed> {
-    let mtime = std::env::var("SOURCE_DATE_EPOCH")
-        .ok()
-        .and_then(|s| s.trim().parse::<u64>().ok())
-        .unwrap_or(0);
-    let (groups, entries) = groups(release_root, digests, mtime, codec)?;
-    let cache = match (cache_dir, codec) {
-        (Some(dir), Codec::Gzip | Codec::Zstd) => Some(Cache::open(dir, &codec.tag())),
-        _ => None,
-    };
-    let pieces = pieces(&groups, cache.as_ref());
-
-    let tmp = TempPath::beside(dest)?;
-    let file = File::create(tmp.path()).at(dest, "cannot create the tarball")?;
-    let mut out = BufWriter::with_capacity(1 << 20, file);
-    let mut cache_writer = match (&cache, cache_dir) {
-        (Some(cache), Some(dir)) => Some(CacheWriter::new(dir, &cache.name)?),
-        _ => None,
-    };
-    if codec == Codec::Gzip {
-        // Magic, deflate, no flags, no mtime, no extra flags, Unix.
-        out.write_all(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3])
-            .at(dest, "cannot write the tarball")?;
-    }
-    let mut crc = crc32fast::Hasher::new();
-    let mut reused = 0;
-    let mut group_bytes = Vec::new();
-    let mut group_crc = crc32fast::Hasher::new();
-    parallel::map_ordered(
-        &pieces,
-        |piece| compress_piece(piece, &groups[piece.group], codec, cache.as_ref()),
-        |i, piece_out| {
-            check_interrupted()?;
-            let piece = &pieces[i];
-            if piece_out.reused {
-                reused += groups[piece.group].entries;
-            }
-            out.write_all(&piece_out.bytes)
-                .at(dest, "cannot write the tarball")?;
-            crc.combine(&piece_out.crc);
-            if let Some(writer) = &mut cache_writer {
-                group_bytes.extend_from_slice(&piece_out.bytes);
-                group_crc.combine(&piece_out.crc);
-                if piece.last {
-                    let group_crc = std::mem::take(&mut group_crc);
-                    writer.add(&groups[piece.group].key, &group_bytes, group_crc)?;
-                    group_bytes.clear();
-                }
-            }
-            Ok(())
-        },
-    )?;
-    // The end of the archive: two zero blocks, compressed like the rest.
-    let trailer = compress_bytes(&[0; 1024], codec).at(dest, "cannot compress")?;
-    out.write_all(&trailer.bytes)
-        .at(dest, "cannot write the tarball")?;
-    crc.combine(&trailer.crc);
-    if codec == Codec::Gzip {
-        // A final, empty fixed-Huffman block ends the deflate stream.
-        let total = crc.total_len();
-        let mut tail = vec![0x03, 0x00];
-        tail.extend_from_slice(&crc.finalize().to_le_bytes());
-        tail.extend_from_slice(&(total as u32).to_le_bytes());
-        out.write_all(&tail).at(dest, "cannot write the tarball")?;
-    }
-    // No fsync: the output is reproducible, so a crash costs a rebuild,
-    // and ext4 flushes a file renamed over another before the rename.
-    let file = out
-        .into_inner()
-        .map_err(|e| e.into_error())
-        .at(dest, "cannot write the tarball")?;
-    let size = file.metadata().at(dest, "cannot read")?.len();
-    Ok(Packed {
-        tmp,
-        size,
-        reused,
-        entries,
-        cache: cache_writer,
-    })
-}
-
-/// The tar entries of the release in sorted order, grouped by directory;
-/// also returns the number of entries.
-fn groups(root: &Path, digests: &Digests, mtime: u64, codec: Codec) -> Result<(Vec<Group>, usize)> {
-    let mut groups: Vec<Group> = Vec::new();
-    let mut keys: Vec<Sha256> = Vec::new();
-    let mut count = 0;
-    // Looked up once per file: hashing a path beats comparing it with a
-    // dozen others component by component.
-    let known: HashMap<&Path, &FileDigest> =
-        digests.iter().map(|(p, d)| (p.as_path(), d)).collect();
-    for entry in walkdir::WalkDir::new(root).min_depth(1).sort_by_file_name() {
-        check_interrupted()?;
-        let entry = entry
-            .map_err(|e| std::io::Error::other(e.to_string()))
-            .at(root, "cannot read the release")?;
-        let path = entry.path();
-        let rel = path.strip_prefix(root).unwrap_or(path);
-        // A link (dev_mode's lib dirs, an overlay's) counts as what it
-        // points to, as before: a linked directory is an empty directory.
-        let is_dir = entry.file_type().is_dir() || (entry.path_is_symlink() && path.is_dir());
-        // What was staged is known; anything else (none in a release
-        // relpack wrote) is stat'ed and hashed here.
-        let file = match known.get(rel) {
-            _ if is_dir => None,
-            Some(known) => Some(**known),
-            None => {
-                let meta = fs::metadata(path).at(path, "cannot read")?;
-                Some(FileDigest {
-                    sha256: sha256_file(path)?,
-                    size: meta.len(),
-                    mode: meta.permissions().mode(),
-                })
+                pieces.finish()?
             }
         };
+        Ok(PackedGroup {
+            compressed,
+            entries: entries.len(),
+            key,
+        })
+    }
+
+    /// The tar header of `entry`, preceded by a GNU long-name record when
+    /// its path needs one.
+    fn header(&self, entry: &TarEntry) -> Result<Vec<u8>> {
         let mut header = tar::Header::new_gnu();
-        header.set_mtime(mtime);
+        header.set_mtime(self.mtime);
         header.set_uid(0);
         header.set_gid(0);
+        let path = entry.path;
         header
             .set_username("root")
             .at(path, "cannot add to the tarball")?;
         header
             .set_groupname("root")
             .at(path, "cannot add to the tarball")?;
-        match &file {
+        match &entry.file {
             None => {
                 header.set_entry_type(tar::EntryType::Directory);
                 header.set_mode(0o755);
                 header.set_size(0);
             }
-            Some(file) => {
+            Some((file, _)) => {
                 header.set_entry_type(tar::EntryType::Regular);
                 header.set_mode(if file.mode & 0o111 != 0 {
                     0o755
@@ -349,113 +250,199 @@ fn groups(root: &Path, digests: &Digests, mtime: u64, codec: Codec) -> Result<(V
                 header.set_size(file.size);
             }
         }
-        // The header alone. A path too long for it takes the tar crate's
-        // builder, which adds a GNU long-name record first.
-        let header = match header.set_path(rel) {
+        // A path too long for the header takes the tar crate's builder,
+        // which adds the long-name record first.
+        match header.set_path(path) {
             Ok(()) => {
                 header.set_cksum();
-                header.as_bytes().to_vec()
+                Ok(header.as_bytes().to_vec())
             }
             Err(_) => {
                 let mut builder = tar::Builder::new(Vec::new());
                 builder
-                    .append_data(&mut header, rel, std::io::empty())
+                    .append_data(&mut header, path, std::io::empty())
                     .at(path, "cannot add to the tarball")?;
-                std::mem::take(builder.get_mut())
-            }
-        };
-        if is_dir || groups.is_empty() {
-            groups.push(Group {
-                parts: Vec::new(),
-                len: 0,
-                entries: 0,
-                key: [0; 32],
-            });
-            keys.push(Sha256::new_with_prefix(codec.tag()));
-        }
-        let (group, key) = (groups.last_mut().unwrap(), keys.last_mut().unwrap());
-        key.update(&header);
-        group.parts.push(Part::Bytes(header));
-        if let Some(file) = file {
-            key.update(file.sha256);
-            group.parts.push(Part::File(path.to_owned(), file.size));
-            let pad = (512 - file.size % 512) % 512;
-            if pad > 0 {
-                group.parts.push(Part::Zeros(pad));
+                Ok(std::mem::take(builder.get_mut()))
             }
         }
-        group.entries += 1;
-        count += 1;
     }
-    for (group, key) in groups.iter_mut().zip(keys) {
-        group.key = key.finalize().into();
-        group.len = group.parts.iter().map(Part::len).sum();
-    }
-    Ok((groups, count))
 }
 
-/// Splits the groups into pieces of work, a cached group being one piece.
-fn pieces(groups: &[Group], cache: Option<&Cache>) -> Vec<Piece> {
-    let mut pieces = Vec::new();
-    for (i, group) in groups.iter().enumerate() {
-        if let Some(cached) = cache.and_then(|c| c.get(&group.key)) {
-            pieces.push(Piece {
-                group: i,
-                range: (0, group.len),
-                last: true,
-                cached: Some(cached),
-            });
-            continue;
-        }
-        let mut start = 0;
-        loop {
-            let end = (start + BLOCK).min(group.len);
-            pieces.push(Piece {
-                group: i,
-                range: (start, end),
-                last: end == group.len,
-                cached: None,
-            });
-            if end == group.len {
-                break;
-            }
-            start = end;
-        }
+/// Reads a file into the pieces a block at a time.
+fn feed_file(pieces: &mut Pieces, path: &Path, size: u64) -> Result<()> {
+    let mut file = File::open(path).at(path, "cannot read (did it change during the build?)")?;
+    let mut buf = vec![0; BLOCK.min(size) as usize];
+    let mut left = size;
+    while left > 0 {
+        let n = buf.len().min(left as usize);
+        file.read_exact(&mut buf[..n])
+            .at(path, "cannot read (did it change during the build?)")?;
+        pieces.feed(&buf[..n])?;
+        left -= n as u64;
     }
-    pieces
+    Ok(())
 }
 
-fn compress_piece(
-    piece: &Piece,
-    group: &Group,
+/// A group's tar bytes, compressed a [`BLOCK`] at a time as they come.
+struct Pieces {
     codec: Codec,
-    cache: Option<&Cache>,
-) -> Result<Compressed> {
-    if let (Some(cached), Some(cache)) = (&piece.cached, cache) {
-        if let Some(compressed) = cache.read(cached) {
-            return Ok(compressed);
-        }
-        // Damaged since the index was read: compress it as a fresh build
-        // would, block by block.
-        let mut all = Compressed::default();
-        let mut start = 0;
-        while start < group.len {
-            let end = (start + BLOCK).min(group.len);
-            let block = compress_range(group, start, end, codec)?;
-            all.bytes.extend_from_slice(&block.bytes);
-            all.crc.combine(&block.crc);
-            start = end;
-        }
-        return Ok(all);
-    }
-    compress_range(group, piece.range.0, piece.range.1, codec)
+    pending: Vec<u8>,
+    done: Compressed,
 }
 
-/// Compresses bytes `[start, end)` of a group's tar bytes.
-fn compress_range(group: &Group, start: u64, end: u64, codec: Codec) -> Result<Compressed> {
-    let mut input = Vec::with_capacity((end - start) as usize);
-    group.read(start, end, &mut input)?;
-    compress_bytes(&input, codec).at(Path::new("tarball"), "cannot compress")
+impl Pieces {
+    fn new(codec: Codec) -> Pieces {
+        Pieces {
+            codec,
+            pending: Vec::new(),
+            done: Compressed::default(),
+        }
+    }
+
+    fn feed(&mut self, mut bytes: &[u8]) -> Result<()> {
+        while !bytes.is_empty() {
+            let take = bytes.len().min(BLOCK as usize - self.pending.len());
+            self.pending.extend_from_slice(&bytes[..take]);
+            bytes = &bytes[take..];
+            if self.pending.len() == BLOCK as usize {
+                self.flush()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        let piece = compress_bytes(&self.pending, self.codec)
+            .at(Path::new("tarball"), "cannot compress")?;
+        self.done.bytes.extend_from_slice(&piece.bytes);
+        self.done.crc.combine(&piece.crc);
+        self.pending.clear();
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<Compressed> {
+        if !self.pending.is_empty() {
+            self.flush()?;
+        }
+        Ok(self.done)
+    }
+}
+
+/// A group compressed, ready to be appended to the tarball.
+#[derive(Debug)]
+pub struct PackedGroup {
+    compressed: Compressed,
+    entries: usize,
+    key: [u8; 32],
+}
+
+/// A compressed group or piece and the CRC-32 of its uncompressed bytes.
+#[derive(Debug, Default)]
+struct Compressed {
+    bytes: Vec<u8>,
+    crc: crc32fast::Hasher,
+    /// Whether it was read from the cache.
+    reused: bool,
+}
+
+/// The tarball being written, a group at a time in tar order, into a
+/// temporary file beside its destination.
+#[derive(Debug)]
+pub struct TarWriter {
+    dest: PathBuf,
+    codec: Codec,
+    tmp: TempPath,
+    out: BufWriter<File>,
+    crc: crc32fast::Hasher,
+    entries: usize,
+    reused: usize,
+    cache: Option<CacheWriter>,
+}
+
+impl TarWriter {
+    /// Starts the tarball for `dest`, and a new cache if `packer` reads one.
+    pub fn create(dest: &Path, packer: &Packer) -> Result<TarWriter> {
+        let tmp = TempPath::beside(dest)?;
+        let file = File::create(tmp.path()).at(dest, "cannot create the tarball")?;
+        let mut out = BufWriter::with_capacity(1 << 20, file);
+        let cache = match &packer.cache {
+            Some(cache) => Some(CacheWriter::new(&cache.dir, &cache.name)?),
+            None => None,
+        };
+        if packer.codec == Codec::Gzip {
+            // Magic, deflate, no flags, no mtime, no extra flags, Unix.
+            out.write_all(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3])
+                .at(dest, "cannot write the tarball")?;
+        }
+        Ok(TarWriter {
+            dest: dest.to_owned(),
+            codec: packer.codec,
+            tmp,
+            out,
+            crc: crc32fast::Hasher::new(),
+            entries: 0,
+            reused: 0,
+            cache,
+        })
+    }
+
+    /// Appends the next group.
+    pub fn append(&mut self, group: PackedGroup) -> Result<()> {
+        check_interrupted()?;
+        let PackedGroup {
+            compressed,
+            entries,
+            key,
+        } = group;
+        self.out
+            .write_all(&compressed.bytes)
+            .at(&self.dest, "cannot write the tarball")?;
+        self.crc.combine(&compressed.crc);
+        self.entries += entries;
+        if compressed.reused {
+            self.reused += entries;
+        }
+        if let Some(cache) = &mut self.cache {
+            cache.add(&key, &compressed.bytes, compressed.crc)?;
+        }
+        Ok(())
+    }
+
+    /// Ends the archive; the tarball waits to be published.
+    pub fn finish(mut self) -> Result<Packed> {
+        let dest = self.dest.clone();
+        // The end of the archive: two zero blocks, compressed like the rest.
+        let trailer = compress_bytes(&[0; 1024], self.codec).at(&dest, "cannot compress")?;
+        self.out
+            .write_all(&trailer.bytes)
+            .at(&dest, "cannot write the tarball")?;
+        self.crc.combine(&trailer.crc);
+        if self.codec == Codec::Gzip {
+            // A final, empty fixed-Huffman block ends the deflate stream.
+            let total = self.crc.total_len();
+            let mut tail = vec![0x03, 0x00];
+            tail.extend_from_slice(&self.crc.finalize().to_le_bytes());
+            tail.extend_from_slice(&(total as u32).to_le_bytes());
+            self.out
+                .write_all(&tail)
+                .at(&dest, "cannot write the tarball")?;
+        }
+        // No fsync: the output is reproducible, so a crash costs a rebuild,
+        // and ext4 flushes a file renamed over another before the rename.
+        let file = self
+            .out
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .at(&dest, "cannot write the tarball")?;
+        let size = file.metadata().at(&dest, "cannot read")?.len();
+        Ok(Packed {
+            tmp: self.tmp,
+            size,
+            reused: self.reused,
+            entries: self.entries,
+            cache: self.cache,
+        })
+    }
 }
 
 /// Compresses `input` as a piece that concatenates with others.
@@ -489,7 +476,9 @@ struct CachedEntry {
 /// The previous build's compressed pieces: `<name>.pack` holds them one
 /// after another, `<name>.index` has a line `key offset len check crc
 /// amount` for each. Anything unreadable is treated as an empty cache.
+#[derive(Debug)]
 struct Cache {
+    dir: PathBuf,
     name: String,
     pack: Option<File>,
     index: HashMap<[u8; 32], CachedEntry>,
@@ -506,6 +495,7 @@ impl Cache {
             .map(|text| parse_index(&text, pack_len))
             .unwrap_or_default();
         Cache {
+            dir: dir.to_owned(),
             name: name.to_owned(),
             pack,
             index,

@@ -12,10 +12,13 @@
 //!                commands/<cmd>.sh, hooks/<hook>.d/  (when given)
 //! ```
 //!
-//! Files are copied on every core, each source read once: stripped
-//! ([`crate::beam`]) if it is a BEAM, hashed for the `MANIFEST`, and
-//! hard-linked from the previous release instead of written when that
-//! release has the same bytes.
+//! Generated files (launcher, boot scripts, configuration) and overlays
+//! are written first. Then the applications' and ERTS's files are copied
+//! on every core, a directory per job in tar order, each source read
+//! once: stripped ([`crate::beam`]) if it is a BEAM, hashed for the
+//! `MANIFEST`, hard-linked from the previous release instead of written
+//! when that release has the same bytes, and handed while still in memory
+//! to the [`crate::archive`] packer when there is a tarball to write.
 //!
 //! Everything is written into a temporary directory beside the destination
 //! and renamed into place at the end, so the destination only ever holds a
@@ -23,9 +26,11 @@
 
 use std::fs;
 use std::io::{Read, Write};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use crate::archive::{Content, PackedGroup, Packer, TarEntry, TarWriter};
 use crate::beam::{self, ChunkId};
 use crate::boot::{self, ScriptInput};
 use crate::digest::{hex, Digests, FileDigest};
@@ -68,8 +73,10 @@ pub struct Staged {
 }
 
 /// Writes the release described by `plan` into a temporary directory
-/// beside `plan.output_dir`.
-pub fn stage(plan: &ReleasePlan) -> Result<Staged> {
+/// beside `plan.output_dir` and, when `tarball` is given, packs it on the
+/// way: each directory's files are compressed by the thread that just
+/// wrote them, from the bytes it still holds, and appended in tar order.
+pub fn stage(plan: &ReleasePlan, mut tarball: Option<(&Packer, &mut TarWriter)>) -> Result<Staged> {
     let dir = TempPath::beside(&plan.output_dir)?;
     let root = dir.path().to_owned();
     fs::create_dir_all(&root).at(&root, "cannot create the release directory")?;
@@ -79,35 +86,256 @@ pub fn stage(plan: &ReleasePlan) -> Result<Staged> {
     }
     let vsn_dir = root.join(plan.version_dir());
     fs::create_dir_all(&vsn_dir).at(&vsn_dir, "cannot create directory")?;
-    if let Some(src) = &plan.consolidated {
-        copies.extend(tree_copies(src, &vsn_dir.join("consolidated"), true)?);
-    }
+    let consolidated = match &plan.consolidated {
+        Some(src) => tree_copies(src, &vsn_dir.join("consolidated"), true)?,
+        None => Vec::new(),
+    };
     write_launcher_extras(plan, &vsn_dir)?;
     let bin = root.join("bin");
     fs::create_dir_all(&bin).at(&bin, "cannot create directory")?;
     let erlang_only = !plan.apps.iter().any(|a| a.name() == "elixir");
     let launcher = templates::launcher(&plan.name, erlang_only)?;
     write_with_mode(&bin.join(&plan.name), launcher.as_bytes(), 0o755)?;
+    // releases/ comes last in the tarball and its MANIFEST lists every
+    // file, so its protocols are copied now (the boot scripts rendered
+    // beside them: with thousands of modules that takes a while).
     let mut digests = Digests::new();
-    // The boot scripts and the rest of releases/ are written beside the
-    // copies: with thousands of modules they take a while to render.
     std::thread::scope(|s| {
         let releases = s.spawn(|| write_releases(plan, &root));
-        let copied = copy_all(plan, &root, &copies, &mut digests);
+        let copied = copy_all(plan, &root, &consolidated, &mut digests);
         let written = releases
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         copied.and(written)
     })?;
+    // Overlays go in before the applications' files, and win over them.
     write_overlays(plan, &root)?;
-    // Overlays may replace files copied above: those are hashed again.
     for overlay in &plan.overlays {
         if let PlannedOverlay::Copy { to, .. } | PlannedOverlay::Write { to, .. } = overlay {
             digests.retain(|path, _| !path.starts_with(to));
         }
     }
-    write_manifest(plan, &root, &mut digests)?;
+    let manifest = plan.version_dir().join("MANIFEST");
+    let entries = release_entries(plan, &root, &copies, &manifest)?;
+    let groups = groups(&entries);
+    // Everything from the MANIFEST's group on waits for the MANIFEST.
+    let split = groups
+        .iter()
+        .position(|g| g.iter().any(|e| e.rel == manifest))
+        .unwrap_or(groups.len());
+    let (head, tail) = groups.split_at(split);
+    let files = Files {
+        plan,
+        root: &root,
+        copies: &copies,
+    };
+    files.write_groups(head, &mut digests, &mut tarball)?;
+    write_manifest(&root, &manifest, tail, &mut digests)?;
+    files.write_groups(tail, &mut digests, &mut tarball)?;
     Ok(Staged { dir, digests })
+}
+
+/// How many bytes of one directory's files a thread keeps in memory for
+/// the tarball; beyond that it reads them again.
+const GROUP_KEEP: usize = 8 << 20;
+
+/// An entry of the release in tar order.
+struct Entry {
+    /// The path relative to the release root.
+    rel: PathBuf,
+    /// `rel` with `/` as 0: ordered as bytes, these sort paths component
+    /// by component, as a sorted walk visits them, without the cost of
+    /// comparing paths.
+    order: Vec<u8>,
+    what: What,
+}
+
+enum What {
+    Dir,
+    /// A file already written (generated, or from an overlay).
+    Written,
+    /// A file still to copy: an index into the copies.
+    Copy(usize),
+}
+
+/// Every directory and file of the release in tar order: what is on disk
+/// now, the MANIFEST to come, and the copies still to make (unless an
+/// overlay put a file at the same path).
+fn release_entries(
+    plan: &ReleasePlan,
+    root: &Path,
+    copies: &[FileCopy],
+    manifest: &Path,
+) -> Result<Vec<Entry>> {
+    let entry = |rel: &Path, what: What| {
+        let order = rel
+            .as_os_str()
+            .as_bytes()
+            .iter()
+            .map(|&b| if b == b'/' { 0 } else { b })
+            .collect();
+        Entry {
+            rel: rel.to_owned(),
+            order,
+            what,
+        }
+    };
+    let mut entries = Vec::with_capacity(copies.len() + 64);
+    for e in walkdir::WalkDir::new(root).min_depth(1) {
+        check_interrupted()?;
+        let e = e
+            .map_err(|e| std::io::Error::other(e.to_string()))
+            .at(root, "cannot read the release")?;
+        let rel = e.path().strip_prefix(root).unwrap_or(e.path());
+        // A link (dev_mode's lib dirs, an overlay's) counts as what it
+        // points to; a linked directory is packed as an empty one.
+        let dir = e.file_type().is_dir() || (e.path_is_symlink() && e.path().is_dir());
+        entries.push(entry(rel, if dir { What::Dir } else { What::Written }));
+    }
+    if !root.join(manifest).exists() {
+        entries.push(entry(manifest, What::Written));
+    }
+    for (i, copy) in copies.iter().enumerate() {
+        let overlaid = !plan.overlays.is_empty() && fs::symlink_metadata(&copy.dest).is_ok();
+        if !overlaid {
+            let rel = copy.dest.strip_prefix(root).unwrap_or(&copy.dest);
+            entries.push(entry(rel, What::Copy(i)));
+        }
+    }
+    entries.sort_unstable_by(|a, b| a.order.cmp(&b.order));
+    Ok(entries)
+}
+
+/// Splits the entries into groups: a directory and the files after it.
+fn groups(entries: &[Entry]) -> Vec<&[Entry]> {
+    let mut groups = Vec::new();
+    let mut start = 0;
+    for (i, e) in entries.iter().enumerate() {
+        if matches!(e.what, What::Dir) && i > start {
+            groups.push(&entries[start..i]);
+            start = i;
+        }
+    }
+    if start < entries.len() {
+        groups.push(&entries[start..]);
+    }
+    groups
+}
+
+/// A group written: its files new to the digests, and the group packed
+/// if there is a tarball.
+type WrittenGroup = (Vec<(PathBuf, FileDigest)>, Option<PackedGroup>);
+
+/// What writing a group needs to know.
+struct Files<'a> {
+    plan: &'a ReleasePlan,
+    root: &'a Path,
+    copies: &'a [FileCopy],
+}
+
+impl Files<'_> {
+    /// Writes `groups` on every core, adding each new file to `digests`
+    /// and each packed group to the tarball, in order.
+    fn write_groups(
+        &self,
+        groups: &[&[Entry]],
+        digests: &mut Digests,
+        tarball: &mut Option<(&Packer, &mut TarWriter)>,
+    ) -> Result<()> {
+        let known = std::mem::take(digests);
+        let packer = tarball.as_ref().map(|(packer, _)| *packer);
+        let mut written = Vec::new();
+        parallel::map_ordered(
+            groups,
+            |group| self.write_group(group, &known, packer),
+            |_, (files, packed)| {
+                written.extend(files);
+                match (packed, tarball.as_mut()) {
+                    (Some(packed), Some((_, writer))) => writer.append(packed),
+                    _ => Ok(()),
+                }
+            },
+        )?;
+        *digests = known;
+        digests.extend(written);
+        Ok(())
+    }
+
+    /// Writes one group's copies, reads its other files unless `known`
+    /// has them, and packs the group if there is a tarball.
+    fn write_group(
+        &self,
+        group: &[Entry],
+        known: &Digests,
+        packer: Option<&Packer>,
+    ) -> Result<WrittenGroup> {
+        let previous = self.plan.output_dir.is_dir();
+        let mut new = Vec::new();
+        let mut files: Vec<Option<(FileDigest, Option<Vec<u8>>)>> = Vec::new();
+        let mut kept = 0;
+        for entry in group {
+            check_interrupted()?;
+            let (digest, bytes) = match &entry.what {
+                What::Dir => {
+                    files.push(None);
+                    continue;
+                }
+                What::Copy(i) => {
+                    let previous = previous.then(|| self.plan.output_dir.join(&entry.rel));
+                    let (digest, bytes) = stage_file(
+                        &self.copies[*i],
+                        self.plan.strip.as_deref(),
+                        previous.as_deref(),
+                    )?;
+                    new.push((entry.rel.clone(), digest));
+                    (digest, Some(bytes))
+                }
+                What::Written => match known.get(&entry.rel) {
+                    Some(digest) => (*digest, None),
+                    None => {
+                        let (digest, bytes) = read_written(&self.root.join(&entry.rel))?;
+                        new.push((entry.rel.clone(), digest));
+                        (digest, Some(bytes))
+                    }
+                },
+            };
+            let bytes = bytes.filter(|b| {
+                kept += b.len();
+                packer.is_some() && kept <= GROUP_KEEP
+            });
+            files.push(Some((digest, bytes)));
+        }
+        let Some(packer) = packer else {
+            return Ok((new, None));
+        };
+        let paths: Vec<PathBuf> = group.iter().map(|e| self.root.join(&e.rel)).collect();
+        let tar_entries: Vec<TarEntry> = group
+            .iter()
+            .zip(&files)
+            .zip(&paths)
+            .map(|((entry, file), path)| TarEntry {
+                path: &entry.rel,
+                file: file.as_ref().map(|(digest, bytes)| {
+                    let content = match bytes {
+                        Some(bytes) => Content::Bytes(bytes),
+                        None => Content::Disk(path),
+                    };
+                    (*digest, content)
+                }),
+            })
+            .collect();
+        Ok((new, Some(packer.pack_group(&tar_entries)?)))
+    }
+}
+
+/// Reads a file the build wrote, with its permission bits.
+fn read_written(path: &Path) -> Result<(FileDigest, Vec<u8>)> {
+    let mut file = fs::File::open(path).at(path, "cannot read")?;
+    let meta = file.metadata().at(path, "cannot read")?;
+    let mut bytes = vec![0; meta.len() as usize];
+    file.read_exact(&mut bytes).at(path, "cannot read")?;
+    let mode = meta.permissions().mode() & 0o7777;
+    Ok((FileDigest::of(&bytes, mode), bytes))
 }
 
 /// Copies `copies` on every core, recording each file in `digests`.
@@ -130,7 +358,7 @@ fn copy_all(
                     check_interrupted()?;
                     let rel = c.dest.strip_prefix(root).unwrap_or(&c.dest);
                     let previous = previous.then(|| plan.output_dir.join(rel));
-                    let digest = stage_file(c, plan.strip.as_deref(), previous.as_deref())?;
+                    let (digest, _) = stage_file(c, plan.strip.as_deref(), previous.as_deref())?;
                     Ok((rel.to_owned(), digest))
                 })
                 .collect::<Result<Vec<_>>>()
@@ -214,7 +442,7 @@ fn tree_copies(src: &Path, dest: &Path, beams: bool) -> Result<Vec<FileCopy>> {
 
 /// Reads `copy.src` once, strips it if it is a BEAM and `strip` holds the
 /// chunks to keep, writes it with the source's permissions (never writable
-/// by group or others) and returns the SHA-256 of what was written.
+/// by group or others) and returns what was written and its digest.
 ///
 /// When the previous release (`previous`, the same path in the output
 /// directory, if there is one) has this very file, it is hard-linked
@@ -224,7 +452,7 @@ fn stage_file(
     copy: &FileCopy,
     strip: Option<&[ChunkId]>,
     previous: Option<&Path>,
-) -> Result<FileDigest> {
+) -> Result<(FileDigest, Vec<u8>)> {
     let src = &copy.src;
     let mut file = fs::File::open(src).at(src, "cannot read")?;
     let meta = file.metadata().at(src, "cannot read")?;
@@ -258,30 +486,31 @@ fn stage_file(
                 .at(&copy.dest, "cannot write")?;
         }
     }
-    Ok(FileDigest::of(&bytes, mode))
+    Ok((FileDigest::of(&bytes, mode), bytes))
 }
 
-/// Writes `releases/<vsn>/MANIFEST`: a `sha256sum`-style line for every
-/// file, so `sha256sum -c releases/<vsn>/MANIFEST` checks an unpacked
-/// release from its root. The cookie is left out: a digest of a weak,
-/// user-chosen cookie would let anyone who can read the file guess it.
-fn write_manifest(plan: &ReleasePlan, root: &Path, digests: &mut Digests) -> Result<()> {
-    let manifest = plan.version_dir().join("MANIFEST");
-    let cookie = Path::new("releases").join("COOKIE");
-    for entry in walkdir::WalkDir::new(root).min_depth(1) {
-        let entry = entry
-            .map_err(|e| std::io::Error::other(e.to_string()))
-            .at(root, "cannot read the release")?;
-        let rel = entry.path().strip_prefix(root).unwrap_or(entry.path());
-        if entry.file_type().is_file() && !digests.contains_key(rel) {
-            let meta = entry
-                .metadata()
-                .map_err(|e| std::io::Error::other(e.to_string()));
-            let mode = meta.at(entry.path(), "cannot read")?.permissions().mode() & 0o7777;
-            let bytes = fs::read(entry.path()).at(entry.path(), "cannot read")?;
-            digests.insert(rel.to_owned(), FileDigest::of(&bytes, mode));
+/// Writes `releases/<vsn>/MANIFEST` (`manifest`): a `sha256sum`-style
+/// line for every file, so `sha256sum -c releases/<vsn>/MANIFEST` checks
+/// an unpacked release from its root. `digests` has every file but those
+/// of the `tail` groups, which are hashed here. The cookie is left out: a
+/// digest of a weak, user-chosen cookie would let anyone who can read the
+/// file guess it.
+fn write_manifest(
+    root: &Path,
+    manifest: &Path,
+    tail: &[&[Entry]],
+    digests: &mut Digests,
+) -> Result<()> {
+    for entry in tail.iter().flat_map(|g| g.iter()) {
+        if matches!(entry.what, What::Written)
+            && entry.rel != manifest
+            && !digests.contains_key(&entry.rel)
+        {
+            let (digest, _) = read_written(&root.join(&entry.rel))?;
+            digests.insert(entry.rel.clone(), digest);
         }
     }
+    let cookie = Path::new("releases").join("COOKIE");
     let mut text = String::with_capacity(digests.len() * 128);
     for (path, digest) in digests.iter().filter(|(p, _)| **p != cookie) {
         text.push_str(&hex(&digest.sha256));
@@ -289,9 +518,8 @@ fn write_manifest(plan: &ReleasePlan, root: &Path, digests: &mut Digests) -> Res
         text.push_str(&path.to_string_lossy());
         text.push('\n');
     }
-    let path = root.join(&manifest);
-    write(&path, text.as_bytes())?;
-    digests.insert(manifest, FileDigest::of(text.as_bytes(), 0o644));
+    write(&root.join(manifest), text.as_bytes())?;
+    digests.insert(manifest.to_owned(), FileDigest::of(text.as_bytes(), 0o644));
     Ok(())
 }
 

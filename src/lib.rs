@@ -18,9 +18,10 @@
 //!    BEAMs stripped by [`beam`], boot scripts from [`boot`], `.boot` files
 //!    through [`etf`], launcher from [`templates`], a `MANIFEST` of
 //!    [`digest`]s) into a temporary directory.
-//! 4. **archive** ([`archive`]): pack the staged directory into a
-//!    deterministic `.tar.gz` (or `.tar.zst`, `.tar`), compressed on every
-//!    core and reusing the previous build's compressed pieces.
+//! 4. **archive** ([`archive`]): pack what assemble writes into a
+//!    deterministic `.tar.gz` (or `.tar.zst`, `.tar`), as it writes it:
+//!    each directory is compressed by the thread that wrote it, from the
+//!    bytes it holds, reusing the previous build's compressed pieces.
 //!
 //! Nothing is visible at the destinations until every stage has
 //! succeeded: the release directory and the tarball are renamed into place
@@ -116,8 +117,8 @@ pub fn write(plan: &ReleasePlan) -> Result<BuildReport> {
 }
 
 /// [`write()`], calling `on_phase(name, duration)` as each phase ends:
-/// `assemble` (the release directory, staged), `archive` (the tarball, if
-/// any) and `publish` (both renamed into place).
+/// `write` (the release directory staged and, if the plan asks for one,
+/// the tarball packed along) and `publish` (both renamed into place).
 pub fn write_observed(
     plan: &ReleasePlan,
     on_phase: &mut dyn FnMut(&'static str, std::time::Duration),
@@ -130,24 +131,20 @@ pub fn write_observed(
         phases.push((name, took));
         clock = std::time::Instant::now();
     };
-    let staged = assemble::stage(plan)?;
-    phase_done("assemble");
-    let packed = match &plan.tarball {
-        Some(dest) => Some((
-            archive::pack(
-                staged.dir.path(),
-                &staged.digests,
-                dest,
-                plan.codec,
-                plan.cache_dir.as_deref(),
-            )?,
-            dest.clone(),
-        )),
-        None => None,
+    let packer = plan
+        .tarball
+        .as_ref()
+        .map(|_| archive::Packer::new(plan.codec, plan.cache_dir.as_deref()));
+    let mut writer = match (&plan.tarball, &packer) {
+        (Some(dest), Some(packer)) => Some(archive::TarWriter::create(dest, packer)?),
+        _ => None,
     };
-    if packed.is_some() {
-        phase_done("archive");
-    }
+    let staged = assemble::stage(plan, packer.as_ref().zip(writer.as_mut()))?;
+    let packed = match (writer, &plan.tarball) {
+        (Some(writer), Some(dest)) => Some((writer.finish()?, dest.clone())),
+        _ => None,
+    };
+    phase_done("write");
     staged.publish(&plan.output_dir)?;
     let (mut entries, mut reused) = (0, 0);
     let tarball = match packed {

@@ -89,7 +89,7 @@ fn build_json_reports_what_was_written() {
         .iter()
         .map(|p| p["phase"].as_str().unwrap())
         .collect();
-    assert_eq!(phases, ["plan", "assemble", "archive", "publish"]);
+    assert_eq!(phases, ["plan", "write", "publish"]);
     let packages = relpack_ok(&root, &["inspect", "--packages"]);
     let listed: Vec<&str> = packages.lines().collect();
     assert_eq!(json["packages"], serde_json::json!(listed));
