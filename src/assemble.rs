@@ -330,12 +330,18 @@ impl Files<'_> {
 
 /// Reads a file the build wrote, with its permission bits.
 fn read_written(path: &Path) -> Result<(FileDigest, Vec<u8>)> {
+    let (bytes, mode) = read_with_mode(path)?;
+    Ok((FileDigest::of(&bytes, mode & 0o7777), bytes))
+}
+
+/// A file's bytes and mode, read at the size stat'ed: one read call, where
+/// `read_to_end` costs three more system calls to find the size and end.
+fn read_with_mode(path: &Path) -> Result<(Vec<u8>, u32)> {
     let mut file = fs::File::open(path).at(path, "cannot read")?;
     let meta = file.metadata().at(path, "cannot read")?;
     let mut bytes = vec![0; meta.len() as usize];
     file.read_exact(&mut bytes).at(path, "cannot read")?;
-    let mode = meta.permissions().mode() & 0o7777;
-    Ok((FileDigest::of(&bytes, mode), bytes))
+    Ok((bytes, meta.permissions().mode()))
 }
 
 /// Copies `copies` on every core, recording each file in `digests`.
@@ -454,13 +460,8 @@ fn stage_file(
     previous: Option<&Path>,
 ) -> Result<(FileDigest, Vec<u8>)> {
     let src = &copy.src;
-    let mut file = fs::File::open(src).at(src, "cannot read")?;
-    let meta = file.metadata().at(src, "cannot read")?;
-    let mode = shipped_mode(meta.permissions().mode());
-    // Read at the size just stat'ed: one read call, where read_to_end
-    // costs three more system calls to find the size and the end.
-    let mut bytes = vec![0; meta.len() as usize];
-    file.read_exact(&mut bytes).at(src, "cannot read")?;
+    let (mut bytes, mode) = read_with_mode(src)?;
+    let mode = shipped_mode(mode);
     if let (true, Some(keep)) = (copy.beam, strip) {
         bytes = beam::strip(&bytes, keep).map_err(|e| Error::BadBeam {
             path: src.clone(),

@@ -187,6 +187,17 @@ fn distillery_options_take_effect() {
         "shop 1.3.0: always open\n"
     );
     assert!(release.join("etc/motd.link").is_symlink());
+    // An overlay wins over the application's file at the same path; the
+    // application's other files stay; the MANIFEST has what was shipped.
+    let app_priv = release.join("lib/store-1.3.0/priv");
+    assert_eq!(read(&app_priv.join("greeting.txt")), "from the overlay\n");
+    assert_eq!(read(&app_priv.join("kept.txt")), "kept\n");
+    let check = std::process::Command::new("sha256sum")
+        .args(["--quiet", "-c", "releases/1.3.0/MANIFEST"])
+        .current_dir(&release)
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "{check:?}");
     // Custom command and hook directory, where Distillery's launcher has them.
     let command = vsn.join("commands/restock.sh");
     assert!(read(&command).contains("restocking"));
@@ -208,6 +219,10 @@ fn distillery_options_take_effect() {
     let link = unpacked.join("etc/motd.link");
     assert!(!link.is_symlink());
     assert_eq!(read(&link), "Welcome to the shop.\n");
+    assert_eq!(
+        read(&unpacked.join("lib/store-1.3.0/priv/greeting.txt")),
+        "from the overlay\n"
+    );
 
     // sys_config merged over config.exs; vm.args flags reach the VM.
     let bin = unpacked.join("bin/shop");
@@ -415,7 +430,7 @@ fn configuration_errors_name_file_and_line() {
     fails(
         &["build"],
         &[
-            "rel/config.exs:50:",
+            "rel/config.exs:51:",
             "etc/config.exs is not put into the release",
         ],
     );
