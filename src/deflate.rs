@@ -10,7 +10,10 @@
 //! its Huffman codes (without producing output), which costs a few percent
 //! of the compression time.
 
+use std::cell::RefCell;
 use std::fmt;
+
+use libdeflater::{CompressionLvl, Compressor};
 
 /// A deflate stream that could not be walked: libdeflate wrote something
 /// this reader does not understand, which would be a bug.
@@ -29,16 +32,31 @@ impl std::error::Error for BadStream {}
 /// deflate piece that is not final and ends on a byte boundary, so that
 /// pieces concatenate into one stream.
 pub fn compress(input: &[u8], level: i32) -> std::io::Result<Vec<u8>> {
-    let level = libdeflater::CompressionLvl::new(level)
-        .map_err(|_| std::io::Error::other("invalid deflate level"))?;
-    let mut compressor = libdeflater::Compressor::new(level);
-    let mut out = vec![0; compressor.deflate_compress_bound(input.len())];
-    let n = compressor
-        .deflate_compress(input, &mut out)
-        .map_err(std::io::Error::other)?;
-    out.truncate(n);
-    joinable(&mut out).map_err(std::io::Error::other)?;
-    Ok(out)
+    // Each thread keeps its compressor and output buffer: allocating them
+    // for every piece costs page faults on fresh memory each time.
+    thread_local! {
+        static SCRATCH: RefCell<Option<(i32, Compressor, Vec<u8>)>> = const { RefCell::new(None) };
+    }
+    SCRATCH.with_borrow_mut(|scratch| {
+        let (_, mut compressor, mut buf) = match scratch.take() {
+            Some(kept) if kept.0 == level => kept,
+            _ => {
+                let lvl = CompressionLvl::new(level)
+                    .map_err(|_| std::io::Error::other("invalid deflate level"))?;
+                (level, Compressor::new(lvl), Vec::new())
+            }
+        };
+        buf.resize(compressor.deflate_compress_bound(input.len()), 0);
+        let n = compressor
+            .deflate_compress(input, &mut buf)
+            .map_err(std::io::Error::other)?;
+        // Room for the sync marker that joinable() appends.
+        let mut out = Vec::with_capacity(n + 6);
+        out.extend_from_slice(&buf[..n]);
+        *scratch = Some((level, compressor, buf));
+        joinable(&mut out).map_err(std::io::Error::other)?;
+        Ok(out)
+    })
 }
 
 /// Turns a complete raw deflate stream into a joinable piece, in place.
