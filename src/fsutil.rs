@@ -225,9 +225,19 @@ pub fn shipped_mode(mode: u32) -> u32 {
     mode & 0o7777 & !0o022
 }
 
-/// Writes `bytes` to `path` with Unix permission `mode`.
+/// Writes `bytes` to `path` with Unix permission `mode`. The file is
+/// created with `mode` (less the umask), so a cookie is never readable by
+/// others even for a moment; the exact mode is set after.
 pub fn write_with_mode(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    fs::write(path, bytes).at(path, "cannot write")?;
+    use std::io::Write;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(mode)
+        .open(path)
+        .and_then(|mut f| f.write_all(bytes))
+        .at(path, "cannot write")?;
     fs::set_permissions(path, fs::Permissions::from_mode(mode)).at(path, "cannot set permissions")
 }
