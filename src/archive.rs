@@ -18,11 +18,11 @@
 //! stream (as pigz's do), and the gzip trailer's CRC is combined from the
 //! pieces' CRCs; for zstd each piece is a frame (a zstd stream may hold
 //! many). The pieces are a function of the bytes alone, so the output does
-//! not depend on scheduling, and they can be reused: the compressed
-//! directories of the last build are kept in a cache (`<name>.pack` and
-//! `<name>.index` in the cache directory), keyed by the SHA-256 of their
-//! headers and contents, and a rebuild compresses only the directories
-//! that changed.
+//! not depend on scheduling, and they can be reused: the last tarball
+//! holds the compressed directories of the last build, and an index in the
+//! cache directory (`<name>.index`) says where each one is in it, keyed by
+//! the SHA-256 of its headers and contents, so a rebuild compresses only
+//! the directories that changed.
 
 use std::collections::HashMap;
 use std::fs::{self, File};
@@ -101,6 +101,8 @@ impl FromStr for Codec {
 #[derive(Debug)]
 pub struct Packed {
     tmp: TempPath,
+    /// Where the tarball goes.
+    pub dest: PathBuf,
     /// Size of the tarball in bytes.
     pub size: u64,
     /// Entries whose compressed form came from the cache.
@@ -111,13 +113,12 @@ pub struct Packed {
 }
 
 impl Packed {
-    /// Renames the tarball to `dest`: it appears whole or not at all. The
-    /// cache is replaced by this build's pieces.
-    pub fn publish(self, dest: &Path) -> Result<()> {
-        self.tmp.publish(dest)?;
+    /// Renames the tarball to its destination: it appears whole or not at
+    /// all. The cache's index then points into it.
+    pub fn publish(self) -> Result<()> {
         match self.cache {
-            Some(cache) => cache.publish(),
-            None => Ok(()),
+            Some(cache) => cache.publish(self.tmp, &self.dest),
+            None => self.tmp.publish(&self.dest),
         }
     }
 }
@@ -138,7 +139,7 @@ pub enum Content<'a> {
     /// Still in memory from writing the file.
     Bytes(&'a [u8]),
     /// On disk only, to be read again.
-    Disk(&'a Path),
+    Disk(PathBuf),
 }
 
 /// Compresses groups of tar entries; shared by the threads that write the
@@ -300,22 +301,36 @@ impl Pieces {
     }
 
     fn feed(&mut self, mut bytes: &[u8]) -> Result<()> {
+        const BLOCK_LEN: usize = BLOCK as usize;
         while !bytes.is_empty() {
-            let take = bytes.len().min(BLOCK as usize - self.pending.len());
+            // A whole block of a large file is compressed where it lies.
+            if self.pending.is_empty() && bytes.len() >= BLOCK_LEN {
+                self.compress(&bytes[..BLOCK_LEN])?;
+                bytes = &bytes[BLOCK_LEN..];
+                continue;
+            }
+            let take = bytes.len().min(BLOCK_LEN - self.pending.len());
             self.pending.extend_from_slice(&bytes[..take]);
             bytes = &bytes[take..];
-            if self.pending.len() == BLOCK as usize {
+            if self.pending.len() == BLOCK_LEN {
                 self.flush()?;
             }
         }
         Ok(())
     }
 
-    fn flush(&mut self) -> Result<()> {
-        let piece = compress_bytes(&self.pending, self.codec)
-            .at(Path::new("tarball"), "cannot compress")?;
+    fn compress(&mut self, block: &[u8]) -> Result<()> {
+        let piece =
+            compress_bytes(block, self.codec).at(Path::new("tarball"), "cannot compress")?;
         self.done.bytes.extend_from_slice(&piece.bytes);
         self.done.crc.combine(&piece.crc);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        let pending = std::mem::take(&mut self.pending);
+        self.compress(&pending)?;
+        self.pending = pending;
         self.pending.clear();
         Ok(())
     }
@@ -354,6 +369,8 @@ pub struct TarWriter {
     tmp: TempPath,
     out: BufWriter<File>,
     crc: crc32fast::Hasher,
+    /// Bytes written so far.
+    offset: u64,
     entries: usize,
     reused: usize,
     cache: Option<CacheWriter>,
@@ -365,21 +382,23 @@ impl TarWriter {
         let tmp = TempPath::beside(dest)?;
         let file = File::create(tmp.path()).at(dest, "cannot create the tarball")?;
         let mut out = BufWriter::with_capacity(1 << 20, file);
-        let cache = match &packer.cache {
-            Some(cache) => Some(CacheWriter::new(&cache.dir, &cache.name)?),
-            None => None,
+        let cache = packer.cache.as_ref().map(|cache| CacheWriter {
+            index_path: cache.index_path.clone(),
+            index: String::new(),
+        });
+        // Magic, deflate, no flags, no mtime, no extra flags, Unix.
+        let header: &[u8] = match packer.codec {
+            Codec::Gzip => &[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3],
+            _ => &[],
         };
-        if packer.codec == Codec::Gzip {
-            // Magic, deflate, no flags, no mtime, no extra flags, Unix.
-            out.write_all(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3])
-                .at(dest, "cannot write the tarball")?;
-        }
+        out.write_all(header).at(dest, "cannot write the tarball")?;
         Ok(TarWriter {
             dest: dest.to_owned(),
             codec: packer.codec,
             tmp,
             out,
             crc: crc32fast::Hasher::new(),
+            offset: header.len() as u64,
             entries: 0,
             reused: 0,
             cache,
@@ -403,8 +422,9 @@ impl TarWriter {
             self.reused += entries;
         }
         if let Some(cache) = &mut self.cache {
-            cache.add(&key, &compressed.bytes, compressed.crc)?;
+            cache.add(&key, self.offset, &compressed.bytes, compressed.crc);
         }
+        self.offset += compressed.bytes.len() as u64;
         Ok(())
     }
 
@@ -437,6 +457,7 @@ impl TarWriter {
         let size = file.metadata().at(&dest, "cannot read")?.len();
         Ok(Packed {
             tmp: self.tmp,
+            dest,
             size,
             reused: self.reused,
             entries: self.entries,
@@ -461,7 +482,7 @@ fn compress_bytes(input: &[u8], codec: Codec) -> std::io::Result<Compressed> {
     })
 }
 
-/// Where a cached entry's compressed bytes are in the previous pack.
+/// Where a cached entry's compressed bytes are in the previous tarball.
 #[derive(Debug, Clone, Copy)]
 struct CachedEntry {
     offset: u64,
@@ -473,44 +494,46 @@ struct CachedEntry {
     amount: u64,
 }
 
-/// The previous build's compressed pieces: `<name>.pack` holds them one
-/// after another, `<name>.index` has a line `key offset len check crc
-/// amount` for each. Anything unreadable is treated as an empty cache.
+/// The previous build's compressed directories: `<name>.index` names the
+/// tarball they are in on its first line (`tarball PATH`), then has a
+/// line `key offset len check crc amount` for each. Anything unreadable
+/// (a tarball moved, cut short or rewritten since) is a cache miss.
 #[derive(Debug)]
 struct Cache {
-    dir: PathBuf,
-    name: String,
-    pack: Option<File>,
+    index_path: PathBuf,
+    tarball: Option<File>,
     index: HashMap<[u8; 32], CachedEntry>,
 }
 
 impl Cache {
     fn open(dir: &Path, name: &str) -> Cache {
-        let pack = File::open(dir.join(format!("{name}.pack"))).ok();
-        let pack_len = pack
+        let index_path = dir.join(format!("{name}.index"));
+        let text = fs::read_to_string(&index_path).unwrap_or_default();
+        let mut lines = text.lines();
+        let tarball = lines
+            .next()
+            .and_then(|l| l.strip_prefix("tarball "))
+            .and_then(|path| File::open(path).ok());
+        let len = tarball
             .as_ref()
             .and_then(|f| f.metadata().ok())
             .map_or(0, |m| m.len());
-        let index = fs::read_to_string(dir.join(format!("{name}.index")))
-            .map(|text| parse_index(&text, pack_len))
-            .unwrap_or_default();
         Cache {
-            dir: dir.to_owned(),
-            name: name.to_owned(),
-            pack,
-            index,
+            index: parse_index(lines, len),
+            index_path,
+            tarball,
         }
     }
 
     fn get(&self, key: &[u8; 32]) -> Option<CachedEntry> {
-        self.pack.as_ref()?;
+        self.tarball.as_ref()?;
         self.index.get(key).copied()
     }
 
     /// The cached bytes, if they are still what was written.
     fn read(&self, entry: &CachedEntry) -> Option<Compressed> {
         let mut bytes = vec![0; entry.len as usize];
-        self.pack
+        self.tarball
             .as_ref()?
             .read_exact_at(&mut bytes, entry.offset)
             .ok()?;
@@ -522,23 +545,26 @@ impl Cache {
     }
 }
 
-/// Reads an index, dropping lines that do not parse or point outside a
-/// pack of `pack_len` bytes.
-fn parse_index(text: &str, pack_len: u64) -> HashMap<[u8; 32], CachedEntry> {
-    text.lines()
+/// Reads an index's entry lines, dropping those that do not parse or
+/// point outside a tarball of `len` bytes.
+fn parse_index<'a>(
+    lines: impl Iterator<Item = &'a str>,
+    len: u64,
+) -> HashMap<[u8; 32], CachedEntry> {
+    lines
         .filter_map(|line| {
             let mut f = line.split(' ');
             let key = unhex(f.next()?)?;
             let mut num = || f.next()?.parse::<u64>().ok();
-            let (offset, len) = (num()?, num()?);
+            let (offset, size) = (num()?, num()?);
             let (check, crc) = (u32::try_from(num()?).ok()?, u32::try_from(num()?).ok()?);
             let amount = num()?;
-            let fits = offset.checked_add(len).is_some_and(|e| e <= pack_len);
+            let fits = offset.checked_add(size).is_some_and(|e| e <= len);
             fits.then_some((
                 key,
                 CachedEntry {
                     offset,
-                    len,
+                    len: size,
                     check,
                     crc,
                     amount,
@@ -548,68 +574,36 @@ fn parse_index(text: &str, pack_len: u64) -> HashMap<[u8; 32], CachedEntry> {
         .collect()
 }
 
-/// This build's pieces, becoming the cache once the tarball is published.
+/// This build's index, the cache once the tarball is published.
 #[derive(Debug)]
 struct CacheWriter {
-    dir: PathBuf,
-    name: String,
-    pack: TempPath,
-    out: BufWriter<File>,
+    index_path: PathBuf,
     index: String,
-    offset: u64,
 }
 
 impl CacheWriter {
-    fn new(dir: &Path, name: &str) -> Result<CacheWriter> {
-        let pack = TempPath::beside(&dir.join(format!("{name}.pack")))?;
-        let file = File::create(pack.path()).at(pack.path(), "cannot create the cache")?;
-        Ok(CacheWriter {
-            dir: dir.to_owned(),
-            name: name.to_owned(),
-            pack,
-            out: BufWriter::with_capacity(1 << 20, file),
-            index: String::new(),
-            offset: 0,
-        })
-    }
-
-    fn add(&mut self, key: &[u8; 32], bytes: &[u8], crc: crc32fast::Hasher) -> Result<()> {
-        self.out
-            .write_all(bytes)
-            .at(self.pack.path(), "cannot write the cache")?;
+    fn add(&mut self, key: &[u8; 32], offset: u64, bytes: &[u8], crc: crc32fast::Hasher) {
         let amount = crc.total_len();
         self.index.push_str(&format!(
-            "{} {} {} {} {} {amount}\n",
+            "{} {offset} {} {} {} {amount}\n",
             hex(key),
-            self.offset,
             bytes.len(),
             crc32fast::hash(bytes),
             crc.finalize()
         ));
-        self.offset += bytes.len() as u64;
-        Ok(())
     }
 
-    /// Replaces the previous cache: index first removed, so a crash in
-    /// between leaves no index pointing into the wrong pack.
-    fn publish(self) -> Result<()> {
-        let CacheWriter {
-            dir,
-            name,
-            pack,
-            out,
-            index,
-            ..
-        } = self;
-        out.into_inner()
-            .map_err(|e| e.into_error())
-            .at(pack.path(), "cannot write the cache")?;
-        let index_path = dir.join(format!("{name}.index"));
-        let _ = fs::remove_file(&index_path);
-        pack.publish(&dir.join(format!("{name}.pack")))?;
-        let tmp = TempPath::beside(&index_path)?;
-        fs::write(tmp.path(), index).at(&index_path, "cannot write the cache")?;
-        tmp.publish(&index_path)
+    /// Publishes `tarball` as `dest` with its index. The old index goes
+    /// first: after a crash in between, no index holds the old tarball's
+    /// offsets for the new one.
+    fn publish(self, tarball: TempPath, dest: &Path) -> Result<()> {
+        let _ = fs::remove_file(&self.index_path);
+        tarball.publish(dest)?;
+        let dest = std::path::absolute(dest).at(dest, "cannot resolve")?;
+        let tmp = TempPath::beside(&self.index_path)?;
+        let text = format!("tarball {}\n{}", dest.display(), self.index);
+        fs::write(tmp.path(), text).at(&self.index_path, "cannot write the cache")?;
+        tmp.publish(&self.index_path)
     }
 }
 
@@ -647,7 +641,8 @@ mod tests {
     fn a_damaged_index_is_an_empty_cache() {
         let key = hex(&[7; 32]);
         let index = parse_index(
-            &format!("{key} 0 10 3 5 20\n{key} 5 10 3 1 1\nnonsense\n{key} 0 1 3 99999999999 1\n"),
+            format!("{key} 0 10 3 5 20\n{key} 5 10 3 1 1\nnonsense\n{key} 0 1 3 99999999999 1\n")
+                .lines(),
             10,
         );
         assert_eq!(index.len(), 1);

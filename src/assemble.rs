@@ -60,9 +60,6 @@ pub const ERTS_RUNTIME: &[&str] = &[
 ];
 const ERTS_REQUIRED: &[&str] = &["beam.smp", "erl_child_setup", "erlexec"];
 
-/// How many files a worker copies per job.
-const COPY_BATCH: usize = 32;
-
 /// A release written to a temporary directory, not yet in place.
 #[derive(Debug)]
 pub struct Staged {
@@ -79,46 +76,25 @@ pub struct Staged {
 pub fn stage(plan: &ReleasePlan, mut tarball: Option<(&Packer, &mut TarWriter)>) -> Result<Staged> {
     let dir = TempPath::beside(&plan.output_dir)?;
     let root = dir.path().to_owned();
-    fs::create_dir_all(&root).at(&root, "cannot create the release directory")?;
-    let mut copies = app_copies(plan, &root)?;
-    if plan.include_erts {
-        copies.extend(write_erts(plan, &root)?);
-    }
     let vsn_dir = root.join(plan.version_dir());
-    fs::create_dir_all(&vsn_dir).at(&vsn_dir, "cannot create directory")?;
-    let consolidated = match &plan.consolidated {
-        Some(src) => tree_copies(src, &vsn_dir.join("consolidated"), true)?,
-        None => Vec::new(),
-    };
-    write_launcher_extras(plan, &vsn_dir)?;
-    let bin = root.join("bin");
-    fs::create_dir_all(&bin).at(&bin, "cannot create directory")?;
-    let erlang_only = !plan.apps.iter().any(|a| a.name() == "elixir");
-    let launcher = templates::launcher(&plan.name, erlang_only)?;
-    write_with_mode(&bin.join(&plan.name), launcher.as_bytes(), 0o755)?;
-    // releases/ comes last in the tarball and its MANIFEST lists every
-    // file, so its protocols are copied now (the boot scripts rendered
-    // beside them: with thousands of modules that takes a while).
-    let mut digests = Digests::new();
-    std::thread::scope(|s| {
+    fs::create_dir_all(&vsn_dir).at(&vsn_dir, "cannot create the release directory")?;
+    // The boot scripts and the rest of releases/ are rendered beside the
+    // listing of what to copy: with thousands of modules they take a while.
+    let copies = std::thread::scope(|s| {
         let releases = s.spawn(|| write_releases(plan, &root));
-        let copied = copy_all(plan, &root, &consolidated, &mut digests);
+        let copies = list_copies(plan, &root, &vsn_dir);
         let written = releases
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        copied.and(written)
+        written.and(copies)
     })?;
     // Overlays go in before the applications' files, and win over them.
     write_overlays(plan, &root)?;
-    for overlay in &plan.overlays {
-        if let PlannedOverlay::Copy { to, .. } | PlannedOverlay::Write { to, .. } = overlay {
-            digests.retain(|path, _| !path.starts_with(to));
-        }
-    }
     let manifest = plan.version_dir().join("MANIFEST");
     let entries = release_entries(plan, &root, &copies, &manifest)?;
     let groups = groups(&entries);
-    // Everything from the MANIFEST's group on waits for the MANIFEST.
+    // The MANIFEST lists every file, so its group and those after it are
+    // written and hashed first, and packed once it is written too.
     let split = groups
         .iter()
         .position(|g| g.iter().any(|e| e.rel == manifest))
@@ -128,11 +104,33 @@ pub fn stage(plan: &ReleasePlan, mut tarball: Option<(&Packer, &mut TarWriter)>)
         plan,
         root: &root,
         copies: &copies,
+        previous: plan.output_dir.is_dir(),
     };
+    let mut digests = Digests::new();
     files.write_groups(head, &mut digests, &mut tarball)?;
-    write_manifest(&root, &manifest, tail, &mut digests)?;
+    files.write_groups(tail, &mut digests, &mut None)?;
+    write_manifest(&root, &manifest, &mut digests)?;
     files.write_groups(tail, &mut digests, &mut tarball)?;
     Ok(Staged { dir, digests })
+}
+
+/// Writes the launcher, ERTS's `erl` and the hooks and commands, creates
+/// the applications' directories, and lists every file to copy.
+fn list_copies(plan: &ReleasePlan, root: &Path, vsn_dir: &Path) -> Result<Vec<FileCopy>> {
+    let mut copies = app_copies(plan, root)?;
+    if plan.include_erts {
+        copies.extend(write_erts(plan, root)?);
+    }
+    if let Some(src) = &plan.consolidated {
+        copies.extend(tree_copies(src, &vsn_dir.join("consolidated"), true)?);
+    }
+    write_launcher_extras(plan, vsn_dir)?;
+    let bin = root.join("bin");
+    fs::create_dir_all(&bin).at(&bin, "cannot create directory")?;
+    let erlang_only = !plan.apps.iter().any(|a| a.name() == "elixir");
+    let launcher = templates::launcher(&plan.name, erlang_only)?;
+    write_with_mode(&bin.join(&plan.name), launcher.as_bytes(), 0o755)?;
+    Ok(copies)
 }
 
 /// How many bytes of one directory's files a thread keeps in memory for
@@ -156,6 +154,8 @@ enum What {
     Written,
     /// A file still to copy: an index into the copies.
     Copy(usize),
+    /// `releases/<vsn>/MANIFEST`, written once every other file is.
+    Manifest,
 }
 
 /// Every directory and file of the release in tar order: what is on disk
@@ -193,7 +193,7 @@ fn release_entries(
         entries.push(entry(rel, if dir { What::Dir } else { What::Written }));
     }
     if !root.join(manifest).exists() {
-        entries.push(entry(manifest, What::Written));
+        entries.push(entry(manifest, What::Manifest));
     }
     for (i, copy) in copies.iter().enumerate() {
         let overlaid = !plan.overlays.is_empty() && fs::symlink_metadata(&copy.dest).is_ok();
@@ -226,11 +226,16 @@ fn groups(entries: &[Entry]) -> Vec<&[Entry]> {
 /// if there is a tarball.
 type WrittenGroup = (Vec<(PathBuf, FileDigest)>, Option<PackedGroup>);
 
+/// A file's digest and, when kept for the tarball, its bytes.
+type FileBytes = (FileDigest, Option<Vec<u8>>);
+
 /// What writing a group needs to know.
 struct Files<'a> {
     plan: &'a ReleasePlan,
     root: &'a Path,
     copies: &'a [FileCopy],
+    /// Whether there is a previous release to hard-link unchanged files from.
+    previous: bool,
 }
 
 impl Files<'_> {
@@ -261,27 +266,31 @@ impl Files<'_> {
         Ok(())
     }
 
-    /// Writes one group's copies, reads its other files unless `known`
-    /// has them, and packs the group if there is a tarball.
+    /// Writes one group's copies and reads its other files, unless
+    /// `known` has them, and packs the group if there is a tarball.
     fn write_group(
         &self,
         group: &[Entry],
         known: &Digests,
         packer: Option<&Packer>,
     ) -> Result<WrittenGroup> {
-        let previous = self.plan.output_dir.is_dir();
         let mut new = Vec::new();
-        let mut files: Vec<Option<(FileDigest, Option<Vec<u8>>)>> = Vec::new();
+        // Each entry with its file, if it is one: the digest, and the bytes
+        // if they are kept for the tarball.
+        let mut files: Vec<(&Entry, Option<FileBytes>)> = Vec::new();
         let mut kept = 0;
         for entry in group {
             check_interrupted()?;
-            let (digest, bytes) = match &entry.what {
-                What::Dir => {
-                    files.push(None);
+            let (digest, bytes) = match (&entry.what, known.get(&entry.rel)) {
+                (What::Dir, _) => {
+                    files.push((entry, None));
                     continue;
                 }
-                What::Copy(i) => {
-                    let previous = previous.then(|| self.plan.output_dir.join(&entry.rel));
+                (_, Some(digest)) => (*digest, None),
+                // Hashed when written, after the files it lists.
+                (What::Manifest, None) => continue,
+                (What::Copy(i), None) => {
+                    let previous = self.previous.then(|| self.plan.output_dir.join(&entry.rel));
                     let (digest, bytes) = stage_file(
                         &self.copies[*i],
                         self.plan.strip.as_deref(),
@@ -290,35 +299,29 @@ impl Files<'_> {
                     new.push((entry.rel.clone(), digest));
                     (digest, Some(bytes))
                 }
-                What::Written => match known.get(&entry.rel) {
-                    Some(digest) => (*digest, None),
-                    None => {
-                        let (digest, bytes) = read_written(&self.root.join(&entry.rel))?;
-                        new.push((entry.rel.clone(), digest));
-                        (digest, Some(bytes))
-                    }
-                },
+                (What::Written, None) => {
+                    let (digest, bytes) = read_written(&self.root.join(&entry.rel))?;
+                    new.push((entry.rel.clone(), digest));
+                    (digest, Some(bytes))
+                }
             };
             let bytes = bytes.filter(|b| {
                 kept += b.len();
                 packer.is_some() && kept <= GROUP_KEEP
             });
-            files.push(Some((digest, bytes)));
+            files.push((entry, Some((digest, bytes))));
         }
         let Some(packer) = packer else {
             return Ok((new, None));
         };
-        let paths: Vec<PathBuf> = group.iter().map(|e| self.root.join(&e.rel)).collect();
-        let tar_entries: Vec<TarEntry> = group
+        let tar_entries: Vec<TarEntry> = files
             .iter()
-            .zip(&files)
-            .zip(&paths)
-            .map(|((entry, file), path)| TarEntry {
+            .map(|(entry, file)| TarEntry {
                 path: &entry.rel,
                 file: file.as_ref().map(|(digest, bytes)| {
                     let content = match bytes {
                         Some(bytes) => Content::Bytes(bytes),
-                        None => Content::Disk(path),
+                        None => Content::Disk(self.root.join(&entry.rel)),
                     };
                     (*digest, content)
                 }),
@@ -342,38 +345,6 @@ fn read_with_mode(path: &Path) -> Result<(Vec<u8>, u32)> {
     let mut bytes = vec![0; meta.len() as usize];
     file.read_exact(&mut bytes).at(path, "cannot read")?;
     Ok((bytes, meta.permissions().mode()))
-}
-
-/// Copies `copies` on every core, recording each file in `digests`.
-fn copy_all(
-    plan: &ReleasePlan,
-    root: &Path,
-    copies: &[FileCopy],
-    digests: &mut Digests,
-) -> Result<()> {
-    let previous = plan.output_dir.is_dir();
-    // Files go to the workers in batches: most are small, and handing
-    // each over on its own costs about as much as copying it.
-    let batches: Vec<&[FileCopy]> = copies.chunks(COPY_BATCH).collect();
-    parallel::map_ordered(
-        &batches,
-        |batch| {
-            batch
-                .iter()
-                .map(|c| {
-                    check_interrupted()?;
-                    let rel = c.dest.strip_prefix(root).unwrap_or(&c.dest);
-                    let previous = previous.then(|| plan.output_dir.join(rel));
-                    let (digest, _) = stage_file(c, plan.strip.as_deref(), previous.as_deref())?;
-                    Ok((rel.to_owned(), digest))
-                })
-                .collect::<Result<Vec<_>>>()
-        },
-        |_, staged| {
-            digests.extend(staged);
-            Ok(())
-        },
-    )
 }
 
 impl Staged {
@@ -491,26 +462,11 @@ fn stage_file(
 }
 
 /// Writes `releases/<vsn>/MANIFEST` (`manifest`): a `sha256sum`-style
-/// line for every file, so `sha256sum -c releases/<vsn>/MANIFEST` checks
-/// an unpacked release from its root. `digests` has every file but those
-/// of the `tail` groups, which are hashed here. The cookie is left out: a
-/// digest of a weak, user-chosen cookie would let anyone who can read the
-/// file guess it.
-fn write_manifest(
-    root: &Path,
-    manifest: &Path,
-    tail: &[&[Entry]],
-    digests: &mut Digests,
-) -> Result<()> {
-    for entry in tail.iter().flat_map(|g| g.iter()) {
-        if matches!(entry.what, What::Written)
-            && entry.rel != manifest
-            && !digests.contains_key(&entry.rel)
-        {
-            let (digest, _) = read_written(&root.join(&entry.rel))?;
-            digests.insert(entry.rel.clone(), digest);
-        }
-    }
+/// line for every file in `digests`, so `sha256sum -c
+/// releases/<vsn>/MANIFEST` checks an unpacked release from its root. The
+/// cookie is left out: a digest of a weak, user-chosen cookie would let
+/// anyone who can read the file guess it.
+fn write_manifest(root: &Path, manifest: &Path, digests: &mut Digests) -> Result<()> {
     let cookie = Path::new("releases").join("COOKIE");
     let mut text = String::with_capacity(digests.len() * 128);
     for (path, digest) in digests.iter().filter(|(p, _)| **p != cookie) {

@@ -140,18 +140,15 @@ pub fn write_observed(
         _ => None,
     };
     let staged = assemble::stage(plan, packer.as_ref().zip(writer.as_mut()))?;
-    let packed = match (writer, &plan.tarball) {
-        (Some(writer), Some(dest)) => Some((writer.finish()?, dest.clone())),
-        _ => None,
-    };
+    let packed = writer.map(archive::TarWriter::finish).transpose()?;
     phase_done("write");
     staged.publish(&plan.output_dir)?;
     let (mut entries, mut reused) = (0, 0);
     let tarball = match packed {
-        Some((packed, dest)) => {
-            let size = packed.size;
+        Some(packed) => {
+            let (dest, size) = (packed.dest.clone(), packed.size);
             (entries, reused) = (packed.entries, packed.reused);
-            packed.publish(&dest)?;
+            packed.publish()?;
             Some((dest, size))
         }
         None => None,

@@ -133,8 +133,8 @@ struct BuildArgs {
     /// in _build/<env>/relpack/COOKIE].
     #[arg(long)]
     cookie: Option<String>,
-    /// Compress everything afresh instead of reusing the previous build's
-    /// pieces from _build/<env>/relpack-cache.
+    /// Compress everything afresh instead of reusing the previous
+    /// tarball's pieces (indexed in _build/<env>/relpack-cache).
     #[arg(long)]
     no_cache: bool,
 }

@@ -74,7 +74,7 @@ pub struct BuildOptions {
     /// already in use, else a random one remembered in
     /// `_build/<env>/relpack/COOKIE`.
     pub cookie: Option<String>,
-    /// Reuse the compressed pieces of the previous build kept in
+    /// Reuse the compressed pieces of the previous tarball, indexed in
     /// `_build/<env>/relpack-cache`.
     pub cache: bool,
 }
