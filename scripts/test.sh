@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 echo "test: minimal Debian rootfs at $(scripts/rootfs.sh)" >&2
-cargo test "$@"
+cargo test --no-fail-fast "$@"
 
 # The library example, on a freshly compiled copy of the hello fixture.
 work=$(mktemp -d)

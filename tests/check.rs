@@ -99,15 +99,20 @@ fn boot_not_matching_its_script_is_named() {
 #[test]
 fn missing_app_dir_is_named() {
     let (_s, rel) = broken_copy();
-    std::fs::remove_dir_all(rel.join("lib/logger-1.14.0")).unwrap();
+    let vsn = installed().app_vsn("logger");
+    std::fs::remove_dir_all(rel.join(format!("lib/logger-{vsn}"))).unwrap();
     let (ok, out) = check(&rel);
     assert!(!ok);
     assert!(
-        out.contains("lib/logger-1.14.0: missing: application logger 1.14.0 of the .rel"),
+        out.contains(&format!(
+            "lib/logger-{vsn}: missing: application logger {vsn} of the .rel"
+        )),
         "{out}"
     );
     assert!(
-        out.contains("code path $RELEASE_LIB/logger-1.14.0/ebin does not exist"),
+        out.contains(&format!(
+            "code path $RELEASE_LIB/logger-{vsn}/ebin does not exist"
+        )),
         "{out}"
     );
 }
@@ -116,12 +121,13 @@ fn missing_app_dir_is_named() {
 fn missing_erts_executable_and_readable_cookie_are_named() {
     use std::os::unix::fs::PermissionsExt;
     let (_s, rel) = broken_copy();
-    std::fs::remove_file(rel.join("erts-13.1.5/bin/beam.smp")).unwrap();
+    let beam = format!("{}/bin/beam.smp", installed().erts_dir());
+    std::fs::remove_file(rel.join(&beam)).unwrap();
     let cookie = rel.join("releases/COOKIE");
     std::fs::set_permissions(&cookie, std::fs::Permissions::from_mode(0o644)).unwrap();
     let (ok, out) = check(&rel);
     assert!(!ok);
-    assert!(out.contains("erts-13.1.5/bin/beam.smp: missing"), "{out}");
+    assert!(out.contains(&format!("{beam}: missing")), "{out}");
     assert!(out.contains("COOKIE: readable by others"), "{out}");
 }
 

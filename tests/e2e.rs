@@ -21,7 +21,8 @@ fn packaged(dir: &str) -> (Scratch, PathBuf) {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     top.sort();
-    assert_eq!(top, ["bin", "erts-13.1.5", "lib", "releases"]);
+    let erts = installed().erts_dir();
+    assert_eq!(top, ["bin", erts.as_str(), "lib", "releases"]);
     (project, unpacked)
 }
 
@@ -91,11 +92,17 @@ fn boots_in_foreground(dir: &str) {
 
 #[test]
 fn system_erlang_is_really_hidden() {
+    let installed = installed();
+    let otp = installed.otp_root.to_string_lossy();
+    let elixir = installed.elixir_root();
+    let elixir = elixir.to_string_lossy();
     let out = run_ok(&mut without_system_erlang(
         Path::new("/bin/sh"),
         &[
             "-c",
-            "ls -A /usr/lib/erlang /usr/lib/elixir; erl -version 2>&1 || echo no-erl",
+            "ls -A \"$0\" \"$1\"; erl -version 2>&1 || echo no-erl",
+            &otp,
+            &elixir,
         ],
     ));
     assert!(out.contains("no-erl"), "{out}");

@@ -360,8 +360,13 @@ fn output_overlapping_the_input() {
         err.contains("overlaps") && err.contains("_build/prod/lib"),
         "{err}"
     );
-    let err = p.fails(&["--out", "/usr/lib/erlang/rel", "--include-erts", "false"]);
-    assert!(err.contains("overlaps /usr/lib/erlang"), "{err}");
+    let otp = &installed().otp_root;
+    let out = otp.join("rel");
+    let err = p.fails(&["--out", out.to_str().unwrap(), "--include-erts", "false"]);
+    assert!(
+        err.contains(&format!("overlaps {}", otp.display())),
+        "{err}"
+    );
 }
 
 /// A full disk mid-write: a one-line error naming the path, nothing left.
@@ -401,13 +406,16 @@ fn full_output_file_system() {
 #[test]
 fn shadowed_otp_app_and_otp_mismatch_are_warnings() {
     let p = FakeProject::new("warnings");
-    p.app("foo", &["cowlib"], "").app("cowlib", &[], "");
-    let text = std::fs::read_to_string(p.app_file("cowlib")).unwrap();
-    p.raw_app("cowlib", &text.replace("\"0.1.0\"", "\"9.9.9\""));
+    // runtime_tools ships with every OTP (erlang-base).
+    let shadowed = "runtime_tools";
+    p.app("foo", &[shadowed], "").app(shadowed, &[], "");
+    let text = std::fs::read_to_string(p.app_file(shadowed)).unwrap();
+    p.raw_app(shadowed, &text.replace("\"0.1.0\"", "\"9.9.9\""));
+    let installed = installed();
     let scm = relpack::term::Term::tuple(vec![
         relpack::term::Term::Integer(1),
         relpack::term::Term::tuple(vec![
-            relpack::term::Term::Binary(b"1.14.0".to_vec()),
+            relpack::term::Term::Binary(installed.elixir.as_bytes().to_vec()),
             relpack::term::Term::string("99"),
         ]),
         relpack::term::Term::atom("Elixir.Mix.SCM.Path"),
@@ -423,12 +431,18 @@ fn shadowed_otp_app_and_otp_mismatch_are_warnings() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(
-        stderr.contains("relpack: warning: cowlib 9.9.9 from")
-            && stderr.contains("also has cowlib 1.3.0"),
+        stderr.contains(&format!("relpack: warning: {shadowed} 9.9.9 from"))
+            && stderr.contains(&format!(
+                "also has {shadowed} {}",
+                installed.app_vsn(shadowed)
+            )),
         "{stderr}"
     );
     assert!(
-        stderr.contains("compiled by Elixir 1.14.0 on OTP 99, but the release runs on ERTS 13.1.5 (OTP 25): beams from a newer OTP may fail to load"),
+        stderr.contains(&format!(
+            "compiled by Elixir {} on OTP 99, but the release runs on ERTS {} (OTP {}): beams from a newer OTP may fail to load",
+            installed.elixir, installed.erts, installed.otp_release
+        )),
         "{stderr}"
     );
 }

@@ -137,7 +137,7 @@ fn assert_is_release_vm(rel: &Release, pid: u32) {
     let exe = std::fs::read_link(format!("/proc/{pid}/exe")).expect("the VM is running");
     assert_eq!(
         exe,
-        rel.root.join("erts-13.1.5/bin/beam.smp"),
+        rel.root.join(installed().erts_dir()).join("bin/beam.smp"),
         "pid {pid} is not the release's VM"
     );
     let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
@@ -446,7 +446,7 @@ fn daemon_lifecycle_with_hooks_and_a_custom_command() {
     let describe = rel.ok(&["describe"]);
     for fragment in [
         "hello 0.1.0".to_string(),
-        "13.1.5".into(),
+        installed().erts.clone(),
         format!("{} (sname)", rel.node),
         "hello-0.1.0".into(),
         "kernel-".into(),
@@ -522,7 +522,7 @@ fn rendered_launcher_passes_shellcheck() {
     let out = run(Command::new("shellcheck")
         .args(["--shell=sh", "--severity=style"])
         .arg(root.join("bin/hello"))
-        .arg(root.join("erts-13.1.5/bin/erl")));
+        .arg(root.join(installed().erts_dir()).join("bin/erl")));
     assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
 }
 
@@ -697,7 +697,7 @@ fn daemon_in_a_minimal_debian_rootfs() {
     let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
     let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
     assert!(
-        cmdline.contains(&format!("/{opt}/erts-13.1.5/bin/beam.smp")),
+        cmdline.contains(&format!("/{opt}/{}/bin/beam.smp", installed().erts_dir())),
         "{cmdline}"
     );
     assert!(!cmdline.contains(&rel.cookie()), "{cmdline}");

@@ -171,8 +171,10 @@ pub fn without_system_erlang(program: &Path, args: &[&str]) -> Command {
         .arg("sh")
         .arg("-c")
         .arg(
-            "mount -t tmpfs tmpfs /usr/lib/erlang && mount -t tmpfs tmpfs /usr/lib/elixir && exec \"$0\" \"$@\"",
+            "mount -t tmpfs tmpfs \"$0\" && mount -t tmpfs tmpfs \"$1\" && shift 2 && exec \"$@\"",
         )
+        .arg(&installed().otp_root)
+        .arg(installed().elixir_root())
         .arg(program)
         .args(args);
     cmd
@@ -481,4 +483,81 @@ impl Drop for DaemonGuard {
             let _ = Command::new("kill").args(["-KILL", pid.trim()]).output();
         }
     }
+}
+
+/// What the machine has installed, read once from the real `erl` and
+/// `elixir`, so no test writes a version down.
+pub struct Installed {
+    /// `code:root_dir()` of the system Erlang.
+    pub otp_root: PathBuf,
+    /// `erlang:system_info(otp_release)`, e.g. `25`.
+    pub otp_release: String,
+    /// The ERTS version, e.g. `13.1.5`.
+    pub erts: String,
+    /// `System.version()`.
+    pub elixir: String,
+    /// The Elixir installation's `lib` directory.
+    pub elixir_lib: PathBuf,
+}
+
+impl Installed {
+    /// The Elixir installation's root (the parent of its `lib`).
+    pub fn elixir_root(&self) -> PathBuf {
+        self.elixir_lib.parent().unwrap().to_owned()
+    }
+
+    /// `erts-<vsn>`, the directory name a release bundles.
+    pub fn erts_dir(&self) -> String {
+        format!("erts-{}", self.erts)
+    }
+
+    /// The version of application `app` in OTP's or Elixir's `lib`.
+    pub fn app_vsn(&self, app: &str) -> String {
+        for lib in [self.otp_root.join("lib"), self.elixir_lib.clone()] {
+            let app_file = lib.join(app).join("ebin").join(format!("{app}.app"));
+            let found = std::fs::read_dir(&lib).ok().and_then(|entries| {
+                entries.flatten().find_map(|e| {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    name.strip_prefix(&format!("{app}-")).map(str::to_owned)
+                })
+            });
+            if let Some(vsn) = found {
+                return vsn;
+            }
+            if let Ok(text) = std::fs::read_to_string(&app_file) {
+                if let Some(rest) = text.split("{vsn,\"").nth(1) {
+                    return rest.split('"').next().unwrap().to_owned();
+                }
+            }
+        }
+        panic!("application {app} is installed neither in OTP nor in Elixir");
+    }
+}
+
+pub fn installed() -> &'static Installed {
+    static INSTALLED: OnceLock<Installed> = OnceLock::new();
+    INSTALLED.get_or_init(|| {
+        require("erl", "apt-get install erlang (scripts/setup.sh)");
+        require("elixir", "apt-get install elixir (scripts/setup.sh)");
+        let erl = run_ok(Command::new("erl").args([
+            "-noshell",
+            "-eval",
+            "io:format(\"~s~n~s~n~s~n\", [code:root_dir(), erlang:system_info(otp_release), erlang:system_info(version)]), halt().",
+        ]));
+        let mut erl = erl.lines();
+        let ex = run_ok(Command::new("elixir").args([
+            "-e",
+            "IO.puts(System.version()); IO.puts(Path.dirname(Application.app_dir(:elixir)))",
+        ]));
+        let mut ex = ex.lines();
+        Installed {
+            otp_root: PathBuf::from(erl.next().unwrap()),
+            otp_release: erl.next().unwrap().to_owned(),
+            erts: erl.next().unwrap().to_owned(),
+            elixir: ex.next().unwrap().to_owned(),
+            elixir_lib: PathBuf::from(ex.next().unwrap())
+                .canonicalize()
+                .expect("the Elixir lib directory exists"),
+        }
+    })
 }
