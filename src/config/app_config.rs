@@ -69,6 +69,7 @@ impl AppConfig {
             env: env.to_owned(),
             target: "host".into(),
             dir: dir.to_owned(),
+            project: None,
         };
         let mut reader = ConfigDsl {
             config: Vec::new(),

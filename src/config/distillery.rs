@@ -73,6 +73,7 @@ pub fn parse(path: &Path, dir: &Path, env: &str) -> Result<DistilleryConfig> {
             env: env.to_owned(),
             target: "host".into(),
             dir: dir.to_owned(),
+            project: None,
         },
     );
     let mut dsl = DistilleryDsl {

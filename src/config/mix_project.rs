@@ -65,6 +65,7 @@ impl MixProject {
             env: env.to_owned(),
             target: "host".into(),
             dir,
+            project: None,
         };
         let mut ev = Evaluator::new(&source, context);
         let module_body = project_module(&ev)?;

@@ -684,6 +684,7 @@ pub fn describe_file(path: &Path, env: &str, use_elixir: bool) -> Result<Vec<Ent
             env: env.to_owned(),
             target: "host".into(),
             dir: dir.clone(),
+            project: None,
         },
     );
     let top: Vec<(String, String)> = elixir::children(source.root())

@@ -23,7 +23,9 @@ impl<'s> Evaluator<'s> {
             vars: HashMap::new(),
             attrs: HashMap::new(),
             functions: HashMap::new(),
+            aliases: HashMap::new(),
             depth: 0,
+            warnings: Vec::new(),
         }
     }
 
@@ -153,6 +155,16 @@ impl<'s> Evaluator<'s> {
                 .map(Term::Float)
                 .map_err(|_| self.invalid(node, "a malformed float")),
             "boolean" | "nil" => Ok(Term::atom(self.text(node))),
+            "char" => {
+                let text = self.text(node).trim_start_matches('?');
+                let c = if text.starts_with('\\') {
+                    unescape(text).chars().next()
+                } else {
+                    text.chars().next()
+                };
+                c.map(|c| Term::Integer(i64::from(u32::from(c))))
+                    .ok_or_else(|| self.invalid(node, "a malformed character literal"))
+            }
             "atom" => Ok(Term::atom(self.text(node).trim_start_matches(':'))),
             "quoted_atom" => {
                 let s = self.quoted(node, true, dsl)?;
@@ -161,7 +173,10 @@ impl<'s> Evaluator<'s> {
             "string" => Ok(binary(&self.quoted(node, true, dsl)?)),
             "charlist" => Ok(Term::string(&self.quoted(node, true, dsl)?)),
             "sigil" => self.sigil(node, dsl),
-            "alias" => Ok(Term::Atom(format!("Elixir.{}", self.text(node)))),
+            "alias" => Ok(Term::Atom(format!(
+                "Elixir.{}",
+                self.resolve_alias(self.text(node))
+            ))),
             "list" => self.list(node, dsl),
             "tuple" => {
                 let items = children(node)
@@ -171,6 +186,21 @@ impl<'s> Evaluator<'s> {
                 Ok(Term::Tuple(items))
             }
             "map" => self.map(node, dsl),
+            "bitstring" => {
+                // Bytes and strings only: `<<255, 1>>`, `<<"a", 0>>`.
+                let mut bytes = Vec::new();
+                for segment in children(node) {
+                    match (segment.kind(), self.eval(segment, dsl)?) {
+                        // As Elixir: a byte segment keeps the low 8 bits.
+                        ("integer" | "unary_operator" | "char", Term::Integer(i)) => {
+                            bytes.push(i as u8)
+                        }
+                        ("string", Term::Binary(b)) => bytes.extend(b),
+                        _ => return Err(self.unsupported(segment, self.snippet(node))),
+                    }
+                }
+                Ok(Term::Binary(bytes))
+            }
             "keywords" => self.keywords(node, dsl),
             "block" => self.block(&children(node), dsl),
             "identifier" => self.identifier(node, dsl),
@@ -183,6 +213,10 @@ impl<'s> Evaluator<'s> {
                 let (Some(target), Some(key)) = (target, key) else {
                     return Err(self.invalid(node, "a malformed access"));
                 };
+                if self.is_project_config(target) {
+                    let key = self.eval(key, dsl)?;
+                    return self.project_key(&key, node);
+                }
                 let container = self.eval(target, dsl)?;
                 let key = self.eval(key, dsl)?;
                 Ok(access(&container, &key).unwrap_or_else(nil))
@@ -376,7 +410,11 @@ impl<'s> Evaluator<'s> {
                 Term::Float(f) => Ok(Term::Float(if op == "-" { -f } else { f })),
                 _ => Err(self.invalid(node, format!("`{op}` needs a number"))),
             },
-            "not" | "!" => Ok(boolean(!truthy(&self.eval(operand, dsl)?))),
+            "not" | "!" => {
+                let v = self.eval(operand, dsl)?;
+                self.kernel(op, &[v], node)?
+                    .ok_or_else(|| self.invalid(node, "`not` expects a boolean (ArgumentError)"))
+            }
             _ => Err(self.unsupported(
                 node,
                 format!("the `{op}` operator ({})", self.snippet(node)),
@@ -397,6 +435,13 @@ impl<'s> Evaluator<'s> {
                 let name = self
                     .call_name(operand)
                     .ok_or_else(|| self.unsupported(operand, self.snippet(operand)))?;
+                if self.do_block(operand).is_some() {
+                    // As Elixir: the do block binds to the attribute's name.
+                    return Err(self.invalid(
+                        operand,
+                        format!("the do block binds to @{name}: wrap its value in parentheses"),
+                    ));
+                }
                 let args = self.arguments(operand);
                 let [value] = args.as_slice() else {
                     return Err(self.unsupported(operand, self.snippet(operand)));
@@ -425,37 +470,54 @@ impl<'s> Evaluator<'s> {
                     return Err(self.invalid(node, "no match of right hand side value"));
                 }
                 self.vars.extend(bindings);
-                return Ok(v);
+                Ok(v)
             }
             "|>" => {
-                let piped = self.eval(left, dsl)?;
-                return match right.kind() {
-                    "call" => self.call(right, vec![Arg::Value(piped)], dsl),
+                // Left unevaluated for `Mix.Project.config() |> Keyword.get(:key)`.
+                let piped = if self.is_project_config(left) {
+                    Arg::Node(left)
+                } else {
+                    Arg::Value(self.eval(left, dsl)?)
+                };
+                match right.kind() {
+                    "call" => self.call(right, vec![piped], dsl),
                     _ => {
                         Err(self.unsupported(right, format!("piping into {}", self.snippet(right))))
                     }
-                };
+                }
             }
-            "||" | "or" => {
-                let l = self.eval(left, dsl)?;
-                return if truthy(&l) {
-                    Ok(l)
-                } else {
-                    self.eval(right, dsl)
-                };
-            }
-            "&&" | "and" => {
-                let l = self.eval(left, dsl)?;
-                return if truthy(&l) {
-                    self.eval(right, dsl)
-                } else {
-                    Ok(l)
-                };
+            _ => self.apply_operator(op, &[Arg::Node(left), Arg::Node(right)], node, dsl),
+        }
+    }
+
+    /// Binary operator `op` on two arguments, as an operator or as the
+    /// `Kernel` function of that name: `||`, `&&`, `and`, `or` evaluate
+    /// their right side only when the left does not decide.
+    fn apply_operator(
+        &mut self,
+        op: &str,
+        args: &[Arg<'s>],
+        node: Node<'s>,
+        dsl: &mut dyn Dsl,
+    ) -> Result<Term> {
+        let [left, right] = args else {
+            return Err(self.unsupported(node, format!("Kernel.{op}/{}", args.len())));
+        };
+        let l = self.eval_args(std::slice::from_ref(left), dsl)?.remove(0);
+        if matches!(op, "and" | "or") && !matches!(l.as_atom(), Some("true" | "false")) {
+            return Err(self.invalid(
+                node,
+                format!("`{op}` expects a boolean on its left side (BadBooleanError)"),
+            ));
+        }
+        match (op, truthy(&l)) {
+            ("||" | "or", true) | ("&&" | "and", false) => return Ok(l),
+            ("||" | "or" | "&&" | "and", _) => {
+                return Ok(self.eval_args(std::slice::from_ref(right), dsl)?.remove(0))
             }
             _ => {}
         }
-        let l = self.eval(left, dsl)?;
-        let r = self.eval(right, dsl)?;
+        let r = self.eval_args(std::slice::from_ref(right), dsl)?.remove(0);
         let bad = || self.invalid(node, format!("bad arguments to `{op}`"));
         match op {
             "<>" => match (&l, &r) {
@@ -469,10 +531,16 @@ impl<'s> Evaluator<'s> {
                 }
                 _ => Err(bad()),
             },
-            "==" | "===" => Ok(boolean(l == r)),
-            "!=" | "!==" => Ok(boolean(l != r)),
+            "==" => Ok(boolean(equal(&l, &r))),
+            "!=" => Ok(boolean(!equal(&l, &r))),
+            "===" => Ok(boolean(l == r)),
+            "!==" => Ok(boolean(l != r)),
             "<" | ">" | "<=" | ">=" => {
-                let ord = l.erlang_cmp(&r);
+                let ord = if equal(&l, &r) {
+                    std::cmp::Ordering::Equal
+                } else {
+                    l.erlang_cmp(&r)
+                };
                 Ok(boolean(match op {
                     "<" => ord.is_lt(),
                     ">" => ord.is_gt(),
@@ -481,8 +549,8 @@ impl<'s> Evaluator<'s> {
                 }))
             }
             "in" => match &r {
-                Term::List(items) => Ok(boolean(items.contains(&l))),
-                _ => Err(bad()),
+                Term::List(items) => Ok(boolean(items.iter().any(|i| i == &l))),
+                _ => Err(self.unsupported(node, "`in` on something other than a list")),
             },
             "+" | "-" | "*" => match (l, r) {
                 (Term::Integer(a), Term::Integer(b)) => match op {
@@ -535,24 +603,136 @@ impl<'s> Evaluator<'s> {
                 let (Some(left), Some(right)) = (left, right) else {
                     return Err(self.unsupported(node, self.snippet(node)));
                 };
-                if left.kind() != "alias" || right.kind() != "identifier" {
+                let module = match left.kind() {
+                    "alias" => self.resolve_alias(self.text(left)),
+                    // An Erlang module, such as `:crypto`.
+                    "atom" => self.text(left).to_owned(),
+                    _ => return Err(self.unsupported(node, self.snippet(node))),
+                };
+                if !matches!(right.kind(), "identifier" | "operator_identifier") {
                     return Err(self.unsupported(node, self.snippet(node)));
                 }
-                let module = self.text(left);
                 let fun = self.text(right);
                 if do_block.is_some() {
                     return Err(self.unsupported(node, format!("{module}.{fun} with a do block")));
                 }
-                if !REMOTE_FUNCTIONS.contains(&format!("{module}.{fun}").as_str()) {
-                    return Err(
-                        self.unsupported(node, format!("a call of {module}.{fun}/{}", args.len()))
-                    );
-                }
-                let values = self.eval_args(&args, dsl)?;
-                self.remote_call(module, fun, values, node)
+                self.remote(&module, fun, &args, node, dsl)
             }
             _ => Err(self.unsupported(node, self.snippet(node))),
         }
+    }
+
+    /// `module.fun(args)`: `Kernel`'s functions and operators, keys of
+    /// `Mix.Project.config()`, and the standard library.
+    fn remote(
+        &mut self,
+        module: &str,
+        fun: &str,
+        args: &[Arg<'s>],
+        node: Node<'s>,
+        dsl: &mut dyn Dsl,
+    ) -> Result<Term> {
+        let unknown = || format!("a call of {module}.{fun}/{}", args.len());
+        if module == "Kernel" {
+            if is_operator(fun) && args.len() == 2 {
+                return self.apply_operator(fun, args, node, dsl);
+            }
+            let values = self.eval_args(args, dsl)?;
+            return self
+                .kernel(fun, &values, node)?
+                .ok_or_else(|| self.unsupported(node, unknown()));
+        }
+        if let ("Keyword", "get" | "fetch" | "fetch!", [Arg::Node(c), key, rest @ ..]) =
+            (module, fun, args)
+        {
+            if self.is_project_config(*c) {
+                let key = self.eval_args(std::slice::from_ref(key), dsl)?.remove(0);
+                let v = self.project_key(&key, node)?;
+                return match (fun, rest) {
+                    ("get", [] | [_]) | ("fetch!", []) => Ok(v),
+                    ("fetch", []) => Ok(Term::tuple(vec![Term::atom("ok"), v])),
+                    _ => Err(self.unsupported(node, unknown())),
+                };
+            }
+        }
+        if (module, fun) == ("Mix.Project", "config") && self.context.project.is_some() {
+            return Err(self.unsupported(
+                node,
+                "Mix.Project.config() as a whole (Mix adds its defaults to project/0)",
+            ));
+        }
+        if !REMOTE_FUNCTIONS.contains(&format!("{module}.{fun}").as_str()) {
+            return Err(self.unsupported(node, unknown()));
+        }
+        let values = self.eval_args(args, dsl)?;
+        self.remote_call(module, fun, values, node)
+    }
+
+    /// Whether `node` is `Mix.Project.config()`.
+    pub(super) fn is_project_config(&self, node: Node<'_>) -> bool {
+        let Some(dot) = node
+            .child_by_field_name("target")
+            .filter(|t| node.kind() == "call" && t.kind() == "dot")
+        else {
+            return false;
+        };
+        let part = |field| dot.child_by_field_name(field).map(|n| self.text(n));
+        let module = part("left").map(|m| self.resolve_alias(m));
+        module.as_deref() == Some("Mix.Project")
+            && part("right") == Some("config")
+            && self.arguments(node).is_empty()
+    }
+
+    /// `Mix.Project.config()[key]`. Mix merges its defaults (`deps_path`,
+    /// `elixirc_paths`, ...) under `project/0`, so a key `project/0` does
+    /// not set is left to `elixir` rather than answered `nil`.
+    fn project_key(&self, key: &Term, at: Node<'_>) -> Result<Term> {
+        let Some(project) = &self.context.project else {
+            return Err(self.unsupported(at, "Mix.Project.config()"));
+        };
+        access(project, key).ok_or_else(|| {
+            let key = crate::term::to_compact(key);
+            self.unsupported(
+                at,
+                format!("Mix.Project.config()[:{key}], a key project/0 does not set"),
+            )
+        })
+    }
+
+    /// `Foo.Bar` with its first segment resolved through `alias`.
+    pub(super) fn resolve_alias(&self, name: &str) -> String {
+        let (first, rest) = name.split_once('.').map_or((name, ""), |(f, r)| (f, r));
+        match self.aliases.get(first) {
+            Some(full) if rest.is_empty() => full.clone(),
+            Some(full) => format!("{full}.{rest}"),
+            None => name.to_owned(),
+        }
+    }
+
+    /// `alias Foo.Bar` or `alias Foo.Bar, as: B`.
+    fn alias(&mut self, call: &Call<'s>, dsl: &mut dyn Dsl) -> Result<Term> {
+        let node = call.node;
+        let (module, options) = match call.args.as_slice() {
+            [Arg::Node(m)] => (*m, None),
+            [Arg::Node(m), Arg::Keywords(k)] => (*m, Some(*k)),
+            _ => return Err(self.unsupported(node, self.snippet(node))),
+        };
+        if module.kind() != "alias" {
+            return Err(self.unsupported(node, self.snippet(node)));
+        }
+        let full = self.resolve_alias(self.text(module));
+        let short = match options.map(|k| self.keywords(k, dsl)).transpose()? {
+            None => full.rsplit('.').next().unwrap_or(&full).to_owned(),
+            Some(opts) => match super::keyword_pairs(&opts).as_deref() {
+                Some([("as", Term::Atom(a))]) => match a.strip_prefix("Elixir.") {
+                    Some(short) if !short.contains('.') => short.to_owned(),
+                    _ => return Err(self.invalid(node, "alias: `as:` must be a simple alias")),
+                },
+                _ => return Err(self.unsupported(node, self.snippet(node))),
+            },
+        };
+        self.aliases.insert(short, full.clone());
+        Ok(Term::Atom(format!("Elixir.{full}")))
     }
 
     fn local_call(&mut self, call: &Call<'s>, dsl: &mut dyn Dsl) -> Result<Term> {
@@ -561,6 +741,8 @@ impl<'s> Evaluator<'s> {
             "if" | "unless" => return self.conditional(call, dsl),
             "case" => return self.case(call, dsl),
             "cond" => return self.cond(call, dsl),
+            "with" => return self.with(call, dsl),
+            "alias" => return self.alias(call, dsl),
             "config_env" => return Ok(Term::atom(&self.context.env.clone())),
             "config_target" => return Ok(Term::atom(&self.context.target.clone())),
             "def" | "defp" | "defmodule" | "defmacro" | "defmacrop" | "quote" | "fn" => {
@@ -580,19 +762,91 @@ impl<'s> Evaluator<'s> {
             return Ok(v);
         }
         let values = self.eval_args(&call.args, dsl)?;
-        match (call.name.as_str(), values.as_slice()) {
-            ("to_string", [v]) => Ok(binary(&self.to_string(v, node)?)),
-            ("to_charlist", [v]) => Ok(Term::string(&self.to_string(v, node)?)),
-            ("is_nil", [v]) => Ok(boolean(v.as_atom() == Some("nil"))),
-            ("is_binary", [v]) => Ok(boolean(matches!(v, Term::Binary(_)))),
-            ("is_atom", [v]) => Ok(boolean(matches!(v, Term::Atom(_)))),
-            ("is_list", [v]) => Ok(boolean(matches!(v, Term::List(_)))),
-            ("elem", [Term::Tuple(items), Term::Integer(i)]) => items
-                .get(*i as usize)
+        self.kernel(&call.name, &values, node)?.ok_or_else(|| {
+            self.unsupported(node, format!("a call of `{}/{}`", call.name, values.len()))
+        })
+    }
+
+    /// The `Kernel` functions config files call (also written
+    /// `Kernel.name(...)`); `None` for others.
+    fn kernel(&self, name: &str, values: &[Term], node: Node<'_>) -> Result<Option<Term>> {
+        let is = |f: fn(&Term) -> bool| match values {
+            [v] => Ok(Some(boolean(f(v)))),
+            _ => Ok(None),
+        };
+        match (name, values) {
+            ("to_string", [v]) => Ok(Some(binary(&self.to_string(v, node)?))),
+            ("to_charlist", [v]) => Ok(Some(Term::string(&self.to_string(v, node)?))),
+            ("is_nil", _) => is(|v| v.as_atom() == Some("nil")),
+            ("is_binary", _) => is(|v| matches!(v, Term::Binary(_))),
+            ("is_atom", _) => is(|v| matches!(v, Term::Atom(_))),
+            ("is_boolean", _) => is(|v| matches!(v.as_atom(), Some("true" | "false"))),
+            ("is_list", _) => is(|v| matches!(v, Term::List(_))),
+            ("is_integer", _) => is(|v| matches!(v, Term::Integer(_))),
+            ("is_float", _) => is(|v| matches!(v, Term::Float(_))),
+            ("is_number", _) => is(|v| matches!(v, Term::Integer(_) | Term::Float(_))),
+            ("is_tuple", _) => is(|v| matches!(v, Term::Tuple(_))),
+            ("is_map", _) => is(|v| matches!(v, Term::Map(_))),
+            ("elem", [Term::Tuple(items), Term::Integer(i)]) => usize::try_from(*i)
+                .ok()
+                .and_then(|i| items.get(i))
                 .cloned()
+                .map(Some)
                 .ok_or_else(|| self.invalid(node, "elem/2: index out of range")),
-            _ => Err(self.unsupported(node, format!("a call of `{}/{}`", call.name, values.len()))),
+            ("length", [Term::List(items)]) => Ok(Some(Term::Integer(items.len() as i64))),
+            ("byte_size", [Term::Binary(b)]) => Ok(Some(Term::Integer(b.len() as i64))),
+            ("length" | "byte_size" | "elem", _) => Err(self.invalid(
+                node,
+                format!("bad arguments to {name}/{} (ArgumentError)", values.len()),
+            )),
+            ("!", [v]) => Ok(Some(boolean(!truthy(v)))),
+            ("not", [Term::Atom(a)]) if a == "true" || a == "false" => {
+                Ok(Some(boolean(a == "false")))
+            }
+            _ => Ok(None),
         }
+    }
+}
+
+/// The binary operators `Kernel.op(a, b)` can name.
+fn is_operator(name: &str) -> bool {
+    matches!(
+        name,
+        "||" | "&&"
+            | "and"
+            | "or"
+            | "<>"
+            | "++"
+            | "=="
+            | "!="
+            | "==="
+            | "!=="
+            | "<"
+            | ">"
+            | "<="
+            | ">="
+            | "in"
+            | "+"
+            | "-"
+            | "*"
+    )
+}
+
+/// Elixir's `==`: `===`, except that an integer equals a float of the
+/// same value, also inside lists, tuples and maps.
+fn equal(a: &Term, b: &Term) -> bool {
+    let all =
+        |x: &[Term], y: &[Term]| x.len() == y.len() && x.iter().zip(y).all(|(p, q)| equal(p, q));
+    match (a, b) {
+        (Term::Integer(i), Term::Float(f)) | (Term::Float(f), Term::Integer(i)) => *i as f64 == *f,
+        (Term::List(x), Term::List(y)) | (Term::Tuple(x), Term::Tuple(y)) => all(x, y),
+        (Term::Map(x), Term::Map(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .zip(y)
+                    .all(|((k1, v1), (k2, v2))| k1 == k2 && equal(v1, v2))
+        }
+        _ => a == b,
     }
 }
 
@@ -637,4 +891,126 @@ fn dedent_heredoc(text: &str) -> String {
         .map(|l| &l[indent.min(l.len() - l.trim_start_matches(' ').len())..])
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{eval_text, eval_with};
+    use crate::term::Term;
+
+    const NOT_NATIVE: &str = "not in the subset relpack evaluates natively";
+
+    #[test]
+    fn operators_called_as_kernel_functions() {
+        for (code, value) in [
+            (r#"Kernel.||(nil, "d")"#, r#"<<"d"/utf8>>"#),
+            (r#"nil |> Kernel.||("default")"#, r#"<<"default"/utf8>>"#),
+            (r#""set" |> Kernel.||("default")"#, r#"<<"set"/utf8>>"#),
+            (r#""a" |> Kernel.<>("b")"#, r#"<<"ab"/utf8>>"#),
+            ("Kernel.++([1], [2])", "[1,2]"),
+            (
+                "{Kernel.==(1, 1.0), Kernel.===(1, 1.0), Kernel.!=(1, 2)}",
+                "{true,false,true}",
+            ),
+            ("{1 < 1.0, 1 <= 1.0, [1] == [1.0]}", "{false,true,true}"),
+            ("Kernel.in(:a, [:a, :b])", "true"),
+            ("Kernel.+(1, 2)", "3"),
+            // The right side is not evaluated when the left decides.
+            ("Kernel.&&(false, Enum.count([]))", "false"),
+            (
+                "Kernel.to_string(:x) <> Kernel.to_string(1)",
+                r#"<<"x1"/utf8>>"#,
+            ),
+            (
+                "{Kernel.is_binary(\"\"), Kernel.length([1, 2]), Kernel.elem({:a, :b}, 1)}",
+                "{true,2,b}",
+            ),
+        ] {
+            assert_eq!(eval_text(code), value, "{code}");
+        }
+    }
+
+    #[test]
+    fn strict_boolean_operators_raise_on_other_values() {
+        for code in ["1 or 2", "nil and true", "not 1", "Kernel.or(1, true)"] {
+            let err = eval_text(code);
+            assert!(
+                err.starts_with("t.exs:1: ") && err.contains("boolean"),
+                "{code}: {err}"
+            );
+        }
+        assert_eq!(eval_text("true and :x"), "x");
+    }
+
+    #[test]
+    fn aliases_resolve_modules_and_calls() {
+        let code = "alias Foo.Bar\nalias String, as: S\n{Bar, Bar.Baz, S.upcase(\"a\")}";
+        assert_eq!(
+            eval_text(code),
+            r#"{'Elixir.Foo.Bar','Elixir.Foo.Bar.Baz',<<"A"/utf8>>}"#
+        );
+        // A module the evaluator does not know stays unsupported.
+        let err = eval_text("alias Foo.Bar\nBar.x()");
+        assert!(
+            err.contains("t.exs:2: a call of Foo.Bar.x/0") && err.contains(NOT_NATIVE),
+            "{err}"
+        );
+        let err = eval_text("alias Foo.{A, B}");
+        assert!(
+            err.contains("t.exs:1:") && err.contains(NOT_NATIVE),
+            "{err}"
+        );
+        assert!(eval_text("Code.require_file(\"x.exs\")").contains(NOT_NATIVE));
+    }
+
+    #[test]
+    fn mix_project_config_answers_keys_project_sets() {
+        let project = || {
+            Some(Term::List(vec![
+                Term::tuple(vec![Term::atom("app"), Term::atom("shop")]),
+                Term::tuple(vec![Term::atom("version"), super::binary("1.2.3")]),
+            ]))
+        };
+        let value = |code: &str| {
+            eval_with(code, project())
+                .map(|(t, _)| crate::term::to_compact(&t))
+                .unwrap_or_else(|e| e.to_string())
+        };
+        for code in [
+            "Mix.Project.config()[:version]",
+            "Mix.Project.config[:version]",
+            "Keyword.get(Mix.Project.config(), :version)",
+            "Keyword.fetch!(Mix.Project.config(), :version)",
+            "Mix.Project.config() |> Keyword.get(:version, \"0.0.0\")",
+            "alias Mix.Project\nProject.config()[:version]",
+        ] {
+            assert_eq!(value(code), r#"<<"1.2.3"/utf8>>"#, "{code}");
+        }
+        assert_eq!(
+            value("Keyword.fetch(Mix.Project.config(), :app)"),
+            "{ok,shop}"
+        );
+        // Mix adds defaults under project/0: keys it does not set, and the
+        // whole list, are left to elixir.
+        for code in [
+            "Mix.Project.config()[:deps_path]",
+            "c = Mix.Project.config()\nc[:version]",
+        ] {
+            let err = value(code);
+            assert!(
+                err.contains("Mix.Project.config()") && err.contains(NOT_NATIVE),
+                "{err}"
+            );
+        }
+        let err = eval_text("Mix.Project.config()[:version]");
+        assert!(err.starts_with("t.exs:1: Mix.Project.config():"), "{err}");
+    }
+
+    #[test]
+    fn attribute_values_may_be_with_expressions() {
+        let code = "defmodule M do\n  @v with {:ok, v} <- {:ok, \"1.0\"}, do: v, else: (_ -> \"0\")\n  @w (with {:ok, v} <- :error do\n    v\n  else\n    :error -> \"none\"\n  end)\nend\n{@v, @w}";
+        assert_eq!(eval_text(code), r#"{<<"1.0"/utf8>>,<<"none"/utf8>>}"#);
+        let err = eval_text("@w with {:ok, v} <- :error do\n  v\nend");
+        assert!(err.contains("t.exs:1: the do block binds to @w"), "{err}");
+    }
 }

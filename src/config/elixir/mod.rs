@@ -163,6 +163,10 @@ pub struct Context {
     /// The project directory: `mix` runs there, so relative paths in
     /// config files are relative to it.
     pub dir: PathBuf,
+    /// The project's `project/0` keyword list, evaluated, when the caller
+    /// knows it: `Mix.Project.config()[:key]` answers from it. `None`
+    /// leaves `Mix.Project.config()` unsupported.
+    pub project: Option<Term>,
 }
 
 /// Evaluates one file's expressions.
@@ -175,7 +179,12 @@ pub(crate) struct Evaluator<'s> {
     /// Module attributes (`@name value`) set so far.
     pub attrs: HashMap<String, Term>,
     functions: HashMap<String, Vec<Node<'s>>>,
+    /// `alias Foo.Bar` (`Bar` to `Foo.Bar`) and `alias Foo.Bar, as: B`.
+    aliases: HashMap<String, String>,
     depth: usize,
+    /// What the evaluation did that the user should know, one line each
+    /// naming `file:line` (a value that changes on every build).
+    pub warnings: Vec<String>,
 }
 
 /// Elixir's `nil`, the atom `nil`.
@@ -270,10 +279,16 @@ pub fn keyword_merge(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn eval(code: &str) -> Result<Term> {
+    /// Evaluates `code` in a file `t.exs` with `project` as project/0's
+    /// keyword list; a `defmodule` in it is defined, not run, as in a
+    /// mix.exs. The value of the last expression, and the warnings.
+    pub(in crate::config::elixir) fn eval_with(
+        code: &str,
+        project: Option<Term>,
+    ) -> Result<(Term, Vec<String>)> {
         let src = Source::parse(Path::new("t.exs"), code.to_owned())?;
         let mut ev = Evaluator::new(
             &src,
@@ -281,9 +296,32 @@ mod tests {
                 env: "prod".into(),
                 target: "host".into(),
                 dir: PathBuf::from("."),
+                project,
             },
         );
-        ev.run(&mut NoDsl)
+        let mut last = nil();
+        for node in children(src.root()) {
+            last = match (ev.call_name(node).as_deref(), ev.do_block(node)) {
+                (Some("defmodule"), Some(body)) => {
+                    ev.define_module(&children(body), &mut NoDsl)?;
+                    nil()
+                }
+                _ => ev.eval(node, &mut NoDsl)?,
+            };
+        }
+        Ok((last, ev.warnings))
+    }
+
+    /// `code`'s value, compact (`[{a,1}]`), or its error as a message.
+    pub(in crate::config::elixir) fn eval_text(code: &str) -> String {
+        match eval_with(code, None) {
+            Ok((t, _)) => crate::term::to_compact(&t),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    fn eval(code: &str) -> Result<Term> {
+        eval_with(code, None).map(|(t, _)| t)
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use tree_sitter::Node;
 
-use super::{access, binary, boolean, keyword_merge, nil, Evaluator};
+use super::{access, binary, boolean, keyword_merge, keyword_pairs, nil, Evaluator};
 use crate::error::Result;
 use crate::term::Term;
 
@@ -147,6 +147,76 @@ impl<'s> Evaluator<'s> {
             ("Keyword", "merge", [Term::List(a), Term::List(b)]) => {
                 Term::List(keyword_merge(a.clone(), b.clone(), &mut |_, _, new| new))
             }
+            ("Keyword", "fetch", [kw @ Term::List(_), k]) => match access(kw, k) {
+                Some(v) => Term::tuple(vec![Term::atom("ok"), v]),
+                None => Term::atom("error"),
+            },
+            ("Keyword", "fetch!", [kw @ Term::List(_), k]) => access(kw, k).ok_or_else(|| {
+                self.invalid(
+                    node,
+                    format!(
+                        "Keyword.fetch!: key {} not found (KeyError)",
+                        crate::term::to_compact(k)
+                    ),
+                )
+            })?,
+            ("File", "read", [_]) => {
+                let name = s0.ok_or_else(bad)?;
+                match std::fs::read(cwd.join(&name)) {
+                    Ok(bytes) => Term::tuple(vec![Term::atom("ok"), Term::Binary(bytes)]),
+                    Err(e) => {
+                        let reason = posix_reason(&e).ok_or_else(|| {
+                            self.unsupported(
+                                node,
+                                format!("File.read(\"{name}\") failing with {e}"),
+                            )
+                        })?;
+                        Term::tuple(vec![Term::atom("error"), Term::atom(reason)])
+                    }
+                }
+            }
+            (":crypto", "hash", [Term::Atom(algorithm), data]) => {
+                let data = iodata(data).ok_or_else(bad)?;
+                Term::Binary(hash(algorithm, &data).ok_or_else(|| {
+                    self.unsupported(node, format!(":crypto.hash(:{algorithm}, ...)"))
+                })?)
+            }
+            (":crypto", "strong_rand_bytes", [Term::Integer(n)]) => {
+                let mut bytes = vec![0; usize::try_from(*n).map_err(|_| bad())?];
+                getrandom::fill(&mut bytes).map_err(|e| {
+                    self.invalid(
+                        node,
+                        format!(":crypto.strong_rand_bytes: no randomness: {e}"),
+                    )
+                })?;
+                let warning = format!(
+                    "{}: :crypto.strong_rand_bytes makes a new value on every build: a cookie \
+                     made from it changes each build (as with Distillery), so the build is not \
+                     reproducible; set a fixed value to make it so",
+                    self.source.origin(node)
+                );
+                if !self.warnings.contains(&warning) {
+                    self.warnings.push(warning);
+                }
+                Term::Binary(bytes)
+            }
+            ("Base", "encode16", [Term::Binary(b), rest @ ..]) => {
+                let lower = match options(rest).ok_or_else(bad)?.as_slice() {
+                    [] | [("case", "upper")] => false,
+                    [("case", "lower")] => true,
+                    _ => return Err(bad()),
+                };
+                let hex = crate::digest::hex(b);
+                binary(&if lower { hex } else { hex.to_uppercase() })
+            }
+            ("Base", "encode64" | "url_encode64", [Term::Binary(b), rest @ ..]) => {
+                let padding = match options(rest).ok_or_else(bad)?.as_slice() {
+                    [] | [("padding", "true")] => true,
+                    [("padding", "false")] => false,
+                    _ => return Err(bad()),
+                };
+                binary(&base64(b, fun == "url_encode64", padding))
+            }
             _ => {
                 return Err(
                     self.unsupported(node, format!("a call of {module}.{fun}/{}", args.len()))
@@ -188,6 +258,14 @@ pub(super) const REMOTE_FUNCTIONS: &[&str] = &[
     "File.cwd!",
     "Keyword.get",
     "Keyword.merge",
+    "Keyword.fetch",
+    "Keyword.fetch!",
+    "File.read",
+    ":crypto.hash",
+    ":crypto.strong_rand_bytes",
+    "Base.encode16",
+    "Base.encode64",
+    "Base.url_encode64",
     "Map.get",
     "Access.get",
 ];
@@ -274,5 +352,155 @@ fn glob_match(pat: &[u8], name: &[u8]) -> bool {
         (Some(b'?'), Some(_)) => glob_match(&pat[1..], &name[1..]),
         (Some(p), Some(n)) if p == n => glob_match(&pat[1..], &name[1..]),
         _ => false,
+    }
+}
+
+/// The options of `Base` functions: `[key: atom]` pairs, or none.
+fn options(rest: &[Term]) -> Option<Vec<(&str, &str)>> {
+    match rest {
+        [] => Some(Vec::new()),
+        [kw] => keyword_pairs(kw)?
+            .into_iter()
+            .map(|(k, v)| Some((k, v.as_atom()?)))
+            .collect(),
+        _ => None,
+    }
+}
+
+/// The bytes of iodata: a binary, or a list of bytes, binaries and such lists.
+fn iodata(t: &Term) -> Option<Vec<u8>> {
+    fn add(t: &Term, out: &mut Vec<u8>) -> Option<()> {
+        match t {
+            Term::Binary(b) => out.extend_from_slice(b),
+            Term::Integer(i) => out.push(u8::try_from(*i).ok()?),
+            Term::List(items) => {
+                for i in items {
+                    add(i, out)?;
+                }
+            }
+            _ => return None,
+        }
+        Some(())
+    }
+    let mut out = Vec::new();
+    match t {
+        Term::Integer(_) => None,
+        _ => add(t, &mut out).map(|()| out),
+    }
+}
+
+/// `:crypto.hash/2` for the algorithms config files use.
+fn hash(algorithm: &str, data: &[u8]) -> Option<Vec<u8>> {
+    use sha2::Digest;
+    Some(match algorithm {
+        "md5" => md5::Md5::digest(data).to_vec(),
+        "sha" => sha1::Sha1::digest(data).to_vec(),
+        "sha224" => sha2::Sha224::digest(data).to_vec(),
+        "sha256" => sha2::Sha256::digest(data).to_vec(),
+        "sha384" => sha2::Sha384::digest(data).to_vec(),
+        "sha512" => sha2::Sha512::digest(data).to_vec(),
+        _ => return None,
+    })
+}
+
+/// `Base.encode64/2` and `Base.url_encode64/2`.
+fn base64(bytes: &[u8], url: bool, padding: bool) -> String {
+    let alphabet: &[u8; 64] = if url {
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    } else {
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    };
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..=chunk.len() {
+            out.push(alphabet[(n >> (18 - 6 * i) & 63) as usize] as char);
+        }
+        if padding {
+            out.push_str(&"=="[..3 - chunk.len()]);
+        }
+    }
+    out
+}
+
+/// The POSIX reason `File.read/1` gives for an error.
+fn posix_reason(e: &std::io::Error) -> Option<&'static str> {
+    use std::io::ErrorKind;
+    Some(match e.kind() {
+        ErrorKind::NotFound => "enoent",
+        ErrorKind::PermissionDenied => "eacces",
+        ErrorKind::IsADirectory => "eisdir",
+        ErrorKind::NotADirectory => "enotdir",
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{eval_text, eval_with};
+
+    #[test]
+    fn crypto_hash_and_base_encodings_are_erlangs() {
+        // Digests of "abc" as :crypto.hash/2 gives them, iodata accepted.
+        for (algorithm, hex) in [
+            ("sha", "a9993e364706816aba3e25717850c26c9cd0d89d"),
+            ("sha224", "23097d223405d8228642a477bda255b32aadbce4bda0b3f7e36c9da7"),
+            ("sha256", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
+            ("sha384", "cb00753f45a35e8bb5a03d699ac65007272c32ab0eded1631a8b605a43ff5bed8086072ba1e7cc2358baeca134c825a7"),
+            ("sha512", "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f"),
+            ("md5", "900150983cd24fb0d6963f7d28e17f72"),
+        ] {
+            let code = format!(":crypto.hash(:{algorithm}, [\"ab\", ?c]) |> Base.encode16(case: :lower)");
+            assert_eq!(eval_text(&code), format!("<<\"{hex}\"/utf8>>"), "{algorithm}");
+        }
+        for (code, value) in [
+            ("Base.encode16(<<255, 1>>)", "FF01"),
+            ("Base.encode16(\"é\")", "C3A9"),
+            ("Base.encode64(\"hello?>\")", "aGVsbG8/Pg=="),
+            ("Base.encode64(\"a\", padding: false)", "YQ"),
+            ("Base.encode64(\"\")", ""),
+            ("Base.url_encode64(<<255, 254>>)", "__4="),
+            ("Base.url_encode64(<<251, 255>>, padding: false)", "-_8"),
+        ] {
+            let expected = crate::term::to_compact(&super::binary(value));
+            assert_eq!(eval_text(code), expected, "{code}");
+        }
+        let err = eval_text(":crypto.hash(:blake2b, \"x\")");
+        assert!(err.contains("t.exs:1: :crypto.hash(:blake2b"), "{err}");
+        let err = eval_text(":erlang.system_info(:otp_release)");
+        assert!(
+            err.contains("t.exs:1: a call of :erlang.system_info/1"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn strong_rand_bytes_are_random_and_warned_about() {
+        let code = "a = :crypto.strong_rand_bytes(32)\nb = :crypto.strong_rand_bytes(32)\n{byte_size(a), a == b}";
+        let (value, warnings) = eval_with(code, None).unwrap();
+        assert_eq!(crate::term::to_compact(&value), "{32,false}");
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(
+            warnings[0]
+                .starts_with("t.exs:1: :crypto.strong_rand_bytes makes a new value on every build")
+                && warnings[1].starts_with("t.exs:2: ")
+                && warnings[0].contains("not reproducible"),
+            "{warnings:?}"
+        );
+    }
+
+    #[test]
+    fn file_read_gives_ok_or_the_posix_reason() {
+        assert_eq!(
+            eval_text("File.read(\"/relpack-never-there\")"),
+            "{error,enoent}"
+        );
+        let code =
+            "with {:ok, v} <- File.read(\"Cargo.toml\"), do: String.split(v, \"\\n\") |> elem(0)";
+        // String.split gives a list; elem/2 of a list is an error, not nil.
+        assert!(eval_text(code).contains("elem/2"), "{}", eval_text(code));
     }
 }
