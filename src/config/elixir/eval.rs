@@ -763,7 +763,12 @@ impl<'s> Evaluator<'s> {
         }
         let values = self.eval_args(&call.args, dsl)?;
         self.kernel(&call.name, &values, node)?.ok_or_else(|| {
-            self.unsupported(node, format!("a call of `{}/{}`", call.name, values.len()))
+            if node.kind() == "identifier" {
+                let name = &call.name;
+                self.unsupported(node, format!("`{name}` (no variable {name} is bound here)"))
+            } else {
+                self.unsupported(node, format!("a call of `{}/{}`", call.name, values.len()))
+            }
         })
     }
 
@@ -961,6 +966,11 @@ mod tests {
             "{err}"
         );
         assert!(eval_text("Code.require_file(\"x.exs\")").contains(NOT_NATIVE));
+        let err = eval_text("x = 1\ny");
+        assert!(
+            err.starts_with("t.exs:2: `y` (no variable y is bound here)"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -3,16 +3,18 @@
 //!
 //! Values are Erlang terms ([`Term`]): Elixir strings are binaries,
 //! `nil`/`true`/`false` are atoms, keyword lists are lists of pairs. The
-//! evaluator knows literals, variables, module attributes, operators,
-//! pipes, `if`/`unless`/`case`/`cond`, local functions defined with
-//! `def`/`defp`, and the handful of standard-library functions config
-//! files call (`System.get_env`, `Path.join`, `String.trim`, ...). Calls
-//! it does not know go to a [`Dsl`] (the `config` of `config/*.exs`, the
+//! evaluator knows literals, variables, module attributes, operators
+//! (also called as `Kernel.op/2`), pipes, `alias`,
+//! `if`/`unless`/`case`/`cond`/`with`, local functions defined with
+//! `def`/`defp` (guards, default arguments), and the handful of
+//! standard-library functions config files call (`System.get_env`,
+//! `Path.join`, `String.trim`, `:crypto.hash`, `Base.encode16`, ...). Calls
+//! it does not know go to a `Dsl` (the `config` of `config/*.exs`, the
 //! `environment`/`release`/`set` of Distillery); anything else stops with
 //! [`Error::Unsupported`] naming the construct and its line, so that no
 //! code is silently skipped.
 //!
-//! This module holds the parsed [`Source`], the syntax helpers and the
+//! This module holds the parsed `Source`, the syntax helpers and the
 //! value helpers the file readers share; `eval` evaluates expressions and
 //! calls, `clauses` holds local functions, patterns and control flow, and
 //! `stdlib` the standard-library functions. The parser's types stay inside
