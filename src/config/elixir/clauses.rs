@@ -650,6 +650,12 @@ end
     }
 
     #[test]
+    fn module_aliases_reach_its_functions() {
+        let code = "defmodule M do\n  alias Shop.Config.Provider\n  def providers, do: [{Provider, []}]\nend\nproviders()";
+        assert_eq!(eval_text(code), "[{'Elixir.Shop.Config.Provider',[]}]");
+    }
+
+    #[test]
     fn branches_do_not_leak_bindings() {
         let code = "x = 1\ncase 2 do\n  x -> x\nend\nif true do\n  x = 3\nend\ncond do\n  true -> x = 4\nend\nx";
         assert_eq!(eval_text(code), "1");

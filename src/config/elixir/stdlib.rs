@@ -182,7 +182,11 @@ impl<'s> Evaluator<'s> {
                 })?)
             }
             (":crypto", "strong_rand_bytes", [Term::Integer(n)]) => {
-                let mut bytes = vec![0; usize::try_from(*n).map_err(|_| bad())?];
+                let n = usize::try_from(*n).map_err(|_| bad())?;
+                if n > 1 << 20 {
+                    return Err(self.unsupported(node, ":crypto.strong_rand_bytes of over 1 MiB"));
+                }
+                let mut bytes = vec![0; n];
                 getrandom::fill(&mut bytes).map_err(|e| {
                     self.invalid(
                         node,
