@@ -59,6 +59,7 @@ fn main() {
         env: "prod".into(),
         target: "host".into(),
         dir: dir.clone(),
+        project: None,
     };
     let main = dir.join("config").join("config.exs");
     let t = time(5, || {

@@ -9,7 +9,8 @@
 # mix.exs is loaded by Mix itself first, with Mix.env/0 and Mix.target/0 set,
 # so that Mix.Project.config/0 and friends answer for this project as they
 # do inside mix. The result is written to OUT as one Erlang term:
-# `{ok, Value}`, or `{error, Line, Message}` when the file raised.
+# `{ok, Value}`, or `{error, File, Line, Message}` when the file (or one it
+# imports) raised.
 
 defmodule Relpack.Fallback do
   @moduledoc false
@@ -62,12 +63,22 @@ defmodule Relpack.Fallback do
         do: Code.prepend_path(ebin)
   end
 
-  # The line of the innermost stack frame in `file`, else 0.
-  def line_in(stacktrace, file) do
-    full = Path.expand(file)
+  # The innermost stack frame in a configuration script of the project
+  # (`file` or one it imports or evaluates: an .exs file there), as
+  # `{path, line}`; else `file` with line 0.
+  def where(stacktrace, file) do
+    project = File.cwd!()
 
-    Enum.find_value(stacktrace, 0, fn {_, _, _, location} ->
-      if location[:file] && Path.expand(to_string(location[:file])) == full, do: location[:line]
+    Enum.find_value(stacktrace, {file, 0}, fn {_, _, _, location} ->
+      with path when path != nil <- location[:file],
+           full = Path.expand(to_string(path)),
+           true <- String.ends_with?(full, ".exs"),
+           true <- String.starts_with?(full, project <> "/"),
+           true <- File.regular?(full) do
+        {full, location[:line] || 0}
+      else
+        _ -> nil
+      end
     end)
   end
 end
@@ -218,10 +229,7 @@ result =
     value =
       case mode do
         "mix" ->
-          config = Mix.Project.config()
-          for key <- [:app, :version, :apps_path, :releases, :default_release],
-              Keyword.has_key?(config, key),
-              do: {key, config[key]}
+          Mix.Project.config()
 
         "config" ->
           Config.Reader.read!(file, env: String.to_atom(env), target: String.to_atom(target))
@@ -236,10 +244,10 @@ result =
     {:ok, Relpack.Fallback.plain(value)}
   rescue
     e ->
-      line =
+      {at, line} =
         case e do
-          %{line: line} when is_integer(line) -> line
-          _ -> Relpack.Fallback.line_in(__STACKTRACE__, file)
+          %{file: at, line: line} when is_binary(at) and is_integer(line) -> {at, line}
+          _ -> Relpack.Fallback.where(__STACKTRACE__, file)
         end
 
       message =
@@ -251,9 +259,11 @@ result =
         |> Enum.take(3)
         |> Enum.join(" ")
 
-      {:error, line, message}
+      {:error, Path.expand(at), line, message}
   catch
-    kind, reason -> {:error, Relpack.Fallback.line_in(__STACKTRACE__, file), "#{kind}: #{inspect(reason)}"}
+    kind, reason ->
+      {at, line} = Relpack.Fallback.where(__STACKTRACE__, file)
+      {:error, at, line, "#{kind}: #{inspect(reason)}"}
   end
 
 File.write!(out, :unicode.characters_to_binary(:io_lib.format(~c"%% coding: utf-8~n~tp.~n", [result])))

@@ -44,25 +44,30 @@ pub struct AppConfig {
     /// The runtime file is the deprecated `config/releases.exs`, for which
     /// mix reboots the VM after configuration by default.
     pub runtime_deprecated: bool,
+    /// What the files computed that is worth a word (a random value made
+    /// at build time), one line each.
+    pub warnings: Vec<String>,
 }
 
 impl AppConfig {
-    /// Reads the configuration of the project at `dir` for Mix env `env`.
-    pub fn read(dir: &Path, env: &str, use_elixir: bool) -> Result<AppConfig> {
-        Self::read_main(&dir.join("config").join("config.exs"), dir, env, use_elixir)
+    /// Reads the configuration of the project in `context` (its
+    /// directory, Mix env, target and `project/0`).
+    pub fn read(context: &Context, use_elixir: bool) -> Result<AppConfig> {
+        let main = context.dir.join("config").join("config.exs");
+        Self::read_main(&main, context, use_elixir)
     }
 
     /// [`read`](Self::read) with `main` as the application config (a
     /// Distillery release's `config`); the runtime file is looked for
     /// beside it, as mix does.
-    pub fn read_main(main: &Path, dir: &Path, env: &str, use_elixir: bool) -> Result<AppConfig> {
-        let config_dir = main.parent().unwrap_or(dir);
+    pub fn read_main(main: &Path, context: &Context, use_elixir: bool) -> Result<AppConfig> {
+        let config_dir = main.parent().unwrap_or(&context.dir);
         let runtime = [("runtime.exs", false), ("releases.exs", true)]
             .into_iter()
             .map(|(name, deprecated)| (config_dir.join(name), deprecated))
             .find(|(p, _)| p.is_file());
         let mut config = if main.is_file() {
-            Self::read_file(main, dir, env, use_elixir)?
+            Self::read_file(main, context, use_elixir)?
         } else {
             AppConfig {
                 config: Term::List(Vec::new()),
@@ -71,6 +76,7 @@ impl AppConfig {
                 fallback_reason: None,
                 runtime: None,
                 runtime_deprecated: false,
+                warnings: Vec::new(),
             }
         };
         if let Some((path, deprecated)) = runtime {
@@ -80,18 +86,14 @@ impl AppConfig {
         Ok(config)
     }
 
-    /// Evaluates one config file (and what it imports) for project `dir`.
-    pub fn read_file(main: &Path, dir: &Path, env: &str, use_elixir: bool) -> Result<AppConfig> {
+    /// Evaluates one config file (and what it imports) for the project.
+    pub fn read_file(main: &Path, context: &Context, use_elixir: bool) -> Result<AppConfig> {
         let main = main.to_owned();
-        let context = Context {
-            env: env.to_owned(),
-            target: "host".into(),
-            dir: dir.to_owned(),
-        };
         let mut reader = ConfigDsl {
             config: Vec::new(),
             files: Vec::new(),
             context: context.clone(),
+            warnings: Vec::new(),
         };
         let native = reader.eval_file(&main).map(|()| AppConfig {
             config: Term::List(std::mem::take(&mut reader.config)),
@@ -100,15 +102,17 @@ impl AppConfig {
             fallback_reason: None,
             runtime: None,
             runtime_deprecated: false,
+            warnings: std::mem::take(&mut reader.warnings),
         });
         fallback::native_or_elixir(native, use_elixir, |why| {
             Ok(AppConfig {
-                config: read_with_elixir(&main, &context)?,
+                config: read_with_elixir(&main, context)?,
                 files: vec![main.clone()],
                 evaluation: Evaluation::Elixir,
                 fallback_reason: Some(why.to_string()),
                 runtime: None,
                 runtime_deprecated: false,
+                warnings: Vec::new(),
             })
         })
     }
@@ -138,6 +142,7 @@ struct ConfigDsl {
     config: Vec<Term>,
     files: Vec<PathBuf>,
     context: Context,
+    warnings: Vec<String>,
 }
 
 impl ConfigDsl {
@@ -152,6 +157,7 @@ impl ConfigDsl {
         let source = Source::read(path)?;
         let mut ev = Evaluator::new(&source, self.context.clone());
         ev.run(self)?;
+        self.warnings.append(&mut ev.warnings);
         Ok(())
     }
 }

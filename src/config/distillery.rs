@@ -119,23 +119,20 @@ pub struct DistilleryConfig {
     pub releases: Vec<(String, Settings, usize)>,
     /// Why `elixir` evaluated the file; `None`: read natively.
     pub fallback_reason: Option<String>,
+    /// What the file computed that is worth a word, one line each.
+    pub warnings: Vec<String>,
 }
 
 /// Evaluates the file into its environments and releases: natively, else
 /// (code beyond the native subset) with `elixir` when `use_elixir` allows.
-pub fn parse(path: &Path, dir: &Path, env: &str, use_elixir: bool) -> Result<DistilleryConfig> {
+pub fn parse(path: &Path, context: &Context, use_elixir: bool) -> Result<DistilleryConfig> {
     let source = Source::read(path)?;
-    let context = Context {
-        env: env.to_owned(),
-        target: "host".into(),
-        dir: dir.to_owned(),
-    };
     let mut ev = Evaluator::new(&source, context.clone());
     let mut dsl = DistilleryDsl {
         config: DistilleryConfig::default(),
         scope: None,
-        dir: dir.to_owned(),
-        env: env.to_owned(),
+        dir: context.dir.clone(),
+        env: context.env.clone(),
         use_elixir,
         used: false,
     };
@@ -145,11 +142,12 @@ pub fn parse(path: &Path, dir: &Path, env: &str, use_elixir: bool) -> Result<Dis
         }
         ev.eval(node, &mut dsl).map(drop)
     });
+    dsl.config.warnings = std::mem::take(&mut ev.warnings);
     let config = fallback::native_or_elixir(
         native.map(|()| dsl.used.then_some(dsl.config)),
         use_elixir,
         |why| {
-            let value = fallback::evaluate(fallback::Mode::Distillery, path, &context)?;
+            let value = fallback::evaluate(fallback::Mode::Distillery, path, context)?;
             let mut config = from_elixir(path, &value)?;
             if let Some(c) = &mut config {
                 c.fallback_reason = Some(why.to_string());
@@ -291,6 +289,7 @@ pub fn select(
     let mut r =
         ReleaseSettings::from_settings(&release.0, Format::Distillery, path, &settings, opts.dir)?;
     r.fallback_reason = config.fallback_reason.clone();
+    r.warnings.extend(config.warnings.iter().cloned());
     Ok(r)
 }
 

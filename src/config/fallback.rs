@@ -129,21 +129,39 @@ pub fn evaluate(mode: Mode, file: &Path, context: &Context) -> Result<Term> {
         .ok_or_else(|| failed("cannot read what `elixir` wrote back".into()))?;
     match term.as_tuple() {
         Some([Term::Atom(ok), value]) if ok == "ok" => Ok(value.clone()),
-        Some([Term::Atom(error), Term::Integer(line), message]) if error == "error" => {
-            let message = message
-                .as_string()
-                .or_else(|| match message {
-                    Term::Binary(b) => Some(String::from_utf8_lossy(b).into_owned()),
-                    _ => None,
-                })
-                .unwrap_or_default();
+        Some([Term::Atom(error), Term::Binary(at), Term::Integer(line), Term::Binary(message)])
+            if error == "error" =>
+        {
+            let at = PathBuf::from(String::from_utf8_lossy(at).into_owned());
             Err(Error::Parse {
-                path: file.to_owned(),
+                path: user_path(&at, file, &context.dir),
                 line: usize::try_from(*line).unwrap_or(0).max(1),
-                message: format!("evaluated by `elixir`, it raised: {message}"),
+                message: format!(
+                    "evaluated by `elixir`, it raised: {}",
+                    String::from_utf8_lossy(message)
+                ),
             })
         }
         _ => Err(failed("cannot read what `elixir` wrote back".into())),
+    }
+}
+
+/// The file `elixir` blamed, named as the user named `file`: relative to
+/// the project when `file` is.
+fn user_path(at: &Path, file: &Path, dir: &Path) -> PathBuf {
+    let full = std::path::absolute(file).unwrap_or_else(|_| file.to_owned());
+    if at == full {
+        return file.to_owned();
+    }
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let project = std::path::absolute(dir).unwrap_or_else(|_| dir.to_owned());
+    match (file.is_relative(), at.strip_prefix(&project)) {
+        (true, Ok(rel)) => rel.to_owned(),
+        _ => at.to_owned(),
     }
 }
 

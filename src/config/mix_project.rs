@@ -35,6 +35,9 @@ pub struct MixProject {
     /// Why `elixir` evaluated the file (the native evaluator's message);
     /// `None`: read natively.
     pub fallback_reason: Option<String>,
+    /// What `Mix.Project.config()` answers: the keys of `project/0` that
+    /// were evaluated (with Mix's defaults when `elixir` evaluated it).
+    pub config: Term,
 }
 
 const PROJECT_KEYS: &[&str] = &["app", "version", "apps_path", "releases", "default_release"];
@@ -76,6 +79,7 @@ impl MixProject {
             env: env.to_owned(),
             target: "host".into(),
             dir,
+            project: None,
         };
         let native = {
             let mut ev = Evaluator::new(&source, context.clone());
@@ -83,6 +87,10 @@ impl MixProject {
                 .and_then(|body| ev.define_module(&body, &mut NoDsl))
                 .and_then(|()| evaluate_project(&mut ev))
                 .and_then(|keys| build(path, &ev, keys))
+                .map(|mut project| {
+                    project.warnings.append(&mut ev.warnings);
+                    project
+                })
         };
         fallback::native_or_elixir(native, use_elixir, |why| {
             let value = fallback::evaluate(fallback::Mode::Mix, path, &context)?;
@@ -195,6 +203,12 @@ fn build<'s>(path: &Path, ev: &Evaluator<'s>, project: Vec<ProjectKey<'s>>) -> R
         default_release: string("default_release")?,
         warnings,
         fallback_reason: None,
+        config: Term::List(
+            project
+                .iter()
+                .map(|(k, v, _, _)| Term::tuple(vec![Term::Atom(k.clone()), v.clone()]))
+                .collect(),
+        ),
     })
 }
 
@@ -260,12 +274,16 @@ fn evaluate_project<'s>(ev: &mut Evaluator<'s>) -> Result<Vec<ProjectKey<'s>>> {
                 }
                 for pair in children(kws) {
                     let key = ev.pair_key(pair).unwrap_or_default();
-                    if let (true, Some(value)) = (
-                        PROJECT_KEYS.contains(&key.as_str()),
-                        pair.child_by_field_name("value"),
-                    ) {
-                        let v = ev.eval(value, &mut NoDsl)?;
-                        out.push((key, v, line_of(pair), Some(value)));
+                    let Some(value) = pair.child_by_field_name("value") else {
+                        continue;
+                    };
+                    // The keys relpack reads must evaluate; the others are
+                    // kept when they do, for `Mix.Project.config()[:key]`
+                    // in config files (a missing one sends those to elixir).
+                    match ev.eval(value, &mut NoDsl) {
+                        Ok(v) => out.push((key, v, line_of(pair), Some(value))),
+                        Err(e) if PROJECT_KEYS.contains(&key.as_str()) => return Err(e),
+                        Err(_) => {}
                     }
                 }
             }
@@ -278,7 +296,6 @@ fn evaluate_project<'s>(ev: &mut Evaluator<'s>) -> Result<Vec<ProjectKey<'s>>> {
         .ok_or_else(|| ev.invalid(body, "project/0 must return a keyword list"))?;
     Ok(pairs
         .into_iter()
-        .filter(|(k, _)| PROJECT_KEYS.contains(k))
         .map(|(k, v)| (k.to_owned(), v.clone(), line, None))
         .collect())
 }

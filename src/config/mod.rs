@@ -23,6 +23,7 @@ pub mod rebar;
 
 use std::path::{Path, PathBuf};
 
+use crate::config::elixir::Context;
 use crate::error::{Error, Result};
 use crate::launcher::Hook;
 use crate::plan::IncludeErts;
@@ -249,16 +250,22 @@ pub fn load(opts: &LoadOptions<'_>) -> Result<ProjectConfig> {
                 default_release: None,
                 warnings: Vec::new(),
                 fallback_reason: None,
+                config: Term::List(Vec::new()),
             },
             release: rebar::read(opts.dir, opts.env, opts.name)?,
-            app_config: AppConfig::read(opts.dir, opts.env, false)?,
+            app_config: AppConfig::read(&Context::new(opts.dir, opts.env), false)?,
             releases: Vec::new(),
         });
     }
     let project = MixProject::read(opts.dir, opts.env, opts.use_elixir)?;
+    // Config files see this project in `Mix.Project.config()`.
+    let context = Context {
+        project: Some(project.config.clone()),
+        ..Context::new(opts.dir, opts.env)
+    };
     let distillery_file = opts.dir.join("rel").join("config.exs");
     let (release, releases) = if distillery_file.is_file() {
-        let config = distillery::parse(&distillery_file, opts.dir, opts.env, opts.use_elixir)?;
+        let config = distillery::parse(&distillery_file, &context, opts.use_elixir)?;
         let all = if opts.every_release {
             config
                 .releases
@@ -315,7 +322,7 @@ pub fn load(opts: &LoadOptions<'_>) -> Result<ProjectConfig> {
         .as_ref()
         .and_then(|r| r.config_file.clone())
         .unwrap_or_else(|| opts.dir.join("config").join("config.exs"));
-    let mut app_config = AppConfig::read_main(&main, opts.dir, opts.env, opts.use_elixir)?;
+    let mut app_config = AppConfig::read_main(&main, &context, opts.use_elixir)?;
     if let Some(path) = release.as_ref().and_then(|r| r.runtime_config_path.clone()) {
         app_config.runtime = path;
         app_config.runtime_deprecated = false;
@@ -854,6 +861,7 @@ impl ProjectConfig {
     /// line each: ignored `mix.exs` options, Distillery plugins, ...
     pub fn warnings(&self) -> Vec<String> {
         let mut out = self.project.warnings.clone();
+        out.extend(self.app_config.warnings.iter().cloned());
         out.extend(self.release.iter().flat_map(|r| r.warnings.iter().cloned()));
         out
     }
@@ -942,6 +950,7 @@ pub fn describe_file(path: &Path, env: &str, use_elixir: bool) -> Result<Descrip
             env: env.to_owned(),
             target: "host".into(),
             dir: dir.clone(),
+            project: None,
         },
     );
     let top: Vec<(String, String)> = elixir::children(source.root())
@@ -963,11 +972,21 @@ pub fn describe_file(path: &Path, env: &str, use_elixir: bool) -> Result<Descrip
     let app_config = is("import", &["Config"]) || is("use", &["Mix.Config"]) || is("config", &[]);
     if app_config && !distillery {
         Ok(Description {
-            entries: app_config_entries(&AppConfig::read_file(path, &dir, env, use_elixir)?),
+            entries: app_config_entries(&AppConfig::read_file(
+                path,
+                &Context {
+                    // The project around the file, for `Mix.Project.config()`.
+                    project: MixProject::read(&dir, env, use_elixir)
+                        .ok()
+                        .map(|p| p.config),
+                    ..Context::new(&dir, env)
+                },
+                use_elixir,
+            )?),
             warnings: Vec::new(),
         })
     } else if distillery {
-        let config = distillery::parse(path, &dir, env, use_elixir)?;
+        let config = distillery::parse(path, &Context::new(&dir, env), use_elixir)?;
         let mut out = vec![evaluation("file", path, &config.fallback_reason)];
         for (kind, items) in [
             ("environment", &config.environments),
