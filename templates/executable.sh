@@ -25,19 +25,21 @@ relpack_payload() {
 
 # The whole payload, byte for byte, or nothing runs.
 relpack_verify() {
+  [ -z "${relpack_verified:-}" ] || return 0
+  if [ "$relpack_codec" = zstd ] && ! command -v zstd >/dev/null 2>&1; then
+    relpack_die "needs \`zstd\` to unpack (built with --compress zstd): install it"
+  fi
   relpack_sum=$(relpack_payload | sha256sum) || relpack_die "cannot read the payload"
   relpack_sum=${relpack_sum%% *}
   [ "$relpack_sum" = "$relpack_digest" ] ||
     relpack_die "corrupt: the payload's SHA-256 is $relpack_sum, not $relpack_digest as built; copy or build it again"
+  relpack_verified=yes
 }
 
 relpack_unpack() {
   case $relpack_codec in
     gzip) relpack_payload | gzip -dc | tar -xf - -C "$1" ;;
-    zstd)
-      command -v zstd >/dev/null 2>&1 || relpack_die "needs \`zstd\` to unpack (built with --compress zstd): install it"
-      relpack_payload | zstd -dcq | tar -xf - -C "$1"
-      ;;
+    zstd) relpack_payload | zstd -dcq | tar -xf - -C "$1" ;;
     none) relpack_payload | tar -xf - -C "$1" ;;
   esac && [ -x "$1/bin/$relpack_name" ]
 }
@@ -104,12 +106,12 @@ relpack_run_transient() {
       relpack_die "\`$1\` from a transient extraction would lose its files while the node runs: run it without --transient, with a writable cache (RELPACK_EXTRACT_DIR)"
       ;;
   esac
+  relpack_verify
   relpack_tmp=$(mktemp -d "${TMPDIR:-/tmp}/relpack-$relpack_name.XXXXXX") ||
     relpack_die "cannot create a directory under ${TMPDIR:-/tmp}"
   trap 'rm -rf -- "$relpack_tmp"; exit 130' INT
   trap 'rm -rf -- "$relpack_tmp"; exit 143' TERM
   trap 'rm -rf -- "$relpack_tmp"; exit 129' HUP
-  relpack_verify
   relpack_unpack "$relpack_tmp" || {
     rm -rf -- "$relpack_tmp"
     relpack_die "cannot extract into ${TMPDIR:-/tmp}"

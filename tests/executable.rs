@@ -168,6 +168,25 @@ fn elixir_string(text: &str) -> String {
     out
 }
 
+/// Without RELPACK_EXTRACT_DIR or XDG_CACHE_HOME the cache is
+/// `$HOME/.cache/relpack`, created (parents too) when missing, 0700.
+#[test]
+fn default_cache_is_created_under_home() {
+    use std::os::unix::fs::PermissionsExt;
+    let exe = Exe::build(&[]);
+    let home = exe.scratch.path().join("no such home");
+    let mut cmd = without_system_erlang(&exe.run, &["eval", EVAL]);
+    cmd.env_remove("RELPACK_EXTRACT_DIR")
+        .env_remove("XDG_CACHE_HOME")
+        .env("HOME", &home)
+        .env("TMPDIR", &exe.tmp);
+    assert_printed(&run(&mut cmd), "world");
+    let cache = home.join(".cache/relpack");
+    assert_eq!(listing(&cache).len(), 1);
+    let mode = std::fs::metadata(&cache).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o700);
+}
+
 /// With no command it runs `foreground` (the VM exec'd: SIGTERM stops it
 /// and the run exits 0); `daemon`, then `rpc` and `stop` from the same
 /// executable reach that node.
@@ -211,6 +230,43 @@ fn foreground_by_default_then_daemon_rpc_stop() {
     let ping = with_node(&["ping"]);
     assert!(!ping.status.success());
     assert_eq!(String::from_utf8_lossy(&ping.stdout).trim(), "pang");
+}
+
+/// A transient `foreground`: SIGTERM to the executable reaches the VM,
+/// which stops cleanly; the run exits 0 and its extraction is gone.
+#[test]
+fn transient_foreground_stops_on_sigterm_and_cleans_up() {
+    ensure_epmd();
+    let exe = Exe::build(&["--transient"]);
+    assert!(exe.info().contains("transient by default: true"));
+    let node = node_name("hello_exe_t");
+    let log = exe.scratch.path().join("transient.log");
+    let mut cmd = exe.cmd(&["foreground"]);
+    cmd.env("RELEASE_NODE", &node);
+    let mut child = spawn_logged(&mut cmd, &log);
+    let mut cookie = None;
+    for _ in 0..300 {
+        let found = listing(&exe.tmp)
+            .first()
+            .map(|d| exe.tmp.join(d).join("releases/COOKIE"));
+        if let Some(c) = found.filter(|c| c.is_file()) {
+            cookie = std::fs::read_to_string(c).ok();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let cookie = cookie.unwrap_or_else(|| panic!("no extraction under TMPDIR: {}", read_log(&log)));
+    let answer = wait_for_rpc(
+        &node,
+        &cookie,
+        "'Elixir.Hello':hello()",
+        Duration::from_secs(60),
+    );
+    let status = terminate(&mut child);
+    assert_eq!(answer.as_deref(), Some("world"), "{}", read_log(&log));
+    assert!(status.success(), "{status}: {}", read_log(&log));
+    assert_eq!(listing(&exe.tmp), Vec::<String>::new());
+    assert!(!exe.cache.exists());
 }
 
 /// Twenty first runs at once all succeed and leave one extraction and no
@@ -410,7 +466,7 @@ fn runs_in_a_minimal_debian_rootfs() {
     std::fs::copy(&exe.run, dir.join("hello.run")).unwrap();
     let run_in = |args: &[&str]| {
         let mut all = vec![
-            format!("RELPACK_EXTRACT_DIR={inside}/cache"),
+            format!("XDG_CACHE_HOME={inside}/xdg"),
             format!("{inside}/hello.run"),
         ];
         all.extend(args.iter().map(|a| a.to_string()));
@@ -419,7 +475,9 @@ fn runs_in_a_minimal_debian_rootfs() {
     };
     assert_printed(&run_in(&["eval", EVAL]), "world");
     assert_printed(&run_in(&["eval", EVAL]), "world");
-    assert_eq!(listing(&dir.join("cache")).len(), 1);
+    let extracted = listing(&dir.join("xdg/relpack"));
+    assert_eq!(extracted.len(), 1, "{extracted:?}");
+    assert!(extracted[0].starts_with("hello-0.1.0-"), "{extracted:?}");
 }
 
 /// Extraction with nothing but busybox's applets on PATH (what Alpine
@@ -528,4 +586,36 @@ fn header_passes_shellcheck() {
     let header = exe.scratch.path().join("header.sh");
     std::fs::write(&header, &std::fs::read(&exe.run).unwrap()[..offset]).unwrap();
     run_ok(Command::new("shellcheck").args(["-s", "sh"]).arg(&header));
+}
+
+/// A zstd payload runs where `zstd` is installed, passes `relpack
+/// check`, and in the minimal Debian rootfs (no zstd) is refused with one
+/// line saying what to install.
+#[test]
+fn zstd_payload_needs_zstd_on_the_target() {
+    require("zstd", "apt-get install zstd (scripts/setup.sh)");
+    let exe = Exe::build(&["--compress", "zstd"]);
+    assert!(exe.info().contains("zstd tar"));
+    assert_printed(&exe.run(&["eval", EVAL]), "world");
+    let check = relpack_ok(&exe.project, &["check", exe.run.to_str().unwrap()]);
+    assert!(check.starts_with("ok: hello 0.1.0"), "{check}");
+
+    let rootfs = rootfs();
+    let inside = format!("/tmp/relpack-exe-zstd-{}", std::process::id());
+    let dir = rootfs.join(inside.trim_start_matches('/'));
+    let _cleanup = Scratch(dir.clone());
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(&exe.run, dir.join("hello.run")).unwrap();
+    let extract_dir = format!("RELPACK_EXTRACT_DIR={inside}/cache");
+    let run_file = format!("{inside}/hello.run");
+    let out = chroot(
+        &rootfs,
+        "/usr/bin/env",
+        &[&extract_dir, &run_file, "eval", EVAL],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("needs `zstd`"), "{stderr}");
+    assert_eq!(listing(&dir.join("cache")), Vec::<String>::new());
 }
