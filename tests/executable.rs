@@ -197,20 +197,7 @@ fn foreground_by_default_then_daemon_rpc_stop() {
     let extracted = run_ok(&mut exe.cmd(&["--relpack-extract-only"]));
     let cookie = cookie(Path::new(extracted.trim()));
 
-    let node = node_name("hello_exe");
-    let log = exe.scratch.path().join("foreground.log");
-    let mut cmd = exe.cmd(&[]);
-    cmd.env("RELEASE_NODE", &node);
-    let mut child = spawn_logged(&mut cmd, &log);
-    let answer = wait_for_rpc(
-        &node,
-        &cookie,
-        "'Elixir.Hello':hello()",
-        Duration::from_secs(60),
-    );
-    let status = terminate(&mut child);
-    assert_eq!(answer.as_deref(), Some("world"), "{}", read_log(&log));
-    assert!(status.success(), "{status}: {}", read_log(&log));
+    answers_then_stops_on_sigterm(&exe, &[], "hello_exe", || Some(cookie.clone()));
 
     let node = node_name("hello_exe_d");
     let with_node = |args: &[&str]| {
@@ -232,6 +219,40 @@ fn foreground_by_default_then_daemon_rpc_stop() {
     assert_eq!(String::from_utf8_lossy(&ping.stdout).trim(), "pang");
 }
 
+/// Starts the run `args` with a node name of its own, waits until the
+/// node answers (with the cookie `cookie` finds once there is one), then
+/// sends the run SIGTERM: it must have answered and exited 0.
+fn answers_then_stops_on_sigterm(
+    exe: &Exe,
+    args: &[&str],
+    label: &str,
+    cookie: impl Fn() -> Option<String>,
+) {
+    let node = node_name(label);
+    let log = exe.scratch.path().join(format!("{label}.log"));
+    let mut cmd = exe.cmd(args);
+    cmd.env("RELEASE_NODE", &node);
+    let mut child = spawn_logged(&mut cmd, &log);
+    let found = (0..300).find_map(|_| {
+        let found = cookie();
+        if found.is_none() {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        found
+    });
+    let answer = found.and_then(|cookie| {
+        wait_for_rpc(
+            &node,
+            &cookie,
+            "'Elixir.Hello':hello()",
+            Duration::from_secs(60),
+        )
+    });
+    let status = terminate(&mut child);
+    assert_eq!(answer.as_deref(), Some("world"), "{}", read_log(&log));
+    assert!(status.success(), "{status}: {}", read_log(&log));
+}
+
 /// A transient `foreground`: SIGTERM to the executable reaches the VM,
 /// which stops cleanly; the run exits 0 and its extraction is gone.
 #[test]
@@ -239,32 +260,12 @@ fn transient_foreground_stops_on_sigterm_and_cleans_up() {
     ensure_epmd();
     let exe = Exe::build(&["--transient"]);
     assert!(exe.info().contains("transient by default: true"));
-    let node = node_name("hello_exe_t");
-    let log = exe.scratch.path().join("transient.log");
-    let mut cmd = exe.cmd(&["foreground"]);
-    cmd.env("RELEASE_NODE", &node);
-    let mut child = spawn_logged(&mut cmd, &log);
-    let mut cookie = None;
-    for _ in 0..300 {
-        let found = listing(&exe.tmp)
-            .first()
-            .map(|d| exe.tmp.join(d).join("releases/COOKIE"));
-        if let Some(c) = found.filter(|c| c.is_file()) {
-            cookie = std::fs::read_to_string(c).ok();
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let cookie = cookie.unwrap_or_else(|| panic!("no extraction under TMPDIR: {}", read_log(&log)));
-    let answer = wait_for_rpc(
-        &node,
-        &cookie,
-        "'Elixir.Hello':hello()",
-        Duration::from_secs(60),
-    );
-    let status = terminate(&mut child);
-    assert_eq!(answer.as_deref(), Some("world"), "{}", read_log(&log));
-    assert!(status.success(), "{status}: {}", read_log(&log));
+    // The cookie of the extraction under TMPDIR, once it is there.
+    let cookie = || {
+        let dir = exe.tmp.join(listing(&exe.tmp).first()?);
+        std::fs::read_to_string(dir.join("releases/COOKIE")).ok()
+    };
+    answers_then_stops_on_sigterm(&exe, &["foreground"], "hello_exe_t", cookie);
     assert_eq!(listing(&exe.tmp), Vec::<String>::new());
     assert!(!exe.cache.exists());
 }
@@ -453,17 +454,25 @@ fn run_ok_output(cmd: &mut Command) -> Output {
     out
 }
 
+/// The minimal Debian rootfs and a directory of its own in there holding
+/// a copy of the executable as `hello.run`: the path inside, and the
+/// directory outside (removed when dropped).
+fn in_rootfs(exe: &Exe, label: &str) -> (PathBuf, String, Scratch) {
+    let rootfs = rootfs();
+    let inside = format!("/tmp/relpack-{label}-{}", std::process::id());
+    let dir = Scratch(rootfs.join(inside.trim_start_matches('/')));
+    std::fs::create_dir_all(&dir.0).unwrap();
+    std::fs::copy(&exe.run, dir.0.join("hello.run")).unwrap();
+    (rootfs, inside, dir)
+}
+
 /// The executable alone in a minimal Debian rootfs (no Erlang, no
 /// relpack): extracts with its coreutils, tar and gzip, and runs.
 #[test]
 fn runs_in_a_minimal_debian_rootfs() {
     let exe = Exe::build(&[]);
-    let rootfs = rootfs();
-    let inside = format!("/tmp/relpack-exe-{}", std::process::id());
-    let dir = rootfs.join(inside.trim_start_matches('/'));
-    let _cleanup = Scratch(dir.clone());
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::copy(&exe.run, dir.join("hello.run")).unwrap();
+    let (rootfs, inside, dir) = in_rootfs(&exe, "exe");
+    let dir = &dir.0;
     let run_in = |args: &[&str]| {
         let mut all = vec![
             format!("XDG_CACHE_HOME={inside}/xdg"),
@@ -600,12 +609,8 @@ fn zstd_payload_needs_zstd_on_the_target() {
     let check = relpack_ok(&exe.project, &["check", exe.run.to_str().unwrap()]);
     assert!(check.starts_with("ok: hello 0.1.0"), "{check}");
 
-    let rootfs = rootfs();
-    let inside = format!("/tmp/relpack-exe-zstd-{}", std::process::id());
-    let dir = rootfs.join(inside.trim_start_matches('/'));
-    let _cleanup = Scratch(dir.clone());
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::copy(&exe.run, dir.join("hello.run")).unwrap();
+    let (rootfs, inside, dir) = in_rootfs(&exe, "exe-zstd");
+    let dir = &dir.0;
     let extract_dir = format!("RELPACK_EXTRACT_DIR={inside}/cache");
     let run_file = format!("{inside}/hello.run");
     let out = chroot(
