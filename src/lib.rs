@@ -22,6 +22,8 @@
 //!    deterministic `.tar.gz` (or `.tar.zst`, `.tar`), as it writes it:
 //!    each directory is compressed by the thread that wrote it, from the
 //!    bytes it holds, reusing the previous build's compressed pieces.
+//!    With [`ReleasePlan::executable`], [`executable`] puts the finished
+//!    tarball behind a self-extracting sh header, as one `.run` file.
 //!
 //! Nothing is visible at the destinations until every stage has
 //! succeeded: the release directory and the tarball are renamed into place

@@ -54,7 +54,12 @@ relpack_clean() {
     relpack_kept=0
     while IFS= read -r relpack_old; do
       relpack_old=${relpack_old%/}
-      if [ "$relpack_old" = "$relpack_dir" ] || [ ! -f "$relpack_old/bin/$relpack_name" ]; then
+      # Only <name>-<vsn>-<sha256> directories holding bin/<name> are
+      # extractions: nothing else in the directory is touched.
+      relpack_sum=${relpack_old##*-}
+      case $relpack_sum in *[!0-9a-f]*) continue ;; esac
+      if [ "$relpack_old" = "$relpack_dir" ] || [ "${#relpack_sum}" -ne 64 ] ||
+        [ ! -f "$relpack_old/bin/$relpack_name" ]; then
         continue
       fi
       relpack_kept=$((relpack_kept + 1))
@@ -64,7 +69,7 @@ relpack_clean() {
       rm -rf -- "$relpack_gone"
     done
   }
-  find "$relpack_base" -maxdepth 1 \( -name ".$relpack_name-*" -o -name '.gone.*' \) \
+  find "$relpack_base" -maxdepth 1 \( -name ".$relpack_name-*-*.??????" -o -name '.gone.??????' \) \
     -mmin +60 -exec rm -rf {} + 2>/dev/null
   return 0
 }

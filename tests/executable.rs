@@ -293,10 +293,30 @@ fn concurrent_first_runs_leave_one_extraction() {
 }
 
 /// A new version's first run removes all but the two most recent
-/// extractions of the release.
+/// extractions of the release, and nothing else.
 #[test]
 fn new_versions_keep_the_last_two_extractions() {
     let exe = Exe::build(&[]);
+    // What is not an extraction stays: other directories with a
+    // bin/hello, a temporary directory of a run still extracting.
+    let hex = "0".repeat(64);
+    let mut others = vec![
+        "hello-installed".to_owned(),
+        format!("hello-0.0.1-{}", &hex[1..]),
+        format!(".hello-0.0.1-{hex}.Fresh1"),
+    ];
+    for dir in &others {
+        std::fs::create_dir_all(exe.cache.join(dir).join("bin")).unwrap();
+        std::fs::write(exe.cache.join(dir).join("bin/hello"), "").unwrap();
+    }
+    // One an interrupted run left two hours ago goes.
+    let stale = exe.cache.join(format!(".hello-0.0.1-{hex}.Stale1"));
+    std::fs::create_dir_all(&stale).unwrap();
+    run_ok(
+        Command::new("touch")
+            .args(["-d", "2 hours ago"])
+            .arg(&stale),
+    );
     let mut names = Vec::new();
     for vsn in ["0.1.0", "0.2.0", "0.3.0"] {
         relpack_ok(
@@ -314,7 +334,9 @@ fn new_versions_keep_the_last_two_extractions() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert_eq!(listing(&exe.cache), names[1..]);
+    others.extend(names[1..].iter().cloned());
+    others.sort();
+    assert_eq!(listing(&exe.cache), others);
 }
 
 /// A cache that cannot be written: each run extracts under `$TMPDIR`,
