@@ -56,9 +56,9 @@ relpack_clean() {
       relpack_old=${relpack_old%/}
       # Only <name>-<vsn>-<sha256> directories holding bin/<name> are
       # extractions: nothing else in the directory is touched.
-      relpack_sum=${relpack_old##*-}
-      case $relpack_sum in *[!0-9a-f]*) continue ;; esac
-      if [ "$relpack_old" = "$relpack_dir" ] || [ "${#relpack_sum}" -ne 64 ] ||
+      relpack_tail=${relpack_old##*-}
+      case $relpack_tail in *[!0-9a-f]*) continue ;; esac
+      if [ "$relpack_old" = "$relpack_dir" ] || [ "${#relpack_tail}" -ne 64 ] ||
         [ ! -f "$relpack_old/bin/$relpack_name" ]; then
         continue
       fi
@@ -74,6 +74,13 @@ relpack_clean() {
   return 0
 }
 
+# An interrupted extraction removes what it wrote.
+relpack_remove_on_signals() {
+  trap 'rm -rf -- "$relpack_tmp"; exit 130' INT
+  trap 'rm -rf -- "$relpack_tmp"; exit 143' TERM
+  trap 'rm -rf -- "$relpack_tmp"; exit 129' HUP
+}
+
 # Extracts into a fresh temporary directory beside the destination and
 # renames it into place: when several runs race, one rename wins and the
 # others remove their copy. Returns 1 when the cache is not writable.
@@ -85,9 +92,7 @@ relpack_extract() {
     rmdir -- "$relpack_tmp"
     return 0
   fi
-  trap 'rm -rf -- "$relpack_tmp"; exit 130' INT
-  trap 'rm -rf -- "$relpack_tmp"; exit 143' TERM
-  trap 'rm -rf -- "$relpack_tmp"; exit 129' HUP
+  relpack_remove_on_signals
   relpack_unpack "$relpack_tmp" || {
     rm -rf -- "$relpack_tmp"
     relpack_die "cannot extract into $relpack_base"
@@ -114,15 +119,13 @@ relpack_run_transient() {
   relpack_verify
   relpack_tmp=$(mktemp -d "${TMPDIR:-/tmp}/relpack-$relpack_name.XXXXXX") ||
     relpack_die "cannot create a directory under ${TMPDIR:-/tmp}"
-  trap 'rm -rf -- "$relpack_tmp"; exit 130' INT
-  trap 'rm -rf -- "$relpack_tmp"; exit 143' TERM
-  trap 'rm -rf -- "$relpack_tmp"; exit 129' HUP
+  relpack_remove_on_signals
   relpack_unpack "$relpack_tmp" || {
     rm -rf -- "$relpack_tmp"
     relpack_die "cannot extract into ${TMPDIR:-/tmp}"
   }
   # An asynchronous command's standard input is /dev/null unless redirected.
-  exec 3<&0
+  { command exec 3<&0; } 2>/dev/null || exec 3</dev/null
   RELEASE_ROOT=$relpack_tmp "$relpack_tmp/bin/$relpack_name" "$@" 0<&3 3<&- &
   relpack_child=$!
   exec 3<&-

@@ -370,12 +370,29 @@ fn read_only_cache_falls_back_to_tmpdir() {
 }
 
 /// `--transient` extracts under `$TMPDIR` and leaves nothing, in the
-/// cache or there; it refuses `daemon`, whose files it would remove.
+/// cache or there; the command keeps its standard input; it refuses
+/// `daemon`, whose files it would remove.
 #[test]
 fn transient_leaves_nothing() {
     let exe = Exe::build(&[]);
     assert_printed(&exe.run(&["--transient", "eval", EVAL]), "world");
     assert!(!exe.cache.exists());
+    // The command still reads the run's standard input.
+    let mut child = exe
+        .cmd(&["--transient", "eval", "IO.write(IO.read(:line))"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"from stdin\n")
+        .unwrap();
+    assert_printed(&child.wait_with_output().unwrap(), "from stdin");
     assert_eq!(listing(&exe.tmp), Vec::<String>::new());
     let out = exe.run(&["--transient", "daemon"]);
     assert!(!out.status.success());
