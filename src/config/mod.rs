@@ -106,8 +106,8 @@ pub enum Overlay {
 }
 
 /// Distillery's `executable: true` or `executable: [enabled: true,
-/// transient: false]` (also read from `mix.exs`, with `steps: [..., :tar,
-/// :executable]`).
+/// transient: false]`; `mix.exs` `steps: [..., :tar, :executable]` enables
+/// it too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ExecutableSetting {
     /// Whether to write the one-file executable.
