@@ -19,6 +19,10 @@ relpack_die() {
   exit 1
 }
 
+relpack_extracted() {
+  [ -n "$relpack_dir" ] && [ -x "$relpack_dir/bin/$relpack_name" ]
+}
+
 relpack_payload() {
   tail -c +$((relpack_offset + 1)) "$relpack_self"
 }
@@ -88,7 +92,7 @@ relpack_extract() {
   (umask 077 && mkdir -p -- "$relpack_base") 2>/dev/null || return 1
   relpack_tmp=$(mktemp -d "$relpack_base/.$relpack_key.XXXXXX" 2>/dev/null) || return 1
   # Another run may have finished while this one checked the digest.
-  if [ -x "$relpack_dir/bin/$relpack_name" ]; then
+  if relpack_extracted; then
     rmdir -- "$relpack_tmp"
     return 0
   fi
@@ -102,7 +106,7 @@ relpack_extract() {
     relpack_clean
   else
     rm -rf -- "$relpack_tmp"
-    [ -x "$relpack_dir/bin/$relpack_name" ] || relpack_die "cannot move the extraction to $relpack_dir"
+    relpack_extracted || relpack_die "cannot move the extraction to $relpack_dir"
   fi
   trap - INT TERM HUP
 }
@@ -168,31 +172,41 @@ relpack_main() {
   elif [ -n "${HOME:-}" ]; then
     relpack_base=$HOME/.cache/relpack
   else
-    relpack_base=${TMPDIR:-/tmp}/relpack-$(id -u)
+    # Not a shared directory such as /tmp/relpack-<uid>: someone else
+    # could have put a release there first.
+    relpack_base=
   fi
-  case $relpack_base in /*) ;; *) relpack_base=$PWD/$relpack_base ;; esac
-  relpack_dir=$relpack_base/$relpack_key
+  case $relpack_base in /* | '') ;; *) relpack_base=$PWD/$relpack_base ;; esac
+  relpack_dir=${relpack_base:+$relpack_base/$relpack_key}
 
   if [ "$relpack_action" = info ]; then
-    if [ -x "$relpack_dir/bin/$relpack_name" ]; then
+    if relpack_extracted; then
       relpack_state=extracted
     else
       relpack_state="not extracted"
     fi
     printf 'name: %s\nversion: %s\ndigest: sha256:%s\npayload: %s bytes, %s tar at byte %s\ncache: %s (%s)\ntransient by default: %s\n' \
       "$relpack_name" "$relpack_vsn" "$relpack_digest" "$relpack_size" "$relpack_codec" \
-      "$relpack_offset" "$relpack_dir" "$relpack_state" "$relpack_transient"
+      "$relpack_offset" "${relpack_dir:-none: no RELPACK_EXTRACT_DIR, XDG_CACHE_HOME or HOME}" \
+      "$relpack_state" "$relpack_transient"
     exit 0
   fi
   if [ "$relpack_action" = extract ] && [ "$relpack_t" = true ]; then
     relpack_die "--relpack-extract-only keeps the extraction: leave out --transient"
   fi
-  if [ "$relpack_t" = false ] && [ ! -x "$relpack_dir/bin/$relpack_name" ]; then
+  if [ "$relpack_t" = false ] && ! relpack_extracted; then
     relpack_verify
-    if ! relpack_extract; then
-      [ "$relpack_action" = run ] || relpack_die "cannot extract: $relpack_base is not writable (set RELPACK_EXTRACT_DIR)"
-      printf '%s: %s is not writable: extracting under %s for this run\n' \
-        "$relpack_self" "$relpack_base" "${TMPDIR:-/tmp}" >&2
+    if [ -z "$relpack_base" ]; then
+      relpack_why="no RELPACK_EXTRACT_DIR, XDG_CACHE_HOME or HOME to extract to"
+    elif ! relpack_extract; then
+      relpack_why="$relpack_base is not writable"
+    else
+      relpack_why=
+    fi
+    if [ -n "$relpack_why" ]; then
+      [ "$relpack_action" = run ] || relpack_die "cannot extract: $relpack_why (set RELPACK_EXTRACT_DIR)"
+      printf '%s: %s: extracting under %s for this run\n' \
+        "$relpack_self" "$relpack_why" "${TMPDIR:-/tmp}" >&2
       relpack_t=true
     fi
   fi

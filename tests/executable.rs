@@ -169,7 +169,8 @@ fn elixir_string(text: &str) -> String {
 }
 
 /// Without RELPACK_EXTRACT_DIR or XDG_CACHE_HOME the cache is
-/// `$HOME/.cache/relpack`, created (parents too) when missing, 0700.
+/// `$HOME/.cache/relpack`, created (parents too) when missing, 0700;
+/// without HOME, runs are transient.
 #[test]
 fn default_cache_is_created_under_home() {
     use std::os::unix::fs::PermissionsExt;
@@ -185,6 +186,22 @@ fn default_cache_is_created_under_home() {
     assert_eq!(listing(&cache).len(), 1);
     let mode = std::fs::metadata(&cache).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o700);
+
+    // With no HOME either, runs are transient: never a shared directory
+    // such as /tmp/relpack-<uid>, which another user could fill first.
+    let mut cmd = without_system_erlang(&exe.run, &["eval", EVAL]);
+    cmd.env_remove("RELPACK_EXTRACT_DIR")
+        .env_remove("XDG_CACHE_HOME")
+        .env_remove("HOME")
+        .env("TMPDIR", &exe.tmp);
+    let out = run(&mut cmd);
+    assert_printed(&out, "world");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("no RELPACK_EXTRACT_DIR, XDG_CACHE_HOME or HOME"),
+        "{stderr}"
+    );
+    assert_eq!(listing(&exe.tmp), Vec::<String>::new());
 }
 
 /// With no command it runs `foreground` (the VM exec'd: SIGTERM stops it
