@@ -147,8 +147,20 @@ fn runs_alone_with_arguments_intact_and_is_reproducible() {
 
     std::fs::remove_dir_all(exe.project.join("_build/prod/rel")).unwrap();
     std::fs::remove_file(built(&exe.project, "0.1.0")).unwrap();
-    relpack_ok(&exe.project, &["build", "--executable", "--no-cache"]);
+    let json = relpack_ok(
+        &exe.project,
+        &["build", "--executable", "--no-cache", "--json"],
+    );
     assert!(std::fs::read(built(&exe.project, "0.1.0")).unwrap() == bytes);
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["executable"]["size"], bytes.len());
+    let path = json["executable"]["path"].as_str().unwrap();
+    assert!(path.ends_with("_build/prod/hello-0.1.0.run"), "{path}");
+    assert!(json["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["phase"] == "executable"));
 }
 
 /// An Elixir string literal for `text`.
