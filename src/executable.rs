@@ -19,7 +19,7 @@ use minijinja::context;
 use crate::archive::Codec;
 use crate::digest;
 use crate::error::{Error, IoContext, Result};
-use crate::fsutil::{self, TempPath};
+use crate::fsutil::TempPath;
 
 /// The executable's file-name extension.
 pub const EXTENSION: &str = "run";
@@ -77,24 +77,25 @@ fn sh_unquote(word: &str) -> Option<String> {
     Some(inner.replace(r"'\''", "'"))
 }
 
-/// The header for `payload`. Its length is the payload's offset, written
-/// in the header itself: rendered again until the two agree (the number's
-/// width settles within two rounds).
+/// The header for a payload of `size` bytes whose SHA-256 is `digest`
+/// (hex). Its length is the payload's offset, written in the header
+/// itself: rendered again until the two agree (the number's width settles
+/// within two rounds).
 pub fn header(
     name: &str,
     vsn: &str,
-    payload: &[u8],
+    digest: &str,
+    size: u64,
     codec: Codec,
     transient: bool,
 ) -> Result<String> {
-    let digest = digest::hex(&digest::sha256(payload));
     let mut offset = 0;
     loop {
         let text = crate::templates::render_with(
             "executable.sh",
             context! {
-                name, vsn, vsn_quoted => sh_quote(vsn), digest => &digest, offset,
-                size => payload.len(), codec => codec_name(codec),
+                name, vsn, vsn_quoted => sh_quote(vsn), digest, offset, size,
+                codec => codec_name(codec),
                 transient => if transient { "true" } else { "false" },
                 default_command => DEFAULT_COMMAND,
             },
@@ -132,15 +133,31 @@ pub fn stage(
     tarball: &Path,
     codec: Codec,
 ) -> Result<Staged> {
-    let payload = std::fs::read(tarball).at(tarball, "cannot read the tarball")?;
-    let mut bytes = header(name, vsn, &payload, codec, exe.transient)?.into_bytes();
-    bytes.extend_from_slice(&payload);
+    use std::io::Write;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    // Read twice (hashed, then copied) rather than held in memory.
+    let digest = digest::hex(&digest::sha256_file(tarball)?);
+    let mut payload = File::open(tarball).at(tarball, "cannot read the tarball")?;
+    let size = payload
+        .metadata()
+        .at(tarball, "cannot read the tarball")?
+        .len();
+    let header = header(name, vsn, &digest, size, codec, exe.transient)?;
     let tmp = TempPath::beside(&exe.path)?;
-    fsutil::write_with_mode(tmp.path(), &bytes, 0o755)?;
+    let mut out = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o755)
+        .open(tmp.path())
+        .at(&exe.path, "cannot create the executable")?;
+    out.write_all(header.as_bytes())
+        .and_then(|()| std::io::copy(&mut payload, &mut out))
+        .and_then(|_| out.set_permissions(std::fs::Permissions::from_mode(0o755)))
+        .at(&exe.path, "cannot write the executable")?;
     Ok(Staged {
         tmp,
         dest: exe.path.clone(),
-        size: bytes.len() as u64,
+        size: header.len() as u64 + size,
     })
 }
 
@@ -223,7 +240,9 @@ mod tests {
     #[test]
     fn header_offset_is_its_own_length_and_reads_back() {
         let payload = b"not really a tarball".repeat(100);
-        let text = header("my_app", "1.0.0-rc'1", &payload, Codec::Zstd, true).unwrap();
+        let digest = digest::hex(&digest::sha256(&payload));
+        let size = payload.len() as u64;
+        let text = header("my_app", "1.0.0-rc'1", &digest, size, Codec::Zstd, true).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("my_app.run");
         std::fs::write(&path, [text.as_bytes(), &payload].concat()).unwrap();
@@ -232,7 +251,7 @@ mod tests {
         assert_eq!(h.size, payload.len() as u64);
         assert_eq!(h.vsn, "1.0.0-rc'1");
         assert_eq!((h.codec, h.transient), (Codec::Zstd, true));
-        assert_eq!(h.digest, digest::hex(&digest::sha256(&payload)));
+        assert_eq!(h.digest, digest);
         assert_eq!(verify(&path, &h).unwrap(), Ok(()));
 
         let mut damaged = std::fs::read(&path).unwrap();
