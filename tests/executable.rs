@@ -217,8 +217,8 @@ fn default_cache_is_created_under_home() {
 }
 
 /// With no command it runs `foreground` (the VM exec'd: SIGTERM stops it
-/// and the run exits 0); `daemon`, then `rpc` and `stop` from the same
-/// executable reach that node.
+/// and the run exits 0); `daemon`, then `rpc`, `remote` (on a terminal)
+/// and `stop` from the same executable reach that node.
 #[test]
 fn foreground_by_default_then_daemon_rpc_stop() {
     ensure_epmd();
@@ -242,6 +242,50 @@ fn foreground_by_default_then_daemon_rpc_stop() {
         String::from_utf8_lossy(&started.stderr)
     );
     assert_printed(&with_node(&["rpc", "IO.puts(Hello.hello())"]), "world");
+    // `remote` on a terminal (through `script`): an IEx shell on the node.
+    require("script", "apt-get install bsdutils");
+    let inner = format!("'{}' remote", exe.run.display());
+    let mut cmd = without_system_erlang(Path::new("script"), &["-qec", &inner, "/dev/null"]);
+    exe.env(&mut cmd);
+    cmd.env("RELEASE_NODE", &node);
+    let log = exe.scratch.path().join("remote.log");
+    let out = std::fs::File::create(&log).unwrap();
+    let mut terminal = cmd
+        .stdin(std::process::Stdio::piped())
+        .stdout(out.try_clone().unwrap())
+        .stderr(out)
+        .spawn()
+        .unwrap();
+    let shown = |text: &str| {
+        (0..300).any(|_| {
+            std::thread::sleep(Duration::from_millis(100));
+            read_log(&log).contains(text)
+        })
+    };
+    let prompt = shown(&format!("iex({node}@"));
+    use std::io::Write;
+    let mut input = terminal.stdin.take().unwrap();
+    input
+        .write_all(b"IO.puts(Hello.hello() |> inspect() |> String.upcase())\n")
+        .unwrap();
+    let answered = shown(":WORLD");
+    // Ctrl-G opens the job menu of the local (hidden) node; q quits it.
+    input.write_all(b"\x07").unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+    input.write_all(b"q\r").unwrap();
+    drop(input);
+    let quit = (0..200).any(|_| {
+        std::thread::sleep(Duration::from_millis(100));
+        terminal.try_wait().unwrap().is_some()
+    });
+    let _ = terminal.kill();
+    let _ = terminal.wait();
+    assert!(
+        prompt && answered,
+        "remote shell output:\n{}",
+        read_log(&log)
+    );
+    assert!(quit, "the remote shell did not quit:\n{}", read_log(&log));
     assert_printed(&with_node(&["stop"]), "");
     let ping = with_node(&["ping"]);
     assert!(!ping.status.success());
