@@ -97,6 +97,17 @@ fn listing(dir: &Path) -> Vec<String> {
     names
 }
 
+/// Requires that the command failed with exit 1 and one line on stderr
+/// holding each of `parts`.
+fn one_line_error(out: &Output, parts: &[&str]) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    for part in parts {
+        assert!(stderr.contains(part), "no {part:?} in {stderr}");
+    }
+}
+
 fn sha256_hex(path: &Path) -> String {
     let out = run_ok(Command::new("sha256sum").arg(path));
     out.split_whitespace().next().unwrap().to_owned()
@@ -468,13 +479,7 @@ fn transient_leaves_nothing() {
     assert_printed(&child.wait_with_output().unwrap(), "from stdin");
     assert_eq!(listing(&exe.tmp), Vec::<String>::new());
     let out = exe.run(&["--transient", "daemon"]);
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(
-        stderr.contains("`daemon` from a transient extraction"),
-        "{stderr}"
-    );
+    one_line_error(&out, &["`daemon` from a transient extraction"]);
     assert_eq!(listing(&exe.tmp), Vec::<String>::new());
 }
 
@@ -521,12 +526,7 @@ fn configured_in_rel_config_and_mix_exs() {
         ),
     ] {
         std::fs::write(project.join("rel/config.exs"), rel_config.replace(from, to)).unwrap();
-        let out = relpack(&project, &["build"]);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success(), "{stderr}");
-        assert_eq!(stderr.lines().count(), 1, "{stderr}");
-        assert!(stderr.contains("rel/config.exs"), "{stderr}");
-        assert!(stderr.contains(message), "{stderr}");
+        one_line_error(&relpack(&project, &["build"]), &["rel/config.exs", message]);
     }
     std::fs::remove_file(project.join("rel/config.exs")).unwrap();
     std::fs::remove_file(&run).unwrap();
@@ -546,11 +546,7 @@ fn configured_in_rel_config_and_mix_exs() {
 
     std::fs::write(&mix_exs, with_steps("[:assemble, :executable]")).unwrap();
     let out = relpack(&project, &["build"]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(stderr.contains("mix.exs:"), "{stderr}");
-    assert!(stderr.contains("needs `:tar` before it"), "{stderr}");
+    one_line_error(&out, &["mix.exs:", "needs `:tar` before it"]);
     std::fs::write(&mix_exs, &original).unwrap();
     let out = relpack(&project, &["build", "--executable", "--no-tar"]);
     assert!(!out.status.success());
@@ -676,11 +672,7 @@ fn corrupt_or_truncated_never_runs() {
     ] {
         std::fs::write(&exe.run, damaged).unwrap();
         let out = exe.run(&["eval", "File.write!(\"ran\", \"yes\")"]);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "{stderr}");
-        assert_eq!(stderr.lines().count(), 1, "{stderr}");
-        assert!(stderr.contains(what), "{stderr}");
-        assert!(stderr.contains("hello.run"), "{stderr}");
+        one_line_error(&out, &[what, "hello.run"]);
         assert!(out.stdout.is_empty());
         assert!(!exe.scratch.path().join("ran").exists());
         assert_eq!(listing(&exe.cache), Vec::<String>::new());
@@ -730,9 +722,6 @@ fn zstd_payload_needs_zstd_on_the_target() {
         "/usr/bin/env",
         &[&extract_dir, &run_file, "eval", EVAL],
     );
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(stderr.contains("needs `zstd`"), "{stderr}");
+    one_line_error(&out, &["needs `zstd`"]);
     assert_eq!(listing(&dir.join("cache")), Vec::<String>::new());
 }
