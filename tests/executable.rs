@@ -376,6 +376,33 @@ fn concurrent_first_runs_leave_one_extraction() {
     assert!(entries[0].starts_with("hello-0.1.0-"), "{entries:?}");
 }
 
+/// A first run stopped by SIGTERM at any point while it checks and
+/// extracts leaves either the whole extraction or nothing, never a
+/// temporary directory.
+#[test]
+fn interrupted_first_runs_leave_no_debris() {
+    let exe = Exe::build(&[]);
+    for delay_ms in [20, 100, 200, 300, 450] {
+        let _ = std::fs::remove_dir_all(&exe.cache);
+        let mut child = exe
+            .cmd(&["eval", EVAL])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        terminate(&mut child);
+        let entries = listing(&exe.cache);
+        assert!(
+            entries.iter().all(|e| e.starts_with("hello-0.1.0-")),
+            "after {delay_ms} ms: {entries:?}"
+        );
+        if let Some(dir) = entries.first() {
+            assert!(exe.cache.join(dir).join("bin/hello").is_file());
+        }
+    }
+}
+
 /// A new version's first run removes all but the two most recent
 /// extractions of the release, and nothing else.
 #[test]
