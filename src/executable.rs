@@ -266,6 +266,19 @@ mod tests {
     }
 
     #[test]
+    fn a_damaged_header_is_an_error_naming_the_file() {
+        let text = header("my_app", "1.0.0", &"0".repeat(64), 10, Codec::Gzip, false).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("my_app.run");
+        std::fs::write(&path, text.replace("relpack_offset=", "relpack_offset=x")).unwrap();
+        let e = read_header(&path).unwrap_err().to_string();
+        assert!(
+            e.contains("my_app.run") && e.contains("damaged (offset)"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn other_files_are_not_executables() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.tar.gz");
