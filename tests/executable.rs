@@ -537,9 +537,17 @@ fn configured_in_rel_config_and_mix_exs() {
     assert!(!cache.exists());
     assert_eq!(listing(&tmp), Vec::<String>::new());
 
+    // `executable: true`: runs keep their extraction.
+    let rel_config = std::fs::read_to_string(project.join("rel/config.exs")).unwrap();
+    let plain = rel_config.replace("[enabled: true, transient: true]", "true");
+    std::fs::write(project.join("rel/config.exs"), plain).unwrap();
+    std::fs::remove_file(&run).unwrap();
+    relpack_ok(&project, &["build"]);
+    let info = run_ok(Command::new(&run).arg("--relpack-info"));
+    assert!(info.contains("transient by default: false"), "{info}");
+
     // Configurations that cannot give an executable, each one line naming
     // the file.
-    let rel_config = std::fs::read_to_string(project.join("rel/config.exs")).unwrap();
     for (from, to, message) in [
         (
             "[enabled: true, transient: true]",
