@@ -42,6 +42,7 @@ fn main() {
                 env: "prod",
                 name: None,
                 use_elixir: false,
+                every_release: false,
             })
             .expect("fixture config reads");
         });

@@ -73,6 +73,7 @@ pub mod launcher;
 mod parallel;
 pub mod plan;
 pub mod resolve;
+pub mod sys_config;
 pub mod templates;
 pub mod term;
 

@@ -55,6 +55,10 @@ struct ProjectArgs {
     /// native subset: stop with an error instead.
     #[arg(long)]
     no_elixir: bool,
+    /// Fail on what relpack would only warn about: configuration it reads
+    /// but cannot act on as mix or Distillery would (a Distillery plugin).
+    #[arg(long)]
+    strict: bool,
 }
 
 #[derive(clap::Args)]
@@ -241,14 +245,29 @@ fn show_config(args: ConfigArgs) -> anyhow::Result<()> {
     let project = &args.project;
     let env = mix_env(project.env.clone(), &project.path);
     let entries = match &args.file {
-        Some(file) => relpack::config::describe_file(file, &env, !project.no_elixir)?,
-        None => relpack::config::load(&relpack::config::LoadOptions {
-            dir: &project.path,
-            env: &env,
-            name: project.name.as_deref(),
-            use_elixir: !project.no_elixir,
-        })?
-        .describe(),
+        Some(file) => {
+            let description = relpack::config::describe_file(file, &env, !project.no_elixir)?;
+            if let (true, Some(first)) = (project.strict, description.warnings.first()) {
+                return Err(relpack::Error::Strict(first.clone()).into());
+            }
+            for w in &description.warnings {
+                eprintln!("relpack: warning: {w}");
+            }
+            description.entries
+        }
+        None => {
+            let config = relpack::config::load(&relpack::config::LoadOptions {
+                dir: &project.path,
+                env: &env,
+                name: project.name.as_deref(),
+                use_elixir: !project.no_elixir,
+                every_release: true,
+            })?;
+            for w in config.check_strict(project.strict)? {
+                eprintln!("relpack: warning: {w}");
+            }
+            config.describe()
+        }
     };
     if args.json {
         let items: Vec<serde_json::Value> = entries
@@ -290,6 +309,7 @@ fn options(args: BuildArgs) -> anyhow::Result<BuildOptions> {
         options.include_erts_explicit = true;
     }
     options.use_elixir = !project.no_elixir;
+    options.strict = project.strict;
     for spec in &args.apps {
         let (name, ty) = match spec.split_once('=') {
             Some((n, t)) => (n, t.parse::<StartType>()?),
