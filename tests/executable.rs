@@ -545,6 +545,15 @@ fn configured_in_rel_config_and_mix_exs() {
     relpack_ok(&project, &["build"]);
     let info = run_ok(Command::new(&run).arg("--relpack-info"));
     assert!(info.contains("transient by default: false"), "{info}");
+    // Distillery 1.x's form of transient.
+    let v1 = rel_config.replace(
+        "set executable: [enabled: true, transient: true]",
+        "set executable: true\n  set exec_opts: [transient: true]",
+    );
+    std::fs::write(project.join("rel/config.exs"), v1).unwrap();
+    relpack_ok(&project, &["build"]);
+    let info = run_ok(Command::new(&run).arg("--relpack-info"));
+    assert!(info.contains("transient by default: true"), "{info}");
 
     // Configurations that cannot give an executable, each one line naming
     // the file.

@@ -531,7 +531,23 @@ impl ReleaseSettings {
                     let e = executable(s)?;
                     let slot = r.executable.get_or_insert_with(Default::default);
                     slot.enabled |= e.enabled;
-                    slot.transient = e.transient;
+                    slot.transient |= e.transient;
+                }
+                // Distillery 1.x: `executable: true` with `exec_opts: [transient: true]`.
+                "exec_opts" => {
+                    let transient = match crate::config::elixir::keyword_pairs(&s.value).as_deref()
+                    {
+                        Some([("transient", v)]) => v.as_atom() == Some("true"),
+                        Some([]) => false,
+                        _ => {
+                            return Err(at(
+                                s,
+                                "`exec_opts` must be [transient: true] or [transient: false]"
+                                    .into(),
+                            ))
+                        }
+                    };
+                    r.executable.get_or_insert_with(Default::default).transient |= transient;
                 }
                 "overlays" if format == Format::Mix => {
                     let dirs = s
