@@ -25,7 +25,7 @@ enum Command {
     Inspect(InspectArgs),
     /// Validate a release directory or tarball; exit 1 listing the problems.
     Check {
-        /// A release directory or `.tar.gz`.
+        /// A release directory, `.tar.gz` or `.run` executable.
         path: PathBuf,
     },
     /// Print the release settings read from the project's configuration
@@ -141,6 +141,13 @@ struct BuildArgs {
     /// tarball's pieces (indexed in _build/<env>/relpack-cache).
     #[arg(long)]
     no_cache: bool,
+    /// Also write _build/<env>/<name>-<vsn>.run, one self-extracting
+    /// executable file (README, One-file executables).
+    #[arg(long, conflicts_with = "no_tar")]
+    executable: bool,
+    /// With --executable: each run removes its extraction afterwards.
+    #[arg(long, requires = "executable")]
+    transient: bool,
 }
 
 #[derive(clap::Args)]
@@ -291,6 +298,8 @@ fn options(args: BuildArgs) -> anyhow::Result<BuildOptions> {
     options.compress = args.compress.parse()?;
     options.cookie = args.cookie;
     options.cache = !args.no_cache;
+    options.executable = args.executable;
+    options.transient = args.transient;
     if let Some(value) = &args.include_erts {
         options.include_erts = match value.as_str() {
             "true" => IncludeErts::Yes,
@@ -366,6 +375,7 @@ fn build(cmd: BuildCommand) -> anyhow::Result<()> {
             "apps": report.apps,
             "release_dir": report.release_dir,
             "tarball": report.tarball.as_ref().map(|(path, size)| serde_json::json!({"path": path, "size": size})),
+            "executable": report.executable.as_ref().map(|(path, size)| serde_json::json!({"path": path, "size": size})),
             "entries": report.entries,
             "reused": report.reused,
             "phases": phases,
@@ -391,6 +401,13 @@ fn build(cmd: BuildCommand) -> anyhow::Result<()> {
                 *size as f64 / 1e6,
                 report.reused,
                 report.entries
+            );
+        }
+        if let Some((path, size)) = &report.executable {
+            println!(
+                "  executable: {} ({:.1} MB)",
+                path.display(),
+                *size as f64 / 1e6
             );
         }
         print_deps(&libraries, false);

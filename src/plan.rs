@@ -10,6 +10,7 @@ use crate::boot::{BootApp, KernelModules};
 use crate::config::{self, ConfigProvider, LoadOptions, Overlay, ReleaseSettings};
 use crate::cookie;
 use crate::error::{Error, IoContext, Result};
+use crate::executable::PlannedExecutable;
 use crate::inputs::{AppSource, ElixirInstall, Inputs, MixBuild, Origin, OtpInstall};
 use crate::launcher::{self, Hook};
 use crate::resolve::{resolve, Request, StartType};
@@ -78,6 +79,12 @@ pub struct BuildOptions {
     /// Reuse the compressed pieces of the previous tarball, indexed in
     /// `_build/<env>/relpack-cache`.
     pub cache: bool,
+    /// Also write the one-file executable `_build/<env>/<name>-<vsn>.run`
+    /// (else the release configuration says).
+    pub executable: bool,
+    /// Make the executable's runs transient by default: each removes its
+    /// extraction afterwards.
+    pub transient: bool,
     /// Fail on what relpack would only warn about: configuration it reads
     /// but cannot act on as mix or Distillery would (a plugin, say).
     pub strict: bool,
@@ -106,6 +113,8 @@ impl BuildOptions {
             compress: Codec::Gzip,
             cookie: None,
             cache: true,
+            executable: false,
+            transient: false,
             strict: false,
         }
     }
@@ -215,6 +224,8 @@ pub struct ReleasePlan {
     pub cookie_store: PathBuf,
     /// The archive's cache directory, if the cache is used.
     pub cache_dir: Option<PathBuf>,
+    /// The one-file executable to write beside the tarball, if any.
+    pub executable: Option<PlannedExecutable>,
 }
 
 /// A change to the release tree, relative to its root.
@@ -407,6 +418,7 @@ pub fn plan(options: &BuildOptions) -> Result<ReleasePlan> {
             .build_dir
             .join(format!("{name}-{version}.{}", options.compress.extension()))
     });
+    let executable = plan_executable(options, release, tarball.as_deref(), &name, &version)?;
     // Unless the command line turns it off, what the release configuration
     // says (`strip_beams:`, Distillery's `strip_debug_info:`, relx's
     // `debug_info`), else each tool's default: mix release strips, relx
@@ -478,6 +490,7 @@ pub fn plan(options: &BuildOptions) -> Result<ReleasePlan> {
         cookie,
         cookie_store,
         cache_dir,
+        executable,
         warnings,
         sys_config,
         runtime_config: app_config.runtime,
@@ -491,6 +504,42 @@ pub fn plan(options: &BuildOptions) -> Result<ReleasePlan> {
         commands,
         hooks,
     })
+}
+
+/// `--executable`, else the release configuration's `executable:` (or
+/// `steps:` with `:executable`). The executable carries the tarball, so it
+/// needs one.
+fn plan_executable(
+    options: &BuildOptions,
+    release: Option<&ReleaseSettings>,
+    tarball: Option<&Path>,
+    name: &str,
+    version: &str,
+) -> Result<Option<PlannedExecutable>> {
+    let configured = release.and_then(|r| r.executable);
+    if !options.executable && !configured.is_some_and(|e| e.enabled) {
+        return Ok(None);
+    }
+    let transient = options.transient || configured.is_some_and(|e| e.transient);
+    let Some(tarball) = tarball else {
+        let why = match release {
+            Some(r) if r.dev_mode => {
+                format!("{}: `dev_mode: true` writes no tarball", r.file.display())
+            }
+            Some(r) if r.tar == Some(false) => {
+                format!("{}: `steps:` has no `:tar`", r.file.display())
+            }
+            _ => "--no-tar".to_owned(),
+        };
+        return Err(Error::Option(format!(
+            "a one-file executable carries the release's tarball, and {why}: drop one of them"
+        )));
+    };
+    let dir = tarball.parent().unwrap_or(Path::new("."));
+    Ok(Some(PlannedExecutable {
+        path: dir.join(format!("{name}-{version}.{}", crate::executable::EXTENSION)),
+        transient,
+    }))
 }
 
 /// The default chunks and the extra ones asked for.

@@ -107,6 +107,17 @@ pub enum Overlay {
     Template(String, String),
 }
 
+/// Distillery's `executable: true` or `executable: [enabled: true,
+/// transient: false]`; `mix.exs` `steps: [..., :tar, :executable]` enables
+/// it too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ExecutableSetting {
+    /// Whether to write the one-file executable.
+    pub enabled: bool,
+    /// Whether its runs remove their extraction afterwards.
+    pub transient: bool,
+}
+
 /// A config provider the release runs at boot.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ConfigProvider {
@@ -153,6 +164,8 @@ pub struct ReleaseSettings {
     pub output_dir: Option<PathBuf>,
     /// Whether to write a tarball (`steps:` with `:tar`); `None`: default.
     pub tar: Option<bool>,
+    /// Whether to write a one-file executable; `None`: not set.
+    pub executable: Option<ExecutableSetting>,
     /// Directories whose contents are copied into the release root
     /// (`mix release`'s `overlays:`, `rel/overlays` by default).
     pub overlay_dirs: Vec<PathBuf>,
@@ -425,6 +438,7 @@ impl ReleaseSettings {
             sys_config: None,
             output_dir: None,
             tar: None,
+            executable: None,
             overlay_dirs: Vec::new(),
             overlays: Vec::new(),
             overlay_vars: Vec::new(),
@@ -500,15 +514,47 @@ impl ReleaseSettings {
                 "output_dir" | "path" => r.output_dir = Some(path_of(s, key)?),
                 "steps" => {
                     let steps = s.value.as_atom_list().ok_or_else(|| {
-                        at(s, "`steps` must be a list of :assemble and :tar".into())
+                        at(
+                            s,
+                            "`steps` must be a list of :assemble, :tar and :executable".into(),
+                        )
                     })?;
                     if let Some(bad) = steps
                         .iter()
-                        .find(|s| !matches!(s.as_str(), "assemble" | "tar"))
+                        .find(|s| !matches!(s.as_str(), "assemble" | "tar" | "executable"))
                     {
-                        return Err(at(s, format!("step `{bad}`: relpack knows :assemble and :tar (functions are Mix code)")));
+                        return Err(at(s, format!("step `{bad}`: relpack knows :assemble, :tar and :executable (functions are Mix code)")));
                     }
-                    r.tar = Some(steps.iter().any(|s| s == "tar"));
+                    let has = |step: &str| steps.iter().position(|s| s == step);
+                    if let Some(exe) = has("executable") {
+                        if has("tar").is_none_or(|tar| tar > exe) {
+                            return Err(at(s, "step `:executable` needs `:tar` before it: the executable carries the tarball".into()));
+                        }
+                        r.executable.get_or_insert_with(Default::default).enabled = true;
+                    }
+                    r.tar = Some(has("tar").is_some());
+                }
+                "executable" => {
+                    let e = executable(s)?;
+                    let slot = r.executable.get_or_insert_with(Default::default);
+                    slot.enabled |= e.enabled;
+                    slot.transient |= e.transient;
+                }
+                // Distillery 1.x: `executable: true` with `exec_opts: [transient: true]`.
+                "exec_opts" => {
+                    let transient = match crate::config::elixir::keyword_pairs(&s.value).as_deref()
+                    {
+                        Some([("transient", v)]) => v.as_atom() == Some("true"),
+                        Some([]) => false,
+                        _ => {
+                            return Err(at(
+                                s,
+                                "`exec_opts` must be [transient: true] or [transient: false]"
+                                    .into(),
+                            ))
+                        }
+                    };
+                    r.executable.get_or_insert_with(Default::default).transient |= transient;
                 }
                 "overlays" if format == Format::Mix => {
                     let dirs = s
@@ -648,6 +694,49 @@ impl ReleaseSettings {
         }
         Ok(r)
     }
+}
+
+/// `true`, `false` or `[enabled: bool, transient: bool]`, as Distillery
+/// reads `executable:`.
+fn executable(s: &Setting) -> Result<ExecutableSetting> {
+    if s.value.as_atom().is_some() {
+        return Ok(ExecutableSetting {
+            enabled: flag(s, "executable")?,
+            transient: false,
+        });
+    }
+    let pairs = crate::config::elixir::keyword_pairs(&s.value).ok_or_else(|| {
+        at(
+            s,
+            "`executable` must be true, false or [enabled: true, transient: false]".into(),
+        )
+    })?;
+    // Distillery's default for a missing `enabled:` is not documented:
+    // it must be written.
+    let mut e = ExecutableSetting::default();
+    if !pairs.iter().any(|(k, _)| *k == "enabled") {
+        return Err(at(
+            s,
+            "`executable: [...]` needs `enabled: true` (or false)".into(),
+        ));
+    }
+    for (k, v) in pairs {
+        let value = Setting {
+            value: v.clone(),
+            origin: s.origin.clone(),
+        };
+        match k {
+            "enabled" => e.enabled = flag(&value, "executable: enabled")?,
+            "transient" => e.transient = flag(&value, "executable: transient")?,
+            _ => {
+                return Err(at(
+                    s,
+                    format!("`executable` option `{k}`: relpack knows enabled and transient"),
+                ))
+            }
+        }
+    }
+    Ok(e)
 }
 
 /// The first value with no literal form (a function) inside `t`, as the
