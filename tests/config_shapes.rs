@@ -131,7 +131,7 @@ fn imports_deep_merge_as_mix_does() {
 fn mix_project_config_answers_for_the_project() {
     let (_s, _root, out) = check_variant("project_config");
     let text = std::fs::read_to_string(out.join("releases/0.4.0/sys.config")).unwrap();
-    assert!(text.contains("{version,<<\"0.4.0\">>}"), "{text}");
+    assert!(text.contains("{version,<<\"0.4.0\"/utf8>>}"), "{text}");
     assert!(text.contains("{app_name,shapes}"), "{text}");
 }
 
