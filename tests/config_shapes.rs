@@ -188,7 +188,7 @@ fn provider_module_runs_at_boot_with_reboot() {
     let (scratch, _root, out) = check_variant("provider");
     let text = std::fs::read_to_string(out.join("releases/0.4.0/sys.config")).unwrap();
     assert!(
-        text.contains("{'Elixir.Shapes.Provider',<<\"etc/shapes.txt\">>}"),
+        text.contains("{'Elixir.Shapes.Provider',<<\"etc/shapes.txt\"/utf8>>}"),
         "{text}"
     );
     assert!(
@@ -226,7 +226,10 @@ fn provider_module_runs_at_boot_with_reboot() {
         .collect();
     assert_eq!(copies.len(), 1, "{copies:?}");
     let rewritten = std::fs::read_to_string(copies[0].path()).unwrap();
-    assert!(rewritten.contains("from the file"), "{rewritten}");
+    assert!(
+        rewritten.contains("{from_provider,") && rewritten.contains("{config_provider_booted,"),
+        "{rewritten}"
+    );
 }
 
 /// A provider relpack cannot run as mix does is refused with its line: a
