@@ -64,6 +64,7 @@ pub mod elf;
 pub mod error;
 pub mod etf;
 mod fsutil;
+pub mod image;
 pub mod inputs;
 pub mod inspect;
 pub mod launcher;
