@@ -203,6 +203,9 @@ pub fn write_image(plan: &ReleasePlan, options: &ImageOptions) -> Result<ImageRe
         ));
     }
 
+    // The image's temporary path first: an --out that cannot be written
+    // stops the build before the release is.
+    let tmp = TempPath::beside(&options.out)?;
     crate::write(plan)?;
     let mtime = crate::archive::source_date_epoch();
     let mut layers: Vec<Blob> = Vec::new();
@@ -303,7 +306,7 @@ pub fn write_image(plan: &ReleasePlan, options: &ImageOptions) -> Result<ImageRe
     files.insert("index.json".into(), &index);
     files.insert("manifest.json".into(), &docker_manifest);
     files.insert("oci-layout".into(), br#"{"imageLayoutVersion":"1.0.0"}"#);
-    write_layout(&options.out, options.format, &files, mtime)?;
+    write_layout(tmp, &options.out, options.format, &files, mtime)?;
 
     Ok(ImageReport {
         path: options.out.clone(),
@@ -621,12 +624,12 @@ fn rfc3339(secs: u64) -> String {
 /// Writes the layout's `files` (sorted by path) as a tar archive or a
 /// directory at `dest`, atomically.
 fn write_layout(
+    tmp: TempPath,
     dest: &Path,
     format: Format,
     files: &BTreeMap<String, &[u8]>,
     mtime: u64,
 ) -> Result<()> {
-    let tmp = TempPath::beside(dest)?;
     match format {
         Format::OciArchive => {
             let file = std::fs::File::create(tmp.path()).at(dest, "cannot create the image")?;

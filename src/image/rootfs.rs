@@ -2,7 +2,8 @@
 //! own files (the builder stage's, in a Dockerfile): the shared libraries
 //! the release's ELF files need, followed through their own `DT_NEEDED`
 //! entries, the dynamic loader they name, a POSIX shell and the tools the
-//! launcher runs (with their libraries), the CA bundle when `:ssl` or
+//! launcher runs (with their libraries), the terminfo entries of common
+//! terminals (for remote shells), the CA bundle when `:ssl` or
 //! `:public_key` is in the release, and generated `/etc/passwd`,
 //! `/etc/group`, `/etc/nsswitch.conf` and `/tmp`. Each host path comes
 //! with the symlinks met on the way to it, so the image's `/lib`,
@@ -33,6 +34,25 @@ pub(crate) const TOOL_DIRS: &[&str] = &["/usr/bin", "/bin"];
 /// Where Debian (and most distributions) keep the CA bundle OpenSSL reads
 /// and OTP's `public_key:cacerts_get/0` finds.
 const CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
+
+/// Terminal descriptions for `remote_console` and `console` in `podman
+/// exec -it` and the like: OTP's tty driver needs the terminal's terminfo
+/// entry, else IEx falls back to a limited shell that ignores `--remsh`.
+const TERMINALS: &[&str] = &[
+    "dumb",
+    "linux",
+    "screen",
+    "screen-256color",
+    "tmux",
+    "tmux-256color",
+    "vt100",
+    "vt220",
+    "xterm",
+    "xterm-256color",
+];
+
+/// Where ncurses looks for them, as the build machine has them.
+const TERMINFO_DIRS: &[&str] = &["/etc/terminfo", "/lib/terminfo", "/usr/share/terminfo"];
 
 /// Host files copied so far, and what is still to be followed.
 struct Closure {
@@ -140,6 +160,12 @@ pub(crate) fn host_base(
                 "`{tool}`, which the launcher runs, is not on the build machine: the image lacks it"
             ));
         }
+    }
+    for term in TERMINALS {
+        let initial = &term[..1];
+        TERMINFO_DIRS
+            .iter()
+            .any(|dir| c.add(&format!("{dir}/{initial}/{term}")));
     }
     if ssl && !c.add(CA_BUNDLE) {
         c.warnings.push(format!(
