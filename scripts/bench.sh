@@ -263,3 +263,6 @@ cat "$work/table"
 echo
 awk 'NR == 1 {s = $2; b = $3; f = $4; c = $5} NR == 2 {
   printf "large/hello: relpack time x%.1f, bytes written x%.1f, files written x%.1f; cp -a of the release directory x%.1f (%.3f s, %.3f s)\n", $2 / s, $3 / b, $4 / f, $5 / c, c, $5 }' "$work/growth"
+
+# Container images (relpack image, sizes, start in podman).
+scripts/bench-image.sh "$runs"

@@ -691,3 +691,116 @@ fn shell_less_base(dir: &Path, cleanup: &mut Cleanup) -> PathBuf {
     podman_ok(&["save", "-o", archive.to_str().unwrap(), &tag]);
     archive
 }
+
+/// Imports a rootfs directory as the image `tag`.
+fn import_rootfs(rootfs: &Path, tag: &str, dir: &Path, cleanup: &mut Cleanup) {
+    cleanup.images.push(tag.to_owned());
+    let tar = dir.join(format!("{}.tar", tag.replace(['/', ':'], "_")));
+    run_ok(
+        Command::new("tar")
+            .arg("-C")
+            .arg(rootfs)
+            .args(["--exclude=./.relpack-complete", "-cf"])
+            .arg(&tar)
+            .arg("."),
+    );
+    podman_ok(&["import", tar.to_str().unwrap(), tag]);
+    std::fs::remove_file(&tar).unwrap();
+}
+
+/// The packages the Dockerfile's builder stage installs with apt-get.
+fn builder_packages(dockerfile: &str) -> Vec<String> {
+    let line = dockerfile
+        .lines()
+        .find(|l| l.contains("apt-get install") && l.contains("elixir"))
+        .expect("the builder's apt-get line");
+    let after = line.split("--no-install-recommends").nth(1).unwrap();
+    after
+        .split_whitespace()
+        .take_while(|w| !w.starts_with('\\') && *w != "&&")
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `examples/docker/Dockerfile` built by `podman build` without a
+/// network: base images imported from debootstrap rootfses with what its
+/// stages install (the builder's packages, and the runner's that relpack
+/// reports), relpack the binary under test as the prebuilt build context.
+/// The final image answers HTTP; so does the two-stage variant (target
+/// `image`, exported with `--output` and loaded).
+#[test]
+fn dockerfile_builds_with_podman_and_its_images_answer() {
+    let dockerfile = Path::new(REPO).join("examples/docker/Dockerfile");
+    let text = std::fs::read_to_string(&dockerfile).unwrap();
+    let scratch = Scratch::new("dockerfile");
+    let mut cleanup = Cleanup::default();
+    let builder = format!("{}/builder:1", unique("dockerfile"));
+    let runner = format!("{}/runner:1", unique("dockerfile"));
+    import_rootfs(
+        &rootfs_with(&builder_packages(&text)),
+        &builder,
+        scratch.path(),
+        &mut cleanup,
+    );
+    import_rootfs(
+        &rootfs_with(&fixture_packages("web")),
+        &runner,
+        scratch.path(),
+        &mut cleanup,
+    );
+    let bin = scratch.path().join("relpack-bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::copy(env!("CARGO_BIN_EXE_relpack"), bin.join("relpack")).unwrap();
+    let context = scratch.path().join("web");
+    copy_dir(&Path::new(REPO).join("fixtures/web"), &context);
+    let _ = std::fs::remove_dir_all(context.join("_build"));
+
+    let build = |extra: &[&str]| {
+        let mut cmd = podman();
+        cmd.args(["build", "--network", "none", "--layers=false", "-f"])
+            .arg(&dockerfile)
+            .arg(format!("--build-context=relpack-src={}", bin.display()))
+            .args(["--build-arg", "RELPACK=prebuilt"])
+            .args(["--build-arg", &format!("BUILDER_IMAGE={builder}")])
+            .args(["--build-arg", &format!("RUNNER_IMAGE={runner}")])
+            .args(["--build-arg", "APP=web"])
+            .args(extra)
+            .arg(&context);
+        run_ok(&mut cmd)
+    };
+    let final_tag = format!("{}/final:1", unique("dockerfile"));
+    cleanup.images.push(final_tag.clone());
+    build(&["-t", &final_tag]);
+    let name = unique("dockerfile-final");
+    let port = run_detached(&final_tag, &name, &mut cleanup, &[]);
+    let body = http_get(port, Duration::from_secs(30));
+    assert_eq!(
+        body.as_deref(),
+        Some("hello from web\n"),
+        "{}",
+        podman_ok(&["logs", &name])
+    );
+    stop_cleanly(&name);
+
+    let image_tag = format!("{}/two-stage:1", unique("dockerfile"));
+    let out = scratch.path().join("out");
+    build(&[
+        "--target",
+        "image",
+        "--build-arg",
+        &format!("IMAGE_ARGS=--tag {image_tag} --expose 4000"),
+        "--output",
+        &format!("type=local,dest={}", out.display()),
+    ]);
+    load(&out.join("image.tar"), &image_tag, &mut cleanup);
+    let name = unique("dockerfile-two-stage");
+    let port = run_detached(&image_tag, &name, &mut cleanup, &[]);
+    let body = http_get(port, Duration::from_secs(30));
+    assert_eq!(
+        body.as_deref(),
+        Some("hello from web\n"),
+        "{}",
+        podman_ok(&["logs", &name])
+    );
+    stop_cleanly(&name);
+}

@@ -153,6 +153,9 @@ fn field<'a>(value: &'a Value, key: &str, path: &Path, what: &str) -> Result<&'a
     })
 }
 
+/// A layer's media type, if the manifest says, and its bytes.
+type StoredLayer = (Option<String>, Vec<u8>);
+
 /// Reads the base image archive at `path` for an image of `architecture`
 /// (OCI's name, e.g. `amd64`).
 pub(crate) fn read(path: &Path, architecture: &str) -> Result<BaseImage> {
@@ -161,8 +164,7 @@ pub(crate) fn read(path: &Path, architecture: &str) -> Result<BaseImage> {
         path: path.to_owned(),
         message,
     };
-    // (config, [(media type, bytes)])
-    let (config, layers): (Value, Vec<(Option<String>, Vec<u8>)>) = if members.has("index.json") {
+    let (config, layers): (Value, Vec<StoredLayer>) = if members.has("index.json") {
         let mut index = members.json("index.json")?;
         let manifest = loop {
             let manifests = field(&index, "manifests", path, "index.json")?

@@ -265,6 +265,7 @@ mod tests {
             .collect();
         for text in [launcher, erl] {
             let mut heredoc: Option<String> = None;
+            let mut in_quote = false;
             for line in text.lines().map(str::trim) {
                 if let Some(end) = &heredoc {
                     if line == end {
@@ -276,6 +277,23 @@ mod tests {
                     heredoc = Some(tag.trim_matches(|c| c == '\'' || c == ')').to_owned());
                 }
                 if line.starts_with('#') || line.starts_with("{%") {
+                    continue;
+                }
+                // Lines inside a multi-line single-quoted string (an awk
+                // program) are not shell.
+                let quoted = in_quote;
+                if line.matches('\'').count() % 2 == 1 {
+                    in_quote = !in_quote;
+                }
+                if quoted {
+                    continue;
+                }
+                // A case pattern (`name | sname)`) names no command.
+                let pattern = line.split_once(')').is_some_and(|(p, _)| {
+                    p.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || " |*-_/".contains(c))
+                });
+                if pattern {
                     continue;
                 }
                 let starts = std::iter::once(line)
