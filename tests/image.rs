@@ -249,23 +249,16 @@ fn skopeo_layers(transport: &str, archive: &Path) -> (String, Vec<String>) {
 }
 
 /// A base image: the debootstrap rootfs (with `packages`) imported with
-/// `podman import` and saved with `podman save` (docker-archive, its
-/// default, or `oci-archive`) into `dir`.
-fn base_archive(packages: &[String], format: &str, dir: &Path, cleanup: &mut Cleanup) -> PathBuf {
-    let rootfs = rootfs_with(packages);
+/// `podman import`; returns its tag.
+fn base_image(packages: &[String], dir: &Path, cleanup: &mut Cleanup) -> String {
     let tag = unique(&format!("base-{}", packages.len()));
-    cleanup.images.push(tag.clone());
-    let tar = dir.join("rootfs.tar");
-    run_ok(
-        Command::new("tar")
-            .arg("-C")
-            .arg(&rootfs)
-            .args(["--exclude=./.relpack-complete", "-cf"])
-            .arg(&tar)
-            .arg("."),
-    );
-    podman_ok(&["import", tar.to_str().unwrap(), &tag]);
-    std::fs::remove_file(&tar).unwrap();
+    import_rootfs(&rootfs_with(packages), &tag, dir, cleanup);
+    tag
+}
+
+/// `podman save` of `tag` (`docker-archive`, its default, or
+/// `oci-archive`) into `dir`.
+fn save(tag: &str, format: &str, dir: &Path) -> PathBuf {
     let archive = dir.join(format!("base-{format}.tar"));
     podman_ok(&[
         "save",
@@ -273,7 +266,7 @@ fn base_archive(packages: &[String], format: &str, dir: &Path, cleanup: &mut Cle
         format,
         "-o",
         archive.to_str().unwrap(),
-        &tag,
+        tag,
     ]);
     archive
 }
@@ -403,8 +396,9 @@ fn on_an_imported_debian_base() {
     let project = compiled_fixture("web");
     let crypto = compiled_fixture("crypto");
     let mut cleanup = Cleanup::default();
-    let docker = base_archive(&[], "docker-archive", project.path(), &mut cleanup);
-    let oci = base_archive(&[], "oci-archive", project.path(), &mut cleanup);
+    let minbase = base_image(&[], project.path(), &mut cleanup);
+    let docker = save(&minbase, "docker-archive", project.path());
+    let oci = save(&minbase, "oci-archive", project.path());
     for (label, base) in [("docker", &docker), ("oci", &oci)] {
         let tag = format!("{}/web:1", unique(&format!("base-{label}")));
         let (archive, out) = image(
@@ -455,12 +449,8 @@ fn on_an_imported_debian_base() {
         stderr.contains("warning: libcrypto.so.3") && stderr.contains("neither the base image"),
         "{stderr}"
     );
-    let ssl = base_archive(
-        &fixture_packages("crypto"),
-        "docker-archive",
-        crypto.path(),
-        &mut cleanup,
-    );
+    let with_ssl = base_image(&fixture_packages("crypto"), crypto.path(), &mut cleanup);
+    let ssl = save(&with_ssl, "docker-archive", crypto.path());
     let tag = format!("{}/crypto:2", unique("base-ssl"));
     let (archive, out) = image(
         crypto.path(),
@@ -784,7 +774,11 @@ fn dockerfile_builds_with_podman_and_its_images_answer() {
 
     let image_tag = format!("{}/two-stage:1", unique("dockerfile"));
     let out = scratch.path().join("out");
+    // The exported stage is committed too, untagged: removed by its id.
+    let iid = scratch.path().join("iid");
     build(&[
+        "--iidfile",
+        iid.to_str().unwrap(),
         "--target",
         "image",
         "--build-arg",
@@ -792,6 +786,9 @@ fn dockerfile_builds_with_podman_and_its_images_answer() {
         "--output",
         &format!("type=local,dest={}", out.display()),
     ]);
+    cleanup
+        .images
+        .push(std::fs::read_to_string(&iid).unwrap().trim().to_owned());
     load(&out.join("image.tar"), &image_tag, &mut cleanup);
     let name = unique("dockerfile-two-stage");
     let port = run_detached(&image_tag, &name, &mut cleanup, &[]);

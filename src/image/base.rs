@@ -337,3 +337,117 @@ fn apply(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::image::view::resolve;
+
+    /// A tar of `(path, Some(contents) | None for a directory, link)`.
+    fn tar_of(entries: &[(&str, Option<&str>, Option<&str>)]) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        for (path, data, link) in entries {
+            let mut h = tar::Header::new_gnu();
+            h.set_mode(0o644);
+            match (data, link) {
+                (_, Some(target)) => {
+                    h.set_entry_type(tar::EntryType::Symlink);
+                    h.set_size(0);
+                    b.append_link(&mut h, path, target).unwrap();
+                }
+                (Some(text), None) => {
+                    h.set_size(text.len() as u64);
+                    b.append_data(&mut h, path, text.as_bytes()).unwrap();
+                }
+                (None, None) => {
+                    h.set_entry_type(tar::EntryType::Directory);
+                    h.set_size(0);
+                    b.append_data(&mut h, path, std::io::empty()).unwrap();
+                }
+            }
+        }
+        b.into_inner().unwrap()
+    }
+
+    /// A `docker save`-style archive of two layers, the second gzipped.
+    fn docker_archive(dir: &Path, architecture: &str) -> PathBuf {
+        let lower = tar_of(&[
+            ("bin", None, Some("usr/bin")),
+            ("usr/", None, None),
+            ("usr/bin/", None, None),
+            ("usr/bin/sh", Some("#!"), None),
+            ("etc/", None, None),
+            ("etc/passwd", Some("root:x:0:0::/root:/bin/sh\n"), None),
+            ("opt/", None, None),
+            ("opt/old/", None, None),
+            ("opt/old/file", Some("x"), None),
+            ("opt/gone", Some("x"), None),
+        ]);
+        let upper = tar_of(&[
+            ("opt/.wh.gone", Some(""), None),
+            ("opt/old/.wh..wh..opq", Some(""), None),
+            (
+                "etc/passwd",
+                Some("root:x:0:0::/root:/bin/sh\nbob:x:1000:1000::/:/bin/sh\n"),
+                None,
+            ),
+        ]);
+        let upper = crate::archive::gzip(&upper).unwrap();
+        let config = format!(
+            r#"{{"architecture":"{architecture}","os":"linux","config":{{"Env":["PATH=/bin"]}}}}"#
+        );
+        let manifest =
+            r#"[{"Config":"c.json","RepoTags":["base:1"],"Layers":["a/layer.tar","b/layer.tar"]}]"#;
+        let outer = {
+            let mut b = tar::Builder::new(Vec::new());
+            for (name, bytes) in [
+                ("manifest.json", manifest.as_bytes()),
+                ("c.json", config.as_bytes()),
+                ("a/layer.tar", &lower),
+                ("b/layer.tar", &upper),
+            ] {
+                let mut h = tar::Header::new_gnu();
+                h.set_mode(0o644);
+                h.set_size(bytes.len() as u64);
+                b.append_data(&mut h, name, bytes).unwrap();
+            }
+            b.into_inner().unwrap()
+        };
+        let path = dir.join("base.tar");
+        std::fs::write(&path, outer).unwrap();
+        path
+    }
+
+    #[test]
+    fn reads_a_docker_save_archive_with_whiteouts() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = read(&docker_archive(dir.path(), "amd64"), "amd64").unwrap();
+        assert_eq!(base.layers.len(), 2);
+        assert_eq!(
+            base.layers[0].media_type,
+            "application/vnd.oci.image.layer.v1.tar"
+        );
+        assert_eq!(base.layers[1].media_type, GZIP_LAYER);
+        assert_ne!(base.layers[1].digest, base.layers[1].diff_id);
+        assert_eq!(resolve(&base.files, "/bin/sh").unwrap().path, "usr/bin/sh");
+        assert!(base.files.kind("opt/gone").is_none());
+        assert!(base.files.kind("opt/old/file").is_none());
+        assert_eq!(base.files.kind("opt/old"), Some(Kind::Dir));
+        assert!(base.passwd.unwrap().contains("bob:x:1000"));
+        assert_eq!(base.config["config"]["Env"][0], "PATH=/bin");
+    }
+
+    #[test]
+    fn another_architecture_or_no_image_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = read(&docker_archive(dir.path(), "arm64"), "amd64").unwrap_err();
+        assert!(
+            err.to_string().contains("the base image is for `arm64`"),
+            "{err}"
+        );
+        let junk = dir.path().join("junk");
+        std::fs::write(&junk, tar_of(&[("hello", Some("x"), None)])).unwrap();
+        let err = read(&junk, "amd64").unwrap_err().to_string();
+        assert!(err.contains("junk: not an image archive"), "{err}");
+    }
+}
