@@ -646,6 +646,12 @@ fn bad_input_is_one_line_and_leaves_nothing() {
     assert!(stderr.contains("blocker"), "{stderr}");
     assert!(no_temporary_files(project.path()));
 
+    // No ERTS and no Erlang in the default base.
+    one_line_error(
+        &image_with(&["--include-erts", "false"]),
+        "the default base has no Erlang",
+    );
+
     // Bad options.
     one_line_error(&image_with(&["--tag", "Web:1"]), "not a valid reference");
     one_line_error(&image_with(&["--expose", "http"]), "--expose http");
