@@ -29,6 +29,7 @@ median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2
 seconds() { awk -v now="$(date +%s.%N)" -v t0="$1" 'BEGIN { printf "%.3f\n", now - t0 }'; }
 
 : >"$work/table"
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 for name in hello crypto web; do
   dir=$work/$name
   if [ ! -f "$dir/.compiled" ]; then
@@ -76,7 +77,7 @@ for r in $(seq "$runs"); do
 done
 
 echo
-echo "Images: $runs runs each, medians; $(nproc) cores; $(podman --version)"
+echo "Images: $runs runs each, medians; $(nproc) cores, load average $load_before before and $(cut -d' ' -f1-3 /proc/loadavg) after; $(podman --version)"
 echo
 echo "| fixture | relpack build (s) | relpack image (s) | image stored (MB) | image unpacked (MB) | minbase + packages + release (MB) |"
 echo "|---|---|---|---|---|---|"

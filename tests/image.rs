@@ -336,9 +336,20 @@ fn web_image_serves_http_and_answers_the_launcher() {
     assert_printed(&rpc, "hello from web");
     // The VM is PID 1: `podman stop`'s SIGTERM reaches it.
     assert_printed(&exec(&name, &["bin/web", "pid"]), "1");
-    // Not root, and the release's own files are not its to change.
-    let write = exec(&name, &["sh", "-c", "touch bin/x || echo refused"]);
+    // Not root, and the release's own files are not its to change (echo:
+    // a failed redirection of a special builtin like `:` ends dash).
+    let write = exec(&name, &["sh", "-c", "echo >bin/x || echo refused"]);
     assert!(String::from_utf8_lossy(&write.stdout).contains("refused"));
+    // Where the launcher writes stays writable: RELEASE_TMP and tmp/.
+    let write = exec(
+        &name,
+        &[
+            "sh",
+            "-c",
+            "echo >\"$RELEASE_TMP/x\" && echo >tmp/x && echo written",
+        ],
+    );
+    assert_printed(&write, "written");
     remote_console(
         &name,
         "web",
@@ -433,6 +444,7 @@ fn on_an_imported_debian_base() {
             "hello from web",
         );
         assert_printed(&exec(&name, &["id", "-un"]), "app");
+        remote_console(&name, "web", "IO.puts(:on_the_base)", "on_the_base");
         stop_cleanly(&name);
     }
 
@@ -554,6 +566,21 @@ fn reproducible_digests_and_one_layer_per_code_change() {
     assert_ne!(digest_c, digest_a);
     assert_eq!(layers_c[..3], layers_a[..3]);
     assert_ne!(layers_c[3], layers_a[3]);
+
+    // The manifest's OCI annotations.
+    let raw = run_ok(Command::new("skopeo").args([
+        "inspect",
+        "--raw",
+        &format!("oci-archive:{}", a.display()),
+    ]));
+    let manifest: serde_json::Value = serde_json::from_str(&raw).unwrap();
+    let annotations = &manifest["annotations"];
+    assert_eq!(annotations["org.opencontainers.image.version"], "0.1.0");
+    assert_eq!(annotations["org.opencontainers.image.title"], "web");
+    assert_eq!(
+        annotations["org.opencontainers.image.created"],
+        "1970-01-01T00:00:00Z"
+    );
 
     // SOURCE_DATE_EPOCH is the creation time.
     let out = run(Command::new(env!("CARGO_BIN_EXE_relpack"))
