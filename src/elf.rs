@@ -33,6 +33,18 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
+    /// A reader of `bytes`, if they start like an ELF file's header.
+    fn new(bytes: &[u8]) -> Result<Reader<'_>, ElfError> {
+        if !is_elf(bytes) || bytes.len() < 0x34 {
+            return Err(ElfError("not an ELF file".into()));
+        }
+        Ok(Reader {
+            bytes,
+            wide: bytes[4] == 2,
+            big: bytes[5] == 2,
+        })
+    }
+
     fn slice(&self, at: u64, len: u64) -> Result<&[u8], ElfError> {
         let start = usize::try_from(at).ok();
         let end = start.and_then(|s| s.checked_add(usize::try_from(len).ok()?));
@@ -61,14 +73,7 @@ impl Reader<'_> {
 /// The `DT_NEEDED` sonames of an ELF file, in order. A static executable
 /// needs none.
 pub fn needed_libraries(bytes: &[u8]) -> Result<Vec<String>, ElfError> {
-    if !is_elf(bytes) || bytes.len() < 0x34 {
-        return Err(ElfError("not an ELF file".into()));
-    }
-    let r = Reader {
-        bytes,
-        wide: bytes[4] == 2,
-        big: bytes[5] == 2,
-    };
+    let r = Reader::new(bytes)?;
     let (shoff, shentsize, shnum) = if r.wide {
         (r.uint(0x28, 8)?, r.uint(0x3A, 2)?, r.uint(0x3C, 2)?)
     } else {
@@ -138,14 +143,7 @@ const PT_INTERP: u32 = 3;
 /// `/lib64/ld-linux-x86-64.so.2`) of an ELF file; `None` for a shared
 /// library or a static executable.
 pub fn interpreter(bytes: &[u8]) -> Result<Option<String>, ElfError> {
-    if !is_elf(bytes) || bytes.len() < 0x34 {
-        return Err(ElfError("not an ELF file".into()));
-    }
-    let r = Reader {
-        bytes,
-        wide: bytes[4] == 2,
-        big: bytes[5] == 2,
-    };
+    let r = Reader::new(bytes)?;
     let (phoff, phentsize, phnum) = if r.wide {
         (r.uint(0x20, 8)?, r.uint(0x36, 2)?, r.uint(0x38, 2)?)
     } else {

@@ -12,8 +12,8 @@ mod common;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -166,59 +166,18 @@ fn remote_console(name: &str, release: &str, expr: &str, expect: &str) {
         "CONTAINERS_CONF='{}' podman exec -it {name} bin/{release} remote_console",
         conf.display()
     );
-    let mut child = Command::new("script")
-        .args(["-qec", &inner, "/dev/null"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let output = Arc::new(Mutex::new(String::new()));
-    let mut pipe = child.stdout.take().unwrap();
-    let reader = {
-        let output = Arc::clone(&output);
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = pipe.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                output
-                    .lock()
-                    .unwrap()
-                    .push_str(&String::from_utf8_lossy(&buf[..n]));
-            }
-        })
-    };
-    let wait_for = |text: &str| {
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(30) {
-            if output.lock().unwrap().contains(text) {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        false
-    };
-    let mut stdin = child.stdin.take().unwrap();
-    let prompt = wait_for(&format!("iex({release}@"));
+    let mut terminal = Terminal::spawn(Command::new("script").args(["-qec", &inner, "/dev/null"]));
+    let prompt = terminal.wait_for(&format!("iex({release}@"));
     let mut printed = false;
     if prompt {
-        stdin.write_all(format!("{expr}\n").as_bytes()).unwrap();
-        printed = wait_for(expect);
+        terminal.send(format!("{expr}\n").as_bytes());
+        printed = terminal.wait_for(expect);
     }
-    let _ = stdin.write_all(b"\x07");
+    // Ctrl-G opens the job menu of the local (hidden) node; q quits it.
+    terminal.send(b"\x07");
     std::thread::sleep(Duration::from_secs(1));
-    let _ = stdin.write_all(b"q\r");
-    drop(stdin);
-    let start = Instant::now();
-    while child.try_wait().unwrap().is_none() && start.elapsed() < Duration::from_secs(20) {
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    reader.join().unwrap();
-    let text = output.lock().unwrap().clone();
+    terminal.send(b"q\r");
+    let text = terminal.close();
     assert!(
         prompt && printed,
         "remote_console in the container:\n{text}"
@@ -715,6 +674,20 @@ fn shell_less_base(dir: &Path, cleanup: &mut Cleanup) -> PathBuf {
     archive
 }
 
+/// Runs the web fixture's image `tag`: it answers HTTP, and stops cleanly.
+fn serves_web(tag: &str, label: &str, cleanup: &mut Cleanup) {
+    let name = unique(label);
+    let port = run_detached(tag, &name, cleanup, &[]);
+    let body = http_get(port, Duration::from_secs(30));
+    assert_eq!(
+        body.as_deref(),
+        Some("hello from web\n"),
+        "{}",
+        podman_ok(&["logs", &name])
+    );
+    stop_cleanly(&name);
+}
+
 /// Imports a rootfs directory as the image `tag`.
 fn import_rootfs(rootfs: &Path, tag: &str, dir: &Path, cleanup: &mut Cleanup) {
     cleanup.images.push(tag.to_owned());
@@ -794,16 +767,7 @@ fn dockerfile_builds_with_podman_and_its_images_answer() {
     let final_tag = format!("{}/final:1", unique("dockerfile"));
     cleanup.images.push(final_tag.clone());
     build(&["-t", &final_tag]);
-    let name = unique("dockerfile-final");
-    let port = run_detached(&final_tag, &name, &mut cleanup, &[]);
-    let body = http_get(port, Duration::from_secs(30));
-    assert_eq!(
-        body.as_deref(),
-        Some("hello from web\n"),
-        "{}",
-        podman_ok(&["logs", &name])
-    );
-    stop_cleanly(&name);
+    serves_web(&final_tag, "dockerfile-final", &mut cleanup);
 
     let image_tag = format!("{}/two-stage:1", unique("dockerfile"));
     let out = scratch.path().join("out");
@@ -823,14 +787,5 @@ fn dockerfile_builds_with_podman_and_its_images_answer() {
         .images
         .push(std::fs::read_to_string(&iid).unwrap().trim().to_owned());
     load(&out.join("image.tar"), &image_tag, &mut cleanup);
-    let name = unique("dockerfile-two-stage");
-    let port = run_detached(&image_tag, &name, &mut cleanup, &[]);
-    let body = http_get(port, Duration::from_secs(30));
-    assert_eq!(
-        body.as_deref(),
-        Some("hello from web\n"),
-        "{}",
-        podman_ok(&["logs", &name])
-    );
-    stop_cleanly(&name);
+    serves_web(&image_tag, "dockerfile-two-stage", &mut cleanup);
 }
