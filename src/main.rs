@@ -448,6 +448,11 @@ fn build(cmd: BuildCommand) -> anyhow::Result<()> {
 
 fn image(cmd: ImageCommand) -> anyhow::Result<()> {
     let mut build = cmd.build;
+    anyhow::ensure!(
+        build.compress == "gzip",
+        "--compress {}: relpack image writes no tarball, and its layers are gzip, which every engine reads",
+        build.compress
+    );
     let out = build.out.take();
     let mut options = options(build)?;
     options.tar = false;

@@ -642,6 +642,10 @@ fn bad_input_is_one_line_and_leaves_nothing() {
     one_line_error(&image_with(&["--tag", "Web:1"]), "not a valid reference");
     one_line_error(&image_with(&["--expose", "http"]), "--expose http");
     one_line_error(&image_with(&["--format", "zip"]), "unknown image format");
+    one_line_error(
+        &image_with(&["--compress", "zstd"]),
+        "relpack image writes no tarball",
+    );
 }
 
 /// Whether `dir` holds no temporary file of relpack's.

@@ -397,8 +397,8 @@ fn check_base(plan: &ReleasePlan, base: &base::BaseImage, path: &Path) -> Result
     Ok(warnings)
 }
 
-/// Whether the application at `dir` (in `_build`) is a third-party
-/// dependency of the project at `project`: fetched into `deps/` (Mix), or,
+/// Whether the application `name` is a third-party dependency of the
+/// project at `project`: fetched into `deps/` (Mix), or,
 /// in a rebar3 project, neither the top-level application nor one under
 /// `apps/`. Path dependencies elsewhere count as the project's own: they
 /// are usually in-house code that changes with it.
