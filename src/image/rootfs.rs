@@ -175,21 +175,25 @@ pub(crate) fn host_base(
     c.drain();
     let mut tree = c.tree;
     etc_files(&mut tree, user, None, None);
+    // Host names from the /etc/hosts the engine writes, then DNS.
+    tree.file(
+        "etc/nsswitch.conf",
+        Source::Bytes(b"passwd: files\ngroup: files\nhosts: files dns\n".to_vec()),
+        0o644,
+        Owner::ROOT,
+    );
     tree.dir("tmp", 0o1777, Owner::ROOT);
     (tree, c.warnings)
 }
 
 /// `/etc/passwd` and `/etc/group` with the application user added to
-/// `passwd` and `group` (a base image's, or none: root only), and, for
-/// the default base, an `/etc/nsswitch.conf` that resolves host names
-/// from `/etc/hosts` (which the engine writes), then DNS.
+/// `passwd` and `group` (a base image's, or none: root only).
 pub(crate) fn etc_files(
     tree: &mut Tree,
     user: &AppUser,
     passwd: Option<&str>,
     group: Option<&str>,
 ) {
-    let default = passwd.is_none();
     let passwd = passwd.unwrap_or("root:x:0:0:root:/root:/usr/sbin/nologin\n");
     let group = group.unwrap_or("root:x:0:\n");
     let line = |text: &str, entry: String| {
@@ -219,14 +223,6 @@ pub(crate) fn etc_files(
         0o644,
         Owner::ROOT,
     );
-    if default {
-        tree.file(
-            "etc/nsswitch.conf",
-            Source::Bytes(b"passwd: files\ngroup: files\nhosts: files dns\n".to_vec()),
-            0o644,
-            Owner::ROOT,
-        );
-    }
 }
 
 /// Whether `path` resolves to a file in `view`.
