@@ -8,14 +8,14 @@
 //! changed:
 //!
 //! 1. the base: by default the build machine's files the release needs
-//!    ([`rootfs`]), or the layers of a `--base` image archive ([`base`]);
+//!    (`rootfs.rs`), or the layers of a `--base` image archive (`base.rs`);
 //! 2. ERTS and the OTP and Elixir applications;
 //! 3. third-party dependencies (applications fetched into `deps/`, or
 //!    rebar3 dependencies);
 //! 4. the project's own applications, `bin/`, `releases/` and overlays.
 //!
 //! A code change rebuilds only the last layer: each layer is a
-//! deterministic tar ([`layer`]) compressed by the tarball's deterministic
+//! deterministic tar (`layer.rs`) compressed by the tarball's deterministic
 //! gzip, so an unchanged layer keeps its digest.
 
 mod base;
@@ -91,7 +91,7 @@ pub struct ImageOptions {
     pub out: PathBuf,
     /// An archive or a directory.
     pub format: Format,
-    /// `NAME:TAG` [default: `<release>:<version>`].
+    /// `NAME:TAG`; `None`: `<release>:<version>`.
     pub tag: Option<String>,
     /// A base image archive (OCI or `docker save`) instead of the build
     /// machine's files.
