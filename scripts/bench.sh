@@ -267,3 +267,6 @@ awk 'NR == 1 {s = $2; b = $3; f = $4; c = $5} NR == 2 {
 echo
 # The one-file executable, on the same file system.
 scripts/bench-executable.sh "$runs" "$runfs/executable"
+echo
+# Container images (relpack image, sizes, start in podman).
+scripts/bench-image.sh "$runs"
