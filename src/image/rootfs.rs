@@ -21,8 +21,8 @@ use crate::inspect::{find_library, Library};
 /// are not built into a POSIX shell (dash, busybox sh). The test below
 /// keeps the list in step with the templates.
 pub(crate) const LAUNCHER_TOOLS: &[&str] = &[
-    "awk", "basename", "cat", "chmod", "dirname", "head", "ls", "mkdir", "mv", "od", "readlink",
-    "rm", "sed", "sleep", "tail", "tr",
+    "awk", "basename", "cat", "chmod", "date", "dirname", "env", "grep", "head", "ls", "mkdir",
+    "mv", "od", "readlink", "rm", "sed", "sleep", "tail", "tr",
 ];
 
 /// The shell the launcher's `#!` line names.
