@@ -243,13 +243,7 @@ impl Packer {
             }
             Some((file, _)) => {
                 header.set_entry_type(tar::EntryType::Regular);
-                header.set_mode(if file.mode & 0o111 != 0 {
-                    0o755
-                } else if file.mode & 0o044 == 0 {
-                    0o600
-                } else {
-                    0o644
-                });
+                header.set_mode(crate::fsutil::shipped_mode(file.mode));
                 header.set_size(file.size);
             }
         }

@@ -73,9 +73,22 @@ pub struct Staged {
 /// beside `plan.output_dir` and, when `tarball` is given, packs it on the
 /// way: each directory's files are compressed by the thread that just
 /// wrote them, from the bytes it still holds, and appended in tar order.
-pub fn stage(plan: &ReleasePlan, mut tarball: Option<(&Packer, &mut TarWriter)>) -> Result<Staged> {
+pub fn stage(plan: &ReleasePlan, tarball: Option<(&Packer, &mut TarWriter)>) -> Result<Staged> {
     let dir = TempPath::beside(&plan.output_dir)?;
     let root = dir.path().to_owned();
+    // Errors name the output directory, which the user can fix, never
+    // the hidden temporary one.
+    let digests = stage_in(plan, &root, tarball)
+        .map_err(|e| crate::fsutil::blame_dest(e, &root, &plan.output_dir))?;
+    Ok(Staged { dir, digests })
+}
+
+fn stage_in(
+    plan: &ReleasePlan,
+    root: &Path,
+    mut tarball: Option<(&Packer, &mut TarWriter)>,
+) -> Result<Digests> {
+    let root = root.to_owned();
     let vsn_dir = root.join(plan.version_dir());
     fs::create_dir_all(&vsn_dir).at(&vsn_dir, "cannot create the release directory")?;
     // The boot scripts and the rest of releases/ are rendered beside the
@@ -111,7 +124,7 @@ pub fn stage(plan: &ReleasePlan, mut tarball: Option<(&Packer, &mut TarWriter)>)
     files.write_groups(tail, &mut digests, &mut None)?;
     write_manifest(&root, &manifest, &mut digests)?;
     files.write_groups(tail, &mut digests, &mut tarball)?;
-    Ok(Staged { dir, digests })
+    Ok(digests)
 }
 
 /// Writes the launcher, ERTS's `erl` and the hooks and commands, creates

@@ -103,6 +103,27 @@ impl TempPath {
     }
 }
 
+/// `e`, told of `dest` where it names a path inside `tmp`, the temporary
+/// that becomes `dest`: the user can act on `dest`, not on a hidden name
+/// gone once the build stops.
+pub(crate) fn blame_dest(e: Error, tmp: &Path, dest: &Path) -> Error {
+    match e {
+        Error::Io {
+            path,
+            action,
+            source,
+        } => Error::Io {
+            path: match path.strip_prefix(tmp) {
+                Ok(rel) => dest.join(rel),
+                Err(_) => path,
+            },
+            action,
+            source,
+        },
+        other => other,
+    }
+}
+
 /// Swaps two directory entries atomically (`renameat2(RENAME_EXCHANGE)`).
 fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
     use std::ffi::CString;
@@ -219,10 +240,18 @@ pub fn copy_file(src: &Path, dest: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The permission bits a file with `mode` ships with: its own, executable
-/// bits included, but never write permission for group or others.
+/// The one rule for the permission bits a file with `mode` ships with, in
+/// the release directory and in the tarball alike: executable (any `x`
+/// bit) or not, readable by group or others or private; never writable
+/// but by its owner, no set-id bits.
 pub fn shipped_mode(mode: u32) -> u32 {
-    mode & 0o7777 & !0o022
+    let private = mode & 0o044 == 0;
+    match (mode & 0o111 != 0, private) {
+        (true, false) => 0o755,
+        (true, true) => 0o700,
+        (false, false) => 0o644,
+        (false, true) => 0o600,
+    }
 }
 
 /// Writes `bytes` to `path` with Unix permission `mode`. The file is

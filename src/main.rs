@@ -126,8 +126,9 @@ struct BuildArgs {
     /// script; repeatable.
     #[arg(long = "command", value_name = "NAME=SCRIPT")]
     commands: Vec<String>,
-    /// A directory of scripts the launcher sources at HOOK (pre_start,
-    /// post_start, pre_stop, post_stop); repeatable.
+    /// A directory of scripts (or one script) the launcher sources at HOOK
+    /// (pre_configure, post_configure, pre_start, post_start, pre_stop,
+    /// post_stop); repeatable.
     #[arg(long = "hook", value_name = "HOOK=DIR")]
     hooks: Vec<String>,
     /// Copy BEAM files whole instead of stripping debug info and docs.

@@ -13,7 +13,10 @@ while [ -L "$SELF" ]; do
   esac
 done
 RELEASE_ROOT=${RELEASE_ROOT:-$(CDPATH='' cd "$(dirname "$SELF")/.." && pwd -P)}
-export RELEASE_ROOT
+# Distillery's name for it, which its config providers' paths use
+# ("${RELEASE_ROOT_DIR}/etc/config.toml").
+RELEASE_ROOT_DIR=${RELEASE_ROOT_DIR:-$RELEASE_ROOT}
+export RELEASE_ROOT RELEASE_ROOT_DIR
 RELEASE_NAME=${RELEASE_NAME:-{{ rel_name }}}
 export RELEASE_NAME
 

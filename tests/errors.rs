@@ -285,6 +285,11 @@ fn unwritable_output_directory() {
     p.app("foo", &[], "");
     let err = p.fails(&["--out", "/proc/relpack-cannot-write-here/foo"]);
     assert!(err.contains("/proc/relpack-cannot-write-here"), "{err}");
+    // The directory exists but takes no new entries: the message names
+    // the output directory, not the hidden temporary one beside it.
+    let err = p.fails(&["--out", "/proc/self/relpack-out"]);
+    assert!(err.contains("/proc/self/relpack-out"), "{err}");
+    assert!(!err.contains(".relpack-"), "{err}");
 }
 
 #[test]
@@ -447,7 +452,9 @@ fn shadowed_otp_app_and_otp_mismatch_are_warnings() {
     );
 }
 
-/// Executable bits survive; write permission for others never ships.
+/// One rule for file modes, in the release directory and the tarball
+/// alike: executable or not, private or readable; never writable by
+/// others.
 #[test]
 fn priv_modes_kept_but_never_writable_by_others() {
     use std::os::unix::fs::PermissionsExt;
@@ -455,7 +462,14 @@ fn priv_modes_kept_but_never_writable_by_others() {
     p.app("foo", &[], "");
     let private = p.root().join("_build/prod/lib/foo/priv");
     std::fs::create_dir_all(&private).unwrap();
-    for (name, mode) in [("port_prog", 0o777), ("data.txt", 0o666), ("tool", 0o750)] {
+    for (name, mode) in [
+        ("port_prog", 0o777),
+        ("data.txt", 0o666),
+        ("tool", 0o750),
+        ("secret.key", 0o640),
+        ("private_tool", 0o700),
+        ("private.txt", 0o600),
+    ] {
         std::fs::write(private.join(name), name).unwrap();
         std::fs::set_permissions(private.join(name), std::fs::Permissions::from_mode(mode))
             .unwrap();
@@ -469,23 +483,29 @@ fn priv_modes_kept_but_never_writable_by_others() {
             .mode()
             & 0o777
     };
-    assert_eq!(mode("port_prog"), 0o755);
-    assert_eq!(mode("data.txt"), 0o644);
-    assert_eq!(mode("tool"), 0o750);
+    let expected = [
+        ("port_prog", 0o755, "-rwxr-xr-x"),
+        ("data.txt", 0o644, "-rw-r--r--"),
+        ("tool", 0o755, "-rwxr-xr-x"),
+        ("secret.key", 0o644, "-rw-r--r--"),
+        ("private_tool", 0o700, "-rwx------"),
+        ("private.txt", 0o600, "-rw-------"),
+    ];
+    for (name, bits, _) in expected {
+        assert_eq!(mode(name), bits, "{name} in the release directory");
+    }
     let listing = run_ok(
         std::process::Command::new("tar")
             .arg("tvzf")
             .arg(p.root().join("_build/prod/foo-0.1.0.tar.gz")),
     );
     let line = |n: &str| listing.lines().find(|l| l.ends_with(n)).unwrap().to_owned();
-    assert!(
-        line("priv/port_prog").starts_with("-rwxr-xr-x root/root"),
-        "{listing}"
-    );
-    assert!(
-        line("priv/data.txt").starts_with("-rw-r--r-- root/root"),
-        "{listing}"
-    );
+    for (name, _, shown) in expected {
+        assert!(
+            line(&format!("priv/{name}")).starts_with(&format!("{shown} root/root")),
+            "{name} in the tarball: {listing}"
+        );
+    }
     assert!(
         line("releases/COOKIE").starts_with("-rw------- root/root"),
         "{listing}"
@@ -506,8 +526,10 @@ fn invalid_build_options_for_stripping_compression_and_cookie() {
         err.contains("`lz4`") && err.contains("gzip, zstd or none"),
         "{err}"
     );
-    let err = p.fails(&["--cookie", "has space"]);
-    assert!(err.contains("invalid cookie"), "{err}");
+    for bad in [" leading-space", "tab\there", "caf\u{e9}"] {
+        let err = p.fails(&["--cookie", bad]);
+        assert!(err.contains("invalid cookie"), "{err}");
+    }
 }
 
 #[test]

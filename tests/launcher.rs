@@ -658,11 +658,7 @@ fn a_bad_command_or_hook_is_a_clear_build_error() {
         ),
         (
             &["--hook", "pre_start=/no/such/dir"],
-            "/no/such/dir: the `pre_start` hook directory does not exist",
-        ),
-        (
-            &["--hook", "pre_start=mix.exs"],
-            "mix.exs: the `pre_start` hook directory does not exist (or is not a directory)",
+            "/no/such/dir: the `pre_start` hook (a directory of scripts, or one script) does not exist",
         ),
         (&["--hook", "on_boot=/tmp"], "unknown hook `on_boot`"),
         (

@@ -76,7 +76,9 @@ pub fn read(dir: &Path, profile: &str, name: Option<&str>) -> Result<Option<Rele
     for opt in profile_relx.unwrap_or_default() {
         let same = |old: &Term| match (old.as_tuple(), opt.as_tuple()) {
             (Some([Term::Atom(a), ra, ..]), Some([Term::Atom(b), rb, ..])) if a == b => {
-                a != "release" || ra.as_tuple().map(|t| &t[0]) == rb.as_tuple().map(|t| &t[0])
+                // `{}` as a release id has no name: never the same release.
+                let name = |r: &Term| r.as_tuple().and_then(|t| t.first()).cloned();
+                a != "release" || (name(ra).is_some() && name(ra) == name(rb))
             }
             _ => false,
         };
@@ -211,4 +213,24 @@ pub fn read(dir: &Path, profile: &str, name: Option<&str>) -> Result<Option<Rele
     r.applications = apps;
     r.settings = settings;
     Ok(Some(r))
+}
+
+#[cfg(test)]
+mod tests {
+    /// A release id with no name, in the base and in the profile (which
+    /// are matched by name), is an error naming the file, not a panic.
+    #[test]
+    fn a_release_id_without_a_name_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("rebar.config"),
+            "{relx, [{release, {}, [a]}]}.\n{profiles, [{default, [{relx, [{release, {}, [a]}]}]}]}.\n",
+        )
+        .unwrap();
+        let err = super::read(dir.path(), "default", None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("rebar.config"), "{err}");
+        assert!(err.contains("relx release id must be {Name, Vsn}"), "{err}");
+    }
 }
