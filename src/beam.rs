@@ -91,6 +91,14 @@ pub fn chunk_ids(beam: &[u8]) -> Result<Vec<ChunkId>, BeamError> {
         .collect())
 }
 
+/// The data of chunk `id` (without its header), if `beam` has one.
+pub fn chunk<'a>(beam: &'a [u8], id: &ChunkId) -> Result<Option<&'a [u8]>, BeamError> {
+    Ok(chunks(beam)?
+        .into_iter()
+        .find(|c| c.starts_with(id))
+        .map(|c| &c[8..]))
+}
+
 /// Each chunk as `id size data`, without padding, checked to lie inside
 /// the container.
 fn chunks(beam: &[u8]) -> Result<Vec<&[u8]>, BeamError> {

@@ -170,6 +170,15 @@ pub enum Error {
         message: String,
     },
 
+    /// A hot upgrade cannot be built: no previous release, a bad appup, ...
+    #[error("{}: {message}", path.display())]
+    Upgrade {
+        /// The file or directory at fault.
+        path: PathBuf,
+        /// What is wrong, and what to do.
+        message: String,
+    },
+
     /// Erlang/OTP or its ERTS cannot be found or is not usable; the text says why.
     #[error("Erlang/OTP not found: {0}")]
     Otp(String),

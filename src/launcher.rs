@@ -26,6 +26,11 @@ pub const BUILTIN_COMMANDS: &[&str] = &[
     "pid",
     "rpc",
     "eval",
+    "releases",
+    "unpack",
+    "install",
+    "upgrade",
+    "downgrade",
     "describe",
     "version",
     "help",
@@ -43,15 +48,21 @@ pub enum Hook {
     PreStop,
     /// Once the stopped node's process is gone.
     PostStop,
+    /// Before `upgrade`, `install` or `downgrade` changes the running node.
+    PreUpgrade,
+    /// Once such a change is done.
+    PostUpgrade,
 }
 
 impl Hook {
     /// Every hook, in the order they run over a node's life.
-    pub const ALL: [Hook; 4] = [
+    pub const ALL: [Hook; 6] = [
         Hook::PreStart,
         Hook::PostStart,
         Hook::PreStop,
         Hook::PostStop,
+        Hook::PreUpgrade,
+        Hook::PostUpgrade,
     ];
 
     /// The hook's name as in configuration and directory names, e.g. `pre_start`.
@@ -61,6 +72,8 @@ impl Hook {
             Hook::PostStart => "post_start",
             Hook::PreStop => "pre_stop",
             Hook::PostStop => "post_stop",
+            Hook::PreUpgrade => "pre_upgrade",
+            Hook::PostUpgrade => "post_upgrade",
         }
     }
 
@@ -78,7 +91,7 @@ impl FromStr for Hook {
             .find(|h| h.as_str() == s)
             .ok_or_else(|| {
                 Error::Option(format!(
-                    "unknown hook `{s}` (use pre_start, post_start, pre_stop or post_stop)"
+                    "unknown hook `{s}` (use pre_start, post_start, pre_stop, post_stop, pre_upgrade or post_upgrade)"
                 ))
             })
     }

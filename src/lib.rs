@@ -72,6 +72,7 @@ pub mod plan;
 pub mod resolve;
 pub mod templates;
 pub mod term;
+pub mod upgrade;
 
 use std::path::PathBuf;
 
@@ -141,6 +142,9 @@ pub fn write_observed(
     };
     let staged = assemble::stage(plan, packer.as_ref().zip(writer.as_mut()))?;
     let packed = writer.map(archive::TarWriter::finish).transpose()?;
+    if let Some(upgrade) = &plan.upgrade {
+        upgrade::package::finish(plan, upgrade, staged.dir.path())?;
+    }
     phase_done("write");
     staged.publish(&plan.output_dir)?;
     let (mut entries, mut reused) = (0, 0);

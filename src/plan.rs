@@ -207,6 +207,9 @@ pub struct ReleasePlan {
     pub cookie_store: PathBuf,
     /// The archive's cache directory, if the cache is used.
     pub cache_dir: Option<PathBuf>,
+    /// What a hot upgrade from the previous release needs
+    /// ([`crate::upgrade::plan`] sets it).
+    pub upgrade: Option<crate::upgrade::UpgradePlan>,
 }
 
 /// A change to the release tree, relative to its root.
@@ -458,6 +461,7 @@ pub fn plan(options: &BuildOptions) -> Result<ReleasePlan> {
         release_config: project_config.release,
         commands,
         hooks,
+        upgrade: None,
     })
 }
 

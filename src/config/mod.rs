@@ -429,7 +429,7 @@ impl ReleaseSettings {
                 k if k.ends_with("_hooks") => {
                     let name = k.trim_end_matches("_hooks");
                     let hook = name.parse::<Hook>().map_err(|_| {
-                        at(s, format!("`{k}` is not supported: the launcher runs pre_start, post_start, pre_stop and post_stop hooks"))
+                        at(s, format!("`{k}` is not supported: the launcher runs pre_start, post_start, pre_stop, post_stop, pre_upgrade and post_upgrade hooks"))
                     })?;
                     r.hooks.push((hook, path_of(s, key)?));
                 }

@@ -170,9 +170,7 @@ pub fn without_system_erlang(program: &Path, args: &[&str]) -> Command {
     cmd.arg("-m")
         .arg("sh")
         .arg("-c")
-        .arg(
-            "mount -t tmpfs tmpfs \"$0\" && mount -t tmpfs tmpfs \"$1\" && shift 2 && exec \"$@\"",
-        )
+        .arg("mount -t tmpfs tmpfs \"$0\" && mount -t tmpfs tmpfs \"$1\" && shift 2 && exec \"$@\"")
         .arg(&installed().otp_root)
         .arg(installed().elixir_root())
         .arg(program)

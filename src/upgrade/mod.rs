@@ -1,0 +1,445 @@
+//! Hot code upgrades, as Distillery made them: the appups and the relup
+//! computed natively from the previous and the new release, and the
+//! upgrade package `releases/<vsn>/<name>.tar.gz` that OTP's
+//! `release_handler` unpacks and installs on the running node.
+//!
+//! [`plan`] finds the previous release (kept in the output directory, or
+//! a tarball), decides each changed application's appup ([`appup`]) and
+//! computes the relup ([`relup`]); the files join the release as
+//! overlays. [`package::finish`] writes the upgrade package and keeps the
+//! previous releases in the new release directory before it is published.
+
+pub mod appup;
+pub mod module;
+pub mod package;
+pub mod relup;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::app::AppSpec;
+use crate::error::{Error, Result};
+use crate::fsutil::TempPath;
+use crate::inputs::compare_versions;
+use crate::plan::{BuildOptions, PlannedOverlay, ReleasePlan};
+use crate::resolve::StartType;
+use crate::term::{parse_consult, to_consult_text, Term};
+use relup::{Rel, RelApp};
+
+/// Where the release to upgrade from comes from.
+#[derive(Debug, Clone, Default)]
+pub struct UpgradeOptions {
+    /// The version to upgrade from; default: the newest other version in
+    /// the output directory (or the tarball's).
+    pub upfrom: Option<String>,
+    /// A tarball of the previous release, instead of the output directory.
+    pub upfrom_tarball: Option<PathBuf>,
+}
+
+/// Where an application's appup comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AppupSource {
+    /// Generated from the two versions' BEAM files.
+    Generated,
+    /// A hand-written file.
+    File(PathBuf),
+}
+
+/// The appup of one application whose version changed.
+#[derive(Debug, Clone)]
+pub struct PlannedAppup {
+    /// The application.
+    pub app: String,
+    /// Its version in the previous release.
+    pub from: String,
+    /// Its version in the new release.
+    pub to: String,
+    /// The appup term.
+    pub term: Term,
+    /// Generated, or which file.
+    pub source: AppupSource,
+}
+
+/// Everything decided about the upgrade.
+#[derive(Debug, Clone)]
+pub struct UpgradePlan {
+    /// The version upgraded from.
+    pub from_vsn: String,
+    /// The ERTS version of the previous release.
+    pub from_erts: String,
+    /// The root of the previous release (the output directory or the
+    /// unpacked tarball).
+    pub previous_root: PathBuf,
+    /// The unpacked tarball, removed when the plan is dropped.
+    pub unpacked: Option<Arc<TempPath>>,
+    /// The appups of the applications whose version changed.
+    pub appups: Vec<PlannedAppup>,
+    /// The relup term.
+    pub relup: Term,
+    /// `lib/` directories the previous release lacks: the package ships them.
+    pub new_lib_dirs: Vec<String>,
+    /// Whether the ERTS version changed (the package then ships ERTS).
+    pub erts_changed: bool,
+}
+
+impl UpgradePlan {
+    /// The upgrade package, relative to the release root.
+    pub fn package_path(plan: &ReleasePlan) -> PathBuf {
+        plan.version_dir().join(format!("{}.tar.gz", plan.name))
+    }
+}
+
+/// Plans a release (as [`crate::plan()`]) that can be installed on a node
+/// running the previous release. sasl is added as `load` when the release
+/// does not have it (`release_handler` is part of it).
+pub fn plan(options: &BuildOptions, up: &UpgradeOptions) -> Result<ReleasePlan> {
+    let mut plan = crate::plan(options)?;
+    if !plan.apps.iter().any(|a| a.name() == "sasl") {
+        let mut with_sasl = options.clone();
+        with_sasl.apps.push(("sasl".into(), StartType::Load));
+        plan = crate::plan(&with_sasl)?;
+        plan.warnings.push(
+            "sasl added to the release as `load`: release_handler, which installs upgrades, is part of it".into(),
+        );
+    }
+    if !plan.include_erts {
+        return Err(Error::Option(
+            "--upgrade needs ERTS and OTP's applications in the release (include_erts: false): release_handler installs from the release's own lib/, as Distillery required".into(),
+        ));
+    }
+    if plan.dev_mode {
+        return Err(Error::Option(
+            "--upgrade cannot be used with dev_mode: a dev_mode release links the project's code instead of shipping it".into(),
+        ));
+    }
+    let upgrade = plan_upgrade(options, &plan, up)?;
+    for a in &upgrade.appups {
+        let shipped_in_ebin = matches!(&a.source, AppupSource::File(p) if p.parent().is_some_and(|d| d.ends_with("ebin")));
+        if !shipped_in_ebin {
+            plan.overlays.push(PlannedOverlay::Write {
+                text: to_consult_text(std::slice::from_ref(&a.term)),
+                to: Path::new("lib")
+                    .join(format!("{}-{}", a.app, a.to))
+                    .join("ebin")
+                    .join(format!("{}.appup", a.app)),
+            });
+        }
+    }
+    plan.overlays.push(PlannedOverlay::Write {
+        text: to_consult_text(std::slice::from_ref(&upgrade.relup)),
+        to: plan.version_dir().join("relup"),
+    });
+    plan.upgrade = Some(upgrade);
+    Ok(plan)
+}
+
+fn plan_upgrade(
+    options: &BuildOptions,
+    plan: &ReleasePlan,
+    up: &UpgradeOptions,
+) -> Result<UpgradePlan> {
+    let (root, unpacked) = match &up.upfrom_tarball {
+        Some(tarball) => {
+            let dir = package::unpack_previous(tarball, &plan.output_dir)?;
+            (dir.path().to_owned(), Some(Arc::new(dir)))
+        }
+        None => (plan.output_dir.clone(), None),
+    };
+    let shown = up.upfrom_tarball.clone().unwrap_or_else(|| root.clone());
+    let from_vsn = previous_version(&root, &shown, &plan.name, &plan.version, up)?;
+    let rel_path = root
+        .join("releases")
+        .join(&from_vsn)
+        .join(format!("{}.rel", plan.name));
+    let base = read_rel(&rel_path, &root)?;
+    if !base.apps.iter().any(|a| a.name == "sasl") {
+        return Err(Error::Upgrade {
+            path: rel_path,
+            message: format!(
+                "the previous release {from_vsn} has no sasl, so it cannot install an upgrade live: deploy this version by a restart, and upgrade from it next time"
+            ),
+        });
+    }
+    let top = Rel {
+        vsn: plan.version.clone(),
+        erts_vsn: plan.otp.erts_vsn.clone(),
+        apps: plan
+            .apps
+            .iter()
+            .map(|a| RelApp {
+                name: a.name().to_owned(),
+                vsn: a.vsn().to_owned(),
+                start_type: a.start_type.as_str().to_owned(),
+                modules: a.source.spec.modules.clone(),
+            })
+            .collect(),
+    };
+    let mut appups = Vec::new();
+    for app in &plan.apps {
+        let Some(old) = base.apps.iter().find(|o| o.name == app.name()) else {
+            continue;
+        };
+        if old.vsn == app.vsn() {
+            continue;
+        }
+        let (from, to) = (old.vsn.clone(), app.vsn().to_owned());
+        let written = appup::handwritten_candidates(
+            &options.project_dir,
+            &app.source.dir,
+            app.name(),
+            &from,
+            &to,
+        )
+        .into_iter()
+        .find(|p| p.is_file());
+        let (term, source) = match written {
+            Some(path) => (
+                appup::read_handwritten(&path, &from, &to)?,
+                AppupSource::File(path),
+            ),
+            None => {
+                let old_ebin = root
+                    .join("lib")
+                    .join(format!("{}-{from}", app.name()))
+                    .join("ebin");
+                let old_mods = appup::read_ebin(&old_ebin)?;
+                let new_mods = appup::read_ebin(&app.source.dir.join("ebin"))?;
+                (
+                    appup::generate(&from, &to, &old_mods, &new_mods),
+                    AppupSource::Generated,
+                )
+            }
+        };
+        appups.push(PlannedAppup {
+            app: app.name().to_owned(),
+            from,
+            to,
+            term,
+            source,
+        });
+    }
+    let order: Vec<String> = crate::boot::boot_order(&plan.boot_apps(false))?
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    let terms: BTreeMap<String, Term> = appups
+        .iter()
+        .map(|a| (a.app.clone(), a.term.clone()))
+        .collect();
+    let relup = relup::relup(&top, &order, &base, &terms).map_err(|reason| {
+        let written: Vec<String> = appups
+            .iter()
+            .filter_map(|a| match &a.source {
+                AppupSource::File(p) => Some(p.display().to_string()),
+                AppupSource::Generated => None,
+            })
+            .collect();
+        Error::Upgrade {
+            path: options.project_dir.clone(),
+            message: format!(
+                "cannot compute the relup from {from_vsn}: {reason}{}",
+                if written.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (hand-written appups: {})", written.join(", "))
+                }
+            ),
+        }
+    })?;
+    let new_lib_dirs = plan
+        .apps
+        .iter()
+        .filter(|a| {
+            !base
+                .apps
+                .iter()
+                .any(|o| o.name == a.name() && o.vsn == a.vsn())
+        })
+        .map(|a| a.dir_name())
+        .collect();
+    Ok(UpgradePlan {
+        erts_changed: base.erts_vsn != plan.otp.erts_vsn,
+        from_erts: base.erts_vsn,
+        from_vsn,
+        previous_root: root,
+        unpacked,
+        appups,
+        relup,
+        new_lib_dirs,
+    })
+}
+
+/// The version to upgrade from: `--upfrom`, else the newest version under
+/// `root/releases` other than the one being built.
+fn previous_version(
+    root: &Path,
+    shown: &Path,
+    name: &str,
+    building: &str,
+    up: &UpgradeOptions,
+) -> Result<String> {
+    let releases = root.join("releases");
+    let mut found: Vec<String> = std::fs::read_dir(&releases)
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .filter(|e| e.path().join(format!("{name}.rel")).is_file())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    found.sort_by(|a, b| compare_versions(b, a));
+    let fail = |message: String| Error::Upgrade {
+        path: shown.to_owned(),
+        message,
+    };
+    if let Some(v) = &up.upfrom {
+        if v == building {
+            return Err(fail(format!(
+                "--upfrom {v} is the version being built: bump the version (mix.exs `version:`) first"
+            )));
+        }
+        if !found.contains(v) {
+            return Err(fail(format!(
+                "--upfrom {v}: no release {name} {v} here (found: {})",
+                if found.is_empty() {
+                    "none".into()
+                } else {
+                    found.join(", ")
+                }
+            )));
+        }
+        return Ok(v.clone());
+    }
+    match found.iter().find(|v| *v != building) {
+        Some(v) => Ok(v.clone()),
+        None if found.iter().any(|v| v == building) => Err(fail(format!(
+            "the previous release has the same version {building} as this one: bump the version (mix.exs `version:`) to build an upgrade"
+        ))),
+        None => Err(fail(format!(
+            "no previous release of {name} here to upgrade from: build the old version into this output directory first, or pass --upfrom-tarball"
+        ))),
+    }
+}
+
+/// Reads a previous release's `.rel` and its applications' `.app` files
+/// from `root/lib`.
+fn read_rel(path: &Path, root: &Path) -> Result<Rel> {
+    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+        path: path.to_owned(),
+        action: "cannot read the previous release",
+        source,
+    })?;
+    let terms = parse_consult(&bytes).map_err(|e| Error::Parse {
+        path: path.to_owned(),
+        line: e.line,
+        message: e.message,
+    })?;
+    let bad = || Error::Upgrade {
+        path: path.to_owned(),
+        message: "not a release file {release, {Name, Vsn}, {erts, Vsn}, Apps}".into(),
+    };
+    let [Term::Tuple(items)] = terms.as_slice() else {
+        return Err(bad());
+    };
+    let [tag, name_vsn, erts, apps] = items.as_slice() else {
+        return Err(bad());
+    };
+    let vsn = name_vsn
+        .as_tuple()
+        .and_then(|t| t.get(1))
+        .and_then(Term::as_string);
+    let erts_vsn = erts
+        .as_tuple()
+        .and_then(|t| t.get(1))
+        .and_then(Term::as_string);
+    let (Some("release"), Some(vsn), Some(erts_vsn), Some(apps)) =
+        (tag.as_atom(), vsn, erts_vsn, apps.as_list())
+    else {
+        return Err(bad());
+    };
+    let mut out = Vec::new();
+    for a in apps {
+        let t = a.as_tuple().ok_or_else(bad)?;
+        let (Some(name), Some(app_vsn)) = (
+            t.first().and_then(Term::as_atom),
+            t.get(1).and_then(Term::as_string),
+        ) else {
+            return Err(bad());
+        };
+        let start_type = t
+            .get(2)
+            .and_then(Term::as_atom)
+            .unwrap_or("permanent")
+            .to_owned();
+        let app_file = root
+            .join("lib")
+            .join(format!("{name}-{app_vsn}"))
+            .join("ebin")
+            .join(format!("{name}.app"));
+        if !app_file.is_file() {
+            return Err(Error::Upgrade {
+                path: app_file,
+                message: format!(
+                    "missing: the previous release {vsn} needs {name} {app_vsn} in its lib/ (a release built with include_erts: false cannot be upgraded from)"
+                ),
+            });
+        }
+        let spec = AppSpec::read(&app_file, name)?;
+        out.push(RelApp {
+            name: name.to_owned(),
+            vsn: app_vsn,
+            start_type,
+            modules: spec.modules,
+        });
+    }
+    Ok(Rel {
+        vsn,
+        erts_vsn,
+        apps: out,
+    })
+}
+
+/// Writes the appup relpack generates for `app` (Distillery's
+/// `gen.appup`) to the project's `rel/appups/<app>/<from>_to_<to>.appup`,
+/// where `relpack build --upgrade` then finds it; returns its path.
+pub fn write_appup(options: &BuildOptions, up: &UpgradeOptions, app: &str) -> Result<PathBuf> {
+    let plan = plan(options, up)?;
+    let upgrade = plan.upgrade.as_ref().expect("an upgrade plan");
+    let Some(found) = upgrade.appups.iter().find(|a| a.app == app) else {
+        let message = match plan.apps.iter().find(|a| a.name() == app) {
+            Some(a) => format!(
+                "{app} {} is in the previous release {} with the same version: nothing to upgrade (bump its version)",
+                a.vsn(),
+                upgrade.from_vsn
+            ),
+            None => format!("{app} is not an application of this release"),
+        };
+        return Err(Error::Upgrade {
+            path: options.project_dir.join("mix.exs"),
+            message,
+        });
+    };
+    if let AppupSource::File(path) = &found.source {
+        return Err(Error::Upgrade {
+            path: path.clone(),
+            message: format!("{app} already has a hand-written appup here: edit it"),
+        });
+    }
+    let dir = options.project_dir.join("rel").join("appups").join(app);
+    let path = dir.join(format!("{}_to_{}.appup", found.from, found.to));
+    std::fs::create_dir_all(&dir).map_err(|source| Error::Io {
+        path: dir.clone(),
+        action: "cannot create directory",
+        source,
+    })?;
+    let tmp = TempPath::beside(&path)?;
+    let text = to_consult_text(std::slice::from_ref(&found.term));
+    std::fs::write(tmp.path(), text).map_err(|source| Error::Io {
+        path: path.clone(),
+        action: "cannot write",
+        source,
+    })?;
+    tmp.publish(&path)?;
+    Ok(path)
+}
