@@ -279,12 +279,16 @@ ERLANG
 }
 
 # Runs `upgrade_code` for command argument 1 and version argument 2, with
-# the pre_upgrade and post_upgrade hooks around what changes the node.
+# the running release's pre_upgrade hooks before what changes the node and
+# the installed release's post_upgrade hooks (RELEASE_VSN its version) after.
 release_command() {
   [ -n "$2" ] || die "$1 needs a version, e.g.: $(basename "$SELF") $1 1.2.0"
   [ "$1" = unpack ] || run_hooks pre_upgrade
   tool_node run "$(upgrade_code)" "$1" "$2"
-  [ "$1" = unpack ] || run_hooks post_upgrade
+  [ "$1" != unpack ] || return 0
+  RELEASE_VSN=$2
+  HOOKS_DIR=$RELEASE_ROOT/releases/$2/hooks
+  run_hooks post_upgrade
 }
 
 usage() {

@@ -1,0 +1,433 @@
+//! Hot upgrades. The `upgrader` fixture is compiled at 0.1.0; each later
+//! version is made by editing its `mix.exs` version (and applications) and
+//! copying modules from its `next/` directory into `lib/`, recompiled with
+//! the real `mix`.
+//!
+//! - relpack's relup equals, as a term, what `systools:make_relup/4`
+//!   builds from the same `.rel` files and relpack's appups, for each
+//!   version pair, and its appups are what Distillery would generate;
+//! - an upgrade installed live with `bin/upgrader upgrade` keeps the
+//!   process and transforms its state (system Erlang hidden, and in the
+//!   minimal Debian rootfs); `restart` boots the new version, `downgrade`
+//!   brings the old code back.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::*;
+use relpack::term::{parse_consult, to_compact};
+
+const NAME: &str = "upgrader";
+
+/// The compiled fixture and how to move it to its next version.
+struct Project {
+    scratch: Scratch,
+    root: PathBuf,
+}
+
+impl Project {
+    fn new() -> Project {
+        let scratch = compiled_fixture(NAME);
+        let root = scratch.path().join(NAME);
+        Project { scratch, root }
+    }
+
+    fn release_dir(&self) -> PathBuf {
+        self.root.join("_build/prod/rel").join(NAME)
+    }
+
+    /// Replaces `from` by `to` in the project file `file`.
+    fn edit(&self, file: &str, from: &str, to: &str) {
+        let path = self.root.join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(from), "{file} has no `{from}`");
+        std::fs::write(&path, text.replace(from, to)).unwrap();
+    }
+
+    /// Copies `next/<file>` over `lib/upgrader/<file>`.
+    fn take(&self, file: &str) {
+        std::fs::copy(
+            self.root.join("next").join(file),
+            self.root.join("lib").join(NAME).join(file),
+        )
+        .unwrap();
+    }
+
+    /// Sets the version in mix.exs, applies `change` and recompiles.
+    fn next_version(&self, from: &str, to: &str, change: impl FnOnce(&Project)) {
+        self.edit(
+            "mix.exs",
+            &format!("version: \"{from}\""),
+            &format!("version: \"{to}\""),
+        );
+        change(self);
+        run_ok(
+            Command::new("mix")
+                .arg("compile")
+                .current_dir(&self.root)
+                .env("MIX_ENV", "prod"),
+        );
+    }
+
+    /// The term in a file of the release directory.
+    fn term(&self, rel: &str) -> String {
+        let bytes = std::fs::read(self.release_dir().join(rel)).unwrap();
+        to_compact(&parse_consult(&bytes).unwrap().remove(0))
+    }
+
+    /// The relup must equal what systools:make_relup/4 builds.
+    fn assert_relup_matches_systools(&self, vsn: &str, from: &str) {
+        let work = self.scratch.path().join(format!("oracle-{vsn}"));
+        std::fs::create_dir_all(&work).unwrap();
+        let out = run_ok(
+            Command::new("escript")
+                .arg(Path::new(REPO).join("tests/support/oracle.escript"))
+                .args(["relup"])
+                .arg(self.release_dir())
+                .args([NAME, vsn, from])
+                .arg(&work),
+        );
+        assert!(out.contains("relup equals systools"), "{vsn}: {out}");
+    }
+
+    /// The files of the upgrade package of `vsn`.
+    fn package_listing(&self, vsn: &str) -> Vec<String> {
+        let package = self
+            .release_dir()
+            .join("releases")
+            .join(vsn)
+            .join(format!("{NAME}.tar.gz"));
+        run_ok(Command::new("tar").arg("tzf").arg(package))
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+/// `{To, [{From, Up}], [{From, Down}]}` in compact form.
+fn appup(to: &str, from: &str, up: &str, down: &str) -> String {
+    let text = format!("{{\"{to}\", [{{\"{from}\", [{up}]}}], [{{\"{from}\", [{down}]}}]}}.");
+    to_compact(&parse_consult(text.as_bytes()).unwrap().remove(0))
+}
+
+fn appup_path(vsn: &str) -> String {
+    format!("lib/{NAME}-{vsn}/ebin/{NAME}.appup")
+}
+
+#[test]
+fn relups_equal_systools_make_relup() {
+    require("escript", "apt-get install erlang");
+    let p = Project::new();
+    relpack_ok(&p.root, &["build", "--no-tar"]);
+
+    // A changed module.
+    p.next_version("0.1.0", "0.2.0", |p| p.take("util.ex"));
+    relpack_ok(&p.root, &["build", "--no-tar", "--upgrade"]);
+    p.assert_relup_matches_systools("0.2.0", "0.1.0");
+    assert_eq!(
+        p.term(&appup_path("0.2.0")),
+        appup(
+            "0.2.0",
+            "0.1.0",
+            "{load_module, 'Elixir.Upgrader.Util', []}",
+            "{load_module, 'Elixir.Upgrader.Util', []}"
+        )
+    );
+    // Only what the previous release lacks: the new version of the app.
+    let listing = p.package_listing("0.2.0");
+    assert!(listing
+        .iter()
+        .all(|f| f.starts_with("lib/upgrader-0.2.0") || f.starts_with("releases/0.2.0")));
+    for file in [
+        "releases/0.2.0/upgrader.rel",
+        "releases/0.2.0/relup",
+        "releases/0.2.0/start.boot",
+        "releases/0.2.0/sys.config",
+        "releases/0.2.0/vm.args",
+        "lib/upgrader-0.2.0/ebin/Elixir.Upgrader.Util.beam",
+        "lib/upgrader-0.2.0/ebin/upgrader.appup",
+    ] {
+        assert!(
+            listing.iter().any(|f| f == file),
+            "{file} not in {listing:?}"
+        );
+    }
+
+    // An added and a deleted module.
+    p.next_version("0.2.0", "0.3.0", |p| {
+        std::fs::remove_file(p.root.join("lib/upgrader/old.ex")).unwrap();
+        p.take("fresh.ex");
+    });
+    relpack_ok(&p.root, &["build", "--no-tar", "--upgrade"]);
+    p.assert_relup_matches_systools("0.3.0", "0.2.0");
+    assert_eq!(
+        p.term(&appup_path("0.3.0")),
+        appup(
+            "0.3.0",
+            "0.2.0",
+            "{add_module, 'Elixir.Upgrader.Fresh'}, {delete_module, 'Elixir.Upgrader.Old'}",
+            "{add_module, 'Elixir.Upgrader.Old'}, {delete_module, 'Elixir.Upgrader.Fresh'}"
+        )
+    );
+
+    // A changed GenServer and a changed supervisor; the GenServer calls a
+    // changed module, so it loads after it.
+    p.next_version("0.3.0", "0.4.0", |p| {
+        p.take("counter.ex");
+        p.take("sup.ex");
+        p.edit("lib/upgrader/util.ex", ":v2", ":v3");
+    });
+    relpack_ok(&p.root, &["build", "--no-tar", "--upgrade"]);
+    p.assert_relup_matches_systools("0.4.0", "0.3.0");
+    let changed = [
+        "{update, 'Elixir.Upgrader.Sup', supervisor}",
+        "{load_module, 'Elixir.Upgrader.Util', []}",
+        "{update, 'Elixir.Upgrader.Counter', {advanced, []}, ['Elixir.Upgrader.Util']}",
+    ];
+    let reversed: Vec<&str> = changed.iter().rev().copied().collect();
+    assert_eq!(
+        p.term(&appup_path("0.4.0")),
+        appup("0.4.0", "0.3.0", &changed.join(", "), &reversed.join(", "))
+    );
+
+    // An application added (tools) and one removed (runtime_tools).
+    p.next_version("0.4.0", "0.5.0", |p| {
+        p.edit("mix.exs", ":runtime_tools", ":tools")
+    });
+    relpack_ok(&p.root, &["build", "--no-tar", "--upgrade"]);
+    p.assert_relup_matches_systools("0.5.0", "0.4.0");
+    let relup = p.term("releases/0.5.0/relup");
+    assert!(
+        relup.contains("{apply,{application,start,[tools,permanent]}}"),
+        "{relup}"
+    );
+    assert!(
+        relup.contains("{apply,{application,stop,[runtime_tools]}}"),
+        "{relup}"
+    );
+    let listing = p.package_listing("0.5.0");
+    let tools = format!("lib/tools-{}/ebin/tools.app", installed().app_vsn("tools"));
+    assert!(listing.contains(&tools), "{listing:?}");
+
+    // An ERTS change, simulated in the previous release's .rel.
+    let old_rel = p.release_dir().join("releases/0.5.0/upgrader.rel");
+    let text = std::fs::read_to_string(&old_rel).unwrap();
+    let erts = format!("{{erts,\"{}\"}}", installed().erts);
+    assert!(text.contains(&erts), "{text}");
+    std::fs::write(&old_rel, text.replace(&erts, "{erts,\"12.0\"}")).unwrap();
+    p.next_version("0.5.0", "0.6.0", |p| {
+        p.edit("lib/upgrader/util.ex", ":v3", ":v4")
+    });
+    relpack_ok(&p.root, &["build", "--no-tar", "--upgrade"]);
+    p.assert_relup_matches_systools("0.6.0", "0.5.0");
+    let relup = p.term("releases/0.6.0/relup");
+    assert!(
+        relup.contains("[{\"0.5.0\",[],[restart_new_emulator,"),
+        "{relup}"
+    );
+    assert!(relup.ends_with(",restart_emulator]}]}"), "{relup}");
+    let beam = format!("{}/bin/beam.smp", installed().erts_dir());
+    assert!(p.package_listing("0.6.0").contains(&beam));
+
+    // Every previous release is kept in the output directory, and the
+    // newest one checks.
+    for vsn in ["0.1.0", "0.2.0", "0.3.0", "0.4.0", "0.5.0"] {
+        assert!(p
+            .release_dir()
+            .join("releases")
+            .join(vsn)
+            .join("upgrader.rel")
+            .is_file());
+        assert!(p
+            .release_dir()
+            .join(format!("lib/upgrader-{vsn}/ebin"))
+            .is_dir());
+    }
+    let out = relpack_ok(&p.root, &["check", p.release_dir().to_str().unwrap()]);
+    assert!(out.contains("ok: upgrader 0.6.0"), "{out}");
+}
+
+/// The launcher of an unpacked release, run with the system Erlang hidden.
+struct Node {
+    root: PathBuf,
+    node: String,
+    log: PathBuf,
+}
+
+impl Node {
+    fn run(&self, args: &[&str]) -> Output {
+        run(
+            without_system_erlang(&self.root.join("bin").join(NAME), args)
+                .env("RELEASE_NODE", &self.node)
+                .env("UPGRADE_LOG", &self.log),
+        )
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "{args:?} failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+}
+
+/// Hook scripts that log their hook and the release version.
+fn upgrade_hooks(dir: &Path) -> Vec<String> {
+    let mut args = Vec::new();
+    for hook in ["pre_upgrade", "post_upgrade"] {
+        std::fs::create_dir_all(dir.join(hook)).unwrap();
+        std::fs::write(
+            dir.join(hook).join("10-log.sh"),
+            format!("echo \"{hook} $RELEASE_VSN\" >>\"$UPGRADE_LOG\"\n"),
+        )
+        .unwrap();
+        args.push(format!("--hook={hook}={}", dir.join(hook).display()));
+    }
+    args
+}
+
+#[test]
+fn live_upgrade_keeps_the_process_and_transforms_its_state() {
+    ensure_epmd();
+    let p = Project::new();
+    let hooks = upgrade_hooks(&p.scratch.path().join("hooks"));
+    let mut args = vec!["build"];
+    args.extend(hooks.iter().map(String::as_str));
+    relpack_ok(&p.root, &args);
+    let node = Node {
+        root: p.scratch.path().join("tar get").join(NAME),
+        node: node_name(NAME),
+        log: p.scratch.path().join("upgrade.log"),
+    };
+    unpack(
+        &p.root.join("_build/prod/upgrader-0.1.0.tar.gz"),
+        &node.root,
+    );
+    let _guard = DaemonGuard(node.root.join("tmp/daemon.pid"));
+    node.ok(&["daemon"]);
+    node.ok(&["rpc", "Upgrader.Counter.set(42)"]);
+    assert_eq!(
+        node.ok(&["rpc", "Upgrader.Counter.describe()"]),
+        "{:v1, 42}"
+    );
+    let pid = node.ok(&["pid"]);
+    assert_eq!(node.ok(&["releases"]), "upgrader 0.1.0 permanent");
+
+    p.next_version("0.1.0", "0.2.0", |p| {
+        for file in ["counter.ex", "sup.ex", "util.ex"] {
+            p.take(file);
+        }
+    });
+    args.push("--upgrade");
+    relpack_ok(&p.root, &args);
+    let package = format!("releases/0.2.0/{NAME}.tar.gz");
+    std::fs::create_dir_all(node.root.join("releases/0.2.0")).unwrap();
+    std::fs::copy(p.release_dir().join(&package), node.root.join(&package)).unwrap();
+
+    let out = node.ok(&["upgrade", "0.2.0"]);
+    assert!(out.ends_with("upgrader 0.2.0 is permanent"), "{out}");
+    assert_eq!(node.ok(&["pid"]), pid, "the VM was restarted");
+    assert_eq!(
+        node.ok(&["rpc", "Upgrader.Counter.describe()"]),
+        "{:v2, %{count: 42, upgraded_from: 42}}"
+    );
+    assert_eq!(
+        node.ok(&["releases"]),
+        "upgrader 0.2.0 permanent\nupgrader 0.1.0 old"
+    );
+    assert_eq!(
+        read_log(&node.log),
+        "pre_upgrade 0.1.0\npost_upgrade 0.2.0\n"
+    );
+    // The launcher reads the new release's files.
+    assert_eq!(node.ok(&["version"]), "upgrader 0.2.0");
+    assert!(node.root.join("releases/0.2.0/upgrader.rel").is_file());
+
+    // A restart boots the new version.
+    node.ok(&["restart"]);
+    assert_eq!(
+        node.ok(&["rpc", "Upgrader.Counter.describe()"]),
+        "{:v2, %{count: 0}}"
+    );
+    assert_eq!(
+        node.ok(&["rpc", "Application.spec(:upgrader, :vsn)"]),
+        "'0.2.0'"
+    );
+
+    // Downgrading transforms the state back and runs the old code.
+    node.ok(&["rpc", "Upgrader.Counter.set(7)"]);
+    let out = node.ok(&["downgrade", "0.1.0"]);
+    assert!(out.ends_with("upgrader 0.1.0 is permanent"), "{out}");
+    assert_eq!(node.ok(&["rpc", "Upgrader.Counter.describe()"]), "{:v1, 7}");
+    assert_eq!(
+        node.ok(&["releases"]),
+        "upgrader 0.2.0 old\nupgrader 0.1.0 permanent"
+    );
+
+    // A version with no package: release_handler's answer, on one line.
+    let out = node.run(&["upgrade", "0.3.0"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("upgrade 0.3.0 failed: unpack: {no_upgrade_package,"),
+        "{err}"
+    );
+
+    // A fresh start boots the permanent release.
+    node.ok(&["stop"]);
+    node.ok(&["daemon"]);
+    assert_eq!(node.ok(&["rpc", "Upgrader.Counter.describe()"]), "{:v1, 0}");
+    node.ok(&["stop"]);
+
+    // The same upgrade in the minimal Debian rootfs, which has no Erlang.
+    let rootfs = rootfs();
+    assert!(!rootfs.join("usr/lib/erlang").exists());
+    let opt = format!("opt/relpack upgrade-{}", std::process::id());
+    let dest = rootfs.join(&opt);
+    let _cleanup = Scratch(dest.clone());
+    unpack(&p.root.join("_build/prod/upgrader-0.1.0.tar.gz"), &dest);
+    let _guard = DaemonGuard(dest.join("tmp/daemon.pid"));
+    let launcher = format!("/{opt}/bin/{NAME}");
+    let in_rootfs = |args: &[&str]| {
+        let out = run(Command::new("unshare")
+            .args(["-m", "sh", "-c"])
+            .arg(r#"mount --rbind /dev "$0/dev" && mount -t proc proc "$0/proc" && exec chroot "$0" "$@""#)
+            .arg(&rootfs)
+            .arg(&launcher)
+            .args(args)
+            .env_clear()
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+            .env("HOME", "/root")
+            .env("UPGRADE_LOG", "/dev/null")
+            .env("RELEASE_NODE", &node.node));
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    in_rootfs(&["daemon"]);
+    in_rootfs(&["rpc", "Upgrader.Counter.set(42)"]);
+    let pid = in_rootfs(&["pid"]);
+    std::fs::create_dir_all(dest.join("releases/0.2.0")).unwrap();
+    std::fs::copy(p.release_dir().join(&package), dest.join(&package)).unwrap();
+    in_rootfs(&["upgrade", "0.2.0"]);
+    assert_eq!(in_rootfs(&["pid"]), pid);
+    assert_eq!(
+        in_rootfs(&["rpc", "Upgrader.Counter.describe()"]),
+        "{:v2, %{count: 42, upgraded_from: 42}}"
+    );
+    assert_eq!(
+        in_rootfs(&["releases"]),
+        "upgrader 0.2.0 permanent\nupgrader 0.1.0 old"
+    );
+    in_rootfs(&["stop"]);
+}
