@@ -247,6 +247,178 @@ fn relups_equal_systools_make_relup() {
     }
     let out = relpack_ok(&p.root, &["check", p.release_dir().to_str().unwrap()]);
     assert!(out.contains("ok: upgrader 0.6.0"), "{out}");
+
+    // check: a module the upgrade loads, a module the downgrade loads and
+    // the release upgraded from, each missing.
+    let broken = p.scratch.path().join("broken");
+    copy_dir(&p.release_dir(), &broken);
+    for gone in [
+        "lib/upgrader-0.6.0/ebin/Elixir.Upgrader.Util.beam",
+        "lib/upgrader-0.5.0/ebin/Elixir.Upgrader.Util.beam",
+    ] {
+        std::fs::remove_file(broken.join(gone)).unwrap();
+    }
+    let out = relpack(&p.root, &["check", broken.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success());
+    let relup = broken.join("releases/0.6.0/relup");
+    for expected in [
+        format!(
+            "problem: {}: upgrading from 0.5.0 loads Elixir.Upgrader.Util, which is not in {}",
+            relup.display(),
+            broken.join("lib/upgrader-0.6.0/ebin").display()
+        ),
+        format!(
+            "problem: {}: downgrading to 0.5.0 loads Elixir.Upgrader.Util, which is not in {}",
+            relup.display(),
+            broken.join("lib/upgrader-0.5.0/ebin").display()
+        ),
+    ] {
+        assert!(text.contains(&expected), "{expected} not in {text}");
+    }
+    std::fs::remove_dir_all(broken.join("releases/0.5.0")).unwrap();
+    let out = relpack(&p.root, &["check", broken.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("upgrades from 0.5.0, but"), "{text}");
+}
+
+/// Each bad input is one line naming what to fix, exit 1, and nothing
+/// written; a hand-written appup wins, and `relpack appup` writes one.
+#[test]
+fn bad_upgrade_inputs_fail_cleanly_and_hand_written_appups_win() {
+    let p = Project::new();
+    let out_dir = p.release_dir();
+    let tarball = |vsn: &str| p.root.join(format!("_build/prod/upgrader-{vsn}.tar.gz"));
+    let fails = |args: &[&str], expected: &str| {
+        let before = listing(&p.root.join("_build/prod"));
+        let out = relpack(&p.root, args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(
+            err.contains(expected),
+            "{args:?}: `{expected}` not in {err}"
+        );
+        let after = listing(&p.root.join("_build/prod"));
+        let changed: Vec<_> = after.iter().filter(|e| !before.contains(e)).collect();
+        let gone: Vec<_> = before.iter().filter(|e| !after.contains(e)).collect();
+        assert!(
+            changed.is_empty() && gone.is_empty(),
+            "{args:?} wrote {changed:?}, removed {gone:?}"
+        );
+    };
+    fails(
+        &["build", "--upgrade"],
+        "_build/prod/rel/upgrader: no previous release of upgrader here to upgrade from",
+    );
+    assert!(!out_dir.exists() && !tarball("0.1.0").exists());
+    relpack_ok(&p.root, &["build"]);
+    fails(
+        &["build", "--upgrade"],
+        "the previous release has the same version 0.1.0 as this one: bump the version",
+    );
+    p.next_version("0.1.0", "0.2.0", |p| p.take("util.ex"));
+    fails(
+        &["build", "--upgrade", "--upfrom", "0.0.9"],
+        "--upfrom 0.0.9: no release upgrader 0.0.9 here (found: 0.1.0)",
+    );
+    fails(
+        &["build", "--upgrade", "--include-erts", "false"],
+        "--upgrade needs ERTS and OTP's applications in the release (include_erts: false)",
+    );
+    fails(
+        &["build", "--upfrom", "0.1.0"],
+        "--upfrom and --upfrom-tarball need --upgrade",
+    );
+    fails(
+        &["build", "--upgrade", "--upfrom-tarball", "/no/such.tar.gz"],
+        "/no/such.tar.gz: cannot open the previous release's tarball",
+    );
+
+    // `relpack appup` writes the generated appup where the build finds it.
+    let appup_file = "rel/appups/upgrader/0.1.0_to_0.2.0.appup";
+    let written = p.root.join(appup_file);
+    let out = relpack_ok(&p.root, &["appup", "--app", "upgrader"]);
+    assert!(out.contains(appup_file), "{out}");
+    let generated = std::fs::read_to_string(&written).unwrap();
+    assert!(
+        generated.contains("{load_module,'Elixir.Upgrader.Util',[]}"),
+        "{generated}"
+    );
+    fails(
+        &["appup", "--app", "upgrader"],
+        &format!("{appup_file}: upgrader already has a hand-written appup here: edit it"),
+    );
+    fails(
+        &["appup", "--app", "kernel"],
+        &format!(
+            "kernel {} is in the previous release 0.1.0 with the same version",
+            installed().app_vsn("kernel")
+        ),
+    );
+
+    // An appup for another version is refused, naming it; an edited one
+    // wins (here: the application restarted instead of its modules
+    // reloaded), also with the previous release from its tarball.
+    std::fs::write(
+        &written,
+        "{\"0.2.1\", [{\"0.1.0\", []}], [{\"0.1.0\", []}]}.\n",
+    )
+    .unwrap();
+    fails(
+        &["build", "--upgrade"],
+        &format!(
+            "{appup_file}: this appup is for version \"0.2.1\", the application's version is 0.2.0"
+        ),
+    );
+    let hand = "{\"0.2.0\", [{\"0.1.0\", [{restart_application, upgrader}]}], [{\"0.1.0\", [{restart_application, upgrader}]}]}.\n";
+    std::fs::write(&written, hand).unwrap();
+    relpack_ok(
+        &p.root,
+        &[
+            "build",
+            "--upgrade",
+            "--upfrom-tarball",
+            tarball("0.1.0").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        p.term(&appup_path("0.2.0")),
+        to_compact(&parse_consult(hand.as_bytes()).unwrap()[0])
+    );
+    let relup = p.term("releases/0.2.0/relup");
+    assert!(
+        relup.contains("{apply,{application,stop,[upgrader]}}"),
+        "{relup}"
+    );
+}
+
+/// Every path under `dir`, with size and modification time for files
+/// (a directory's time changes when a temporary entry comes and goes).
+fn listing(dir: &Path) -> Vec<(PathBuf, Option<(u64, std::time::SystemTime)>)> {
+    if !dir.exists() {
+        return Vec::new();
+    }
+    let mut out: Vec<_> = walkdir(dir)
+        .into_iter()
+        .map(|p| {
+            let m = std::fs::symlink_metadata(&p).unwrap();
+            let file = (!m.is_dir()).then(|| (m.len(), m.modified().unwrap()));
+            (p, file)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn walkdir(dir: &Path) -> Vec<PathBuf> {
+    let mut out = vec![dir.to_owned()];
+    if dir.is_dir() && !dir.is_symlink() {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            out.extend(walkdir(&e.path()));
+        }
+    }
+    out
 }
 
 /// The launcher of an unpacked release, run with the system Erlang hidden.

@@ -10,6 +10,7 @@
 //! previous releases in the new release directory before it is published.
 
 pub mod appup;
+pub mod check;
 pub mod module;
 pub mod package;
 pub mod relup;
