@@ -205,6 +205,7 @@ mod tests {
                     l.starts_with(&format!("{name})"))
                         || l.starts_with(&format!("{name} |"))
                         || l.contains(&format!("| {name})"))
+                        || l.contains(&format!("| {name} |"))
                 }),
                 "`{name}` is not a case of the launcher"
             );
