@@ -391,6 +391,26 @@ fn bad_upgrade_inputs_fail_cleanly_and_hand_written_appups_win() {
         relup.contains("{apply,{application,stop,[upgrader]}}"),
         "{relup}"
     );
+
+    // Changed code under an unchanged application version is not
+    // upgraded: said, not silent.
+    p.edit("lib/upgrader/util.ex", ":v2", ":v9");
+    run_ok(
+        Command::new("mix")
+            .arg("compile")
+            .current_dir(&p.root)
+            .env("MIX_ENV", "prod"),
+    );
+    let out = relpack(
+        &p.root,
+        &["build", "--upgrade", "--release-version", "0.2.1"],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("relpack: warning: upgrader 0.2.0 changed (Elixir.Upgrader.Util) but kept its version, so the upgrade does not load it: bump its version"),
+        "{err}"
+    );
 }
 
 /// Every path under `dir`, with size and modification time for files

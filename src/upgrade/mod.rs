@@ -22,7 +22,7 @@ use std::sync::Arc;
 use crate::app::AppSpec;
 use crate::error::{Error, Result};
 use crate::fsutil::TempPath;
-use crate::inputs::compare_versions;
+use crate::inputs::{compare_versions, Origin};
 use crate::plan::{BuildOptions, PlannedOverlay, ReleasePlan};
 use crate::resolve::StartType;
 use crate::term::{parse_consult, to_consult_text, Term};
@@ -115,6 +115,8 @@ pub fn plan(options: &BuildOptions, up: &UpgradeOptions) -> Result<ReleasePlan> 
         ));
     }
     let upgrade = plan_upgrade(options, &plan, up)?;
+    let stale = stale_versions(&plan, &upgrade)?;
+    plan.warnings.extend(stale);
     for a in &upgrade.appups {
         let shipped_in_ebin = matches!(&a.source, AppupSource::File(p) if p.parent().is_some_and(|d| d.ends_with("ebin")));
         if !shipped_in_ebin {
@@ -269,6 +271,47 @@ fn plan_upgrade(
         relup,
         new_lib_dirs,
     })
+}
+
+/// The project's applications whose code changed while their version did
+/// not: release_handler goes by versions, so the upgrade leaves them as
+/// they are on the node (the release's own lib/ has the new code).
+fn stale_versions(plan: &ReleasePlan, upgrade: &UpgradePlan) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for app in &plan.apps {
+        if app.source.origin != Origin::Project || upgrade.new_lib_dirs.contains(&app.dir_name()) {
+            continue;
+        }
+        let old_ebin = upgrade
+            .previous_root
+            .join("lib")
+            .join(app.dir_name())
+            .join("ebin");
+        let old = appup::read_ebin(&old_ebin)?;
+        let new = appup::read_ebin(&app.source.dir.join("ebin"))?;
+        let changed: Vec<&str> = new
+            .iter()
+            .filter(|(m, f)| old.get(*m).is_none_or(|o| o.code_digest != f.code_digest))
+            .map(|(m, _)| m.as_str())
+            .chain(
+                old.keys()
+                    .filter(|m| !new.contains_key(*m))
+                    .map(String::as_str),
+            )
+            .collect();
+        if let Some(first) = changed.first() {
+            out.push(format!(
+                "{} {} changed ({first}{}) but kept its version, so the upgrade does not load it: bump its version",
+                app.name(),
+                app.vsn(),
+                match changed.len() {
+                    1 => String::new(),
+                    n => format!(" and {} more modules", n - 1),
+                }
+            ));
+        }
+    }
+    Ok(out)
 }
 
 /// The version to upgrade from: `--upfrom`, else the newest version under
