@@ -623,3 +623,53 @@ fn live_upgrade_keeps_the_process_and_transforms_its_state() {
     );
     in_rootfs(&["stop"]);
 }
+
+/// A relx release has no sasl unless listed (the fixture's is edited out):
+/// the previous release must have it (release_handler is part of it), and
+/// an upgrade adds it as `load` when the configuration leaves it out, as
+/// Distillery did.
+#[test]
+fn sasl_is_needed_by_the_previous_release_and_added_to_the_new_one() {
+    let project = compiled_fixture("rebar_hello");
+    let root = project.path().join("rebar_hello");
+    let rel_dir = root.join("_build/default/rel/rebar_hello/releases");
+    let f = fixture("rebar_hello");
+    let config = root.join("rebar.config");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let listed = "[rebar_hello, sasl, {runtime_tools, load}]";
+    assert!(text.contains(listed), "{text}");
+    std::fs::write(
+        &config,
+        text.replace(listed, "[rebar_hello, {runtime_tools, load}]"),
+    )
+    .unwrap();
+    relpack_ok(&root, &["build", "--no-tar"]);
+    let next = [
+        "build",
+        "--no-tar",
+        "--upgrade",
+        "--release-version",
+        "9.9.9",
+    ];
+    let out = relpack(&root, &next);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let old_rel = rel_dir.join(f.vsn).join("rebar_hello.rel");
+    assert_eq!(
+        err.trim(),
+        format!("relpack: error: {}: the previous release {} has no sasl, so it cannot install an upgrade live: deploy this version by a restart, and upgrade from it next time", old_rel.display(), f.vsn)
+            .replace(&format!("{}/", root.display()), "./")
+    );
+    relpack_ok(&root, &["build", "--no-tar", "--app", "sasl=load"]);
+    let out = relpack(&root, &next);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("relpack: warning: sasl added to the release as `load`"),
+        "{err}"
+    );
+    let rel = std::fs::read_to_string(rel_dir.join("9.9.9/rebar_hello.rel")).unwrap();
+    let sasl = format!("{{sasl,\"{}\",load}}", installed().app_vsn("sasl"));
+    assert!(rel.replace([' ', '\n'], "").contains(&sasl), "{rel}");
+    assert!(rel_dir.join("9.9.9/relup").is_file());
+}
