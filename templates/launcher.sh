@@ -248,6 +248,18 @@ Install = fun() ->
   case Running() of
     Vsn -> ok;
     From ->
+      %% release_handler looks for the other direction in the running
+      %% release's relup, and reports a missing file when it has none.
+      Relup = fun(V) ->
+                case file:consult(filename:join([Root, "releases", V, "relup"])) of
+                  {ok, [{_, _, _} = R]} -> R;
+                  _ -> {V, [], []}
+                end
+              end,
+      {_, UpFrom, _} = Relup(Vsn),
+      {_, _, DownTo} = Relup(From),
+      lists:keymember(From, 1, UpFrom) orelse lists:keymember(Vsn, 1, DownTo)
+        orelse Fail(check_install_release, {no_matching_relup, Vsn, From}),
       case Call(release_handler, check_install_release, [Vsn]) of
         {ok, _, _} -> ok;
         {error, CheckWhy} -> Fail(check_install_release, CheckWhy)

@@ -360,6 +360,11 @@ fn bad_upgrade_inputs_fail_cleanly_and_hand_written_appups_win() {
     // An appup for another version is refused, naming it; an edited one
     // wins (here: the application restarted instead of its modules
     // reloaded), also with the previous release from its tarball.
+    std::fs::write(&written, "{\"0.2.0\", [], [{\"0.1.0\", []}]}.\n").unwrap();
+    fails(
+        &["build", "--upgrade"],
+        &format!("{appup_file}: no instructions to upgrade from 0.1.0: add an entry {{\"0.1.0\", [...]}}, or a rel/appups/<app>/0.1.0_to_0.2.0.appup"),
+    );
     std::fs::write(
         &written,
         "{\"0.2.1\", [{\"0.1.0\", []}], [{\"0.1.0\", []}]}.\n",
@@ -562,15 +567,34 @@ fn live_upgrade_keeps_the_process_and_transforms_its_state() {
         "upgrader 0.2.0 old\nupgrader 0.1.0 permanent"
     );
 
-    // A version with no package: release_handler's answer, on one line.
-    let out = node.run(&["upgrade", "0.3.0"]);
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(
-        err.starts_with("upgrade 0.3.0 failed: unpack: {no_upgrade_package,"),
-        "{err}"
+    // Failures are release_handler's answer, on one line: a version with
+    // no package, and one whose relup does not start from the running
+    // release (0.3.0 upgrades 0.2.0, the node runs 0.1.0).
+    let fails = |args: &[&str], start: &str| {
+        let out = node.run(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.starts_with(start), "{args:?}: {err}");
+    };
+    fails(
+        &["upgrade", "0.4.0"],
+        "upgrade 0.4.0 failed: unpack: {no_upgrade_package,",
     );
+    p.next_version("0.2.0", "0.3.0", |p| {
+        p.edit("lib/upgrader/util.ex", ":v2", ":v3")
+    });
+    let mut from_two = args.clone();
+    from_two.extend(["--upfrom", "0.2.0"]);
+    relpack_ok(&p.root, &from_two);
+    let package3 = format!("releases/0.3.0/{NAME}.tar.gz");
+    std::fs::create_dir_all(node.root.join("releases/0.3.0")).unwrap();
+    std::fs::copy(p.release_dir().join(&package3), node.root.join(&package3)).unwrap();
+    fails(
+        &["upgrade", "0.3.0"],
+        "upgrade 0.3.0 failed: check_install_release: {no_matching_relup,",
+    );
+    assert_eq!(node.ok(&["rpc", "Upgrader.Counter.describe()"]), "{:v1, 7}");
 
     // A fresh start boots the permanent release.
     node.ok(&["stop"]);
