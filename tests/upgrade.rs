@@ -697,3 +697,71 @@ fn sasl_is_needed_by_the_previous_release_and_added_to_the_new_one() {
     assert!(rel.replace([' ', '\n'], "").contains(&sasl), "{rel}");
     assert!(rel_dir.join("9.9.9/relup").is_file());
 }
+
+/// The Erlang launcher (a rebar3 release, no Elixir) upgrades live too.
+#[test]
+fn erlang_release_upgrades_live() {
+    ensure_epmd();
+    let project = compiled_fixture("rebar_hello");
+    let root = project.path().join("rebar_hello");
+    let f = fixture("rebar_hello");
+    relpack_ok(&root, &["build"]);
+    let node = Node {
+        root: project.path().join("target").join("rebar_hello"),
+        node: node_name("rebar_hello"),
+        log: project.path().join("upgrade.log"),
+    };
+    unpack(&f.tarball(&root), &node.root);
+    let _guard = DaemonGuard(node.root.join("tmp/daemon.pid"));
+    let bin = |args: &[&str]| {
+        let out = run(
+            without_system_erlang(&node.root.join("bin/rebar_hello"), args)
+                .env("RELEASE_NODE", &node.node),
+        );
+        let text = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        assert!(
+            out.status.success(),
+            "{args:?}: {text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        text
+    };
+    bin(&["daemon"]);
+    assert_eq!(bin(&["rpc", "rebar_hello_worker:ping()"]), "pong");
+    let pid = bin(&["pid"]);
+    let edit = |file: &str, from: &str, to: &str| {
+        let path = root.join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(from), "{file}: {from}");
+        std::fs::write(&path, text.replace(from, to)).unwrap();
+    };
+    edit(
+        "src/rebar_hello.app.src",
+        "{vsn, \"0.3.0\"}",
+        "{vsn, \"0.3.1\"}",
+    );
+    edit(
+        "rebar.config",
+        "{rebar_hello, \"0.3.0\"}",
+        "{rebar_hello, \"0.3.1\"}",
+    );
+    edit(
+        "src/rebar_hello_worker.erl",
+        "{reply, pong, State}",
+        "{reply, pong_again, State}",
+    );
+    run_ok(Command::new("rebar3").arg("compile").current_dir(&root));
+    relpack_ok(&root, &["build", "--upgrade"]);
+    let package = "releases/0.3.1/rebar_hello.tar.gz";
+    std::fs::create_dir_all(node.root.join("releases/0.3.1")).unwrap();
+    let built = f.build_dir(&root).join("rel/rebar_hello").join(package);
+    std::fs::copy(built, node.root.join(package)).unwrap();
+    assert!(bin(&["upgrade", "0.3.1"]).ends_with("rebar_hello 0.3.1 is permanent"));
+    assert_eq!(bin(&["pid"]), pid);
+    assert_eq!(bin(&["rpc", "rebar_hello_worker:ping()"]), "pong_again");
+    assert_eq!(
+        bin(&["releases"]),
+        "rebar_hello 0.3.1 permanent\nrebar_hello 0.3.0 old"
+    );
+    bin(&["stop"]);
+}
