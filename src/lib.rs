@@ -23,6 +23,10 @@
 //!    each directory is compressed by the thread that wrote it, from the
 //!    bytes it holds, reusing the previous build's compressed pieces.
 //!
+//! A hot upgrade ([`upgrade`]) plans the appups and the relup from the
+//! previous release beside the release, and writes the upgrade package
+//! into the staged release before it is published.
+//!
 //! Nothing is visible at the destinations until every stage has
 //! succeeded: the release directory and the tarball are renamed into place
 //! at the end, so a failed build leaves the previous output intact.

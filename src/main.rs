@@ -427,6 +427,11 @@ fn build(cmd: BuildCommand) -> anyhow::Result<()> {
             "packages": relpack::inspect::packages(&libraries),
             "runtime_deps": libraries,
             "warnings": plan.warnings,
+            "upgrade": plan.upgrade.as_ref().map(|u| serde_json::json!({
+                "from": u.from_vsn,
+                "package": report.release_dir.join(relpack::upgrade::UpgradePlan::package_path(&plan)),
+                "appups": u.appups.iter().map(|a| &a.app).collect::<Vec<_>>(),
+            })),
         });
         println!("{}", serde_json::to_string_pretty(&json)?);
     } else if !cmd.quiet {
@@ -446,6 +451,15 @@ fn build(cmd: BuildCommand) -> anyhow::Result<()> {
                 *size as f64 / 1e6,
                 report.reused,
                 report.entries
+            );
+        }
+        if let Some(u) = &plan.upgrade {
+            let package = relpack::upgrade::UpgradePlan::package_path(&plan);
+            println!(
+                "  upgrade:   from {} ({} appups), package {}",
+                u.from_vsn,
+                u.appups.len(),
+                report.release_dir.join(package).display()
             );
         }
         print_deps(&libraries, false);
