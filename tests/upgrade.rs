@@ -612,15 +612,7 @@ fn live_upgrade_keeps_the_process_and_transforms_its_state() {
     let _guard = DaemonGuard(dest.join("tmp/daemon.pid"));
     let launcher = format!("/{opt}/bin/{NAME}");
     let in_rootfs = |args: &[&str]| {
-        let out = run(Command::new("unshare")
-            .args(["-m", "sh", "-c"])
-            .arg(r#"mount --rbind /dev "$0/dev" && mount -t proc proc "$0/proc" && exec chroot "$0" "$@""#)
-            .arg(&rootfs)
-            .arg(&launcher)
-            .args(args)
-            .env_clear()
-            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-            .env("HOME", "/root")
+        let out = run(rootfs_command(&rootfs, &launcher, args)
             .env("UPGRADE_LOG", "/dev/null")
             .env("RELEASE_NODE", &node.node));
         assert!(
