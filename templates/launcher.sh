@@ -267,14 +267,15 @@ Install = fun() ->
       case Call(release_handler, install_release, [Vsn, [{update_paths, true}]]) of
         {ok, _, _} -> io:format("installed ~s (was ~s)~n", [Vsn, From]);
         {continue_after_restart, _, _} ->
-          io:format("installing ~s: the emulator restarts with the new ERTS~n", [Vsn]),
+          io:format("installing ~s: the emulator restarts with the new ERTS (under heart or a supervisor); once the node is back, `upgrade ~s` again makes it permanent~n", [Vsn, Vsn]),
           halt(0);
         {error, InstallWhy} -> Fail(install_release, InstallWhy)
       end
   end
 end,
 Permanent = fun() ->
-  case Call(release_handler, make_permanent, [Vsn]) of
+  case Status() =:= permanent orelse Call(release_handler, make_permanent, [Vsn]) of
+    true -> io:format("~s ~s is permanent~n", [Name, Vsn]);
     ok -> io:format("~s ~s is permanent~n", [Name, Vsn]);
     {error, PermWhy} -> Fail(make_permanent, PermWhy)
   end

@@ -637,6 +637,17 @@ fn live_upgrade_keeps_the_process_and_transforms_its_state() {
         in_rootfs(&["releases"]),
         "upgrader 0.2.0 permanent\nupgrader 0.1.0 old"
     );
+    // Upgrading again is harmless; a fresh start boots the new version.
+    assert_eq!(
+        in_rootfs(&["upgrade", "0.2.0"]),
+        "upgrader 0.2.0 is permanent"
+    );
+    in_rootfs(&["stop"]);
+    in_rootfs(&["daemon"]);
+    assert_eq!(
+        in_rootfs(&["rpc", "Upgrader.Counter.describe()"]),
+        "{:v2, %{count: 0}}"
+    );
     in_rootfs(&["stop"]);
 }
 
