@@ -186,3 +186,58 @@ pub fn read_handwritten(path: &Path, from: &str, to: &str) -> Result<Term> {
     }
     Ok(appup.clone())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::term::to_compact;
+
+    fn module(
+        name: &str,
+        code: u8,
+        imports: &[&str],
+        exports: &[&str],
+        behaviour: &str,
+    ) -> ModuleFacts {
+        ModuleFacts {
+            name: name.into(),
+            imports: imports.iter().map(|s| s.to_string()).collect(),
+            exports: exports.iter().map(|s| s.to_string()).collect(),
+            behaviours: (!behaviour.is_empty())
+                .then(|| behaviour.to_string())
+                .into_iter()
+                .collect(),
+            code_digest: [code; 32],
+        }
+    }
+
+    fn modules(list: Vec<ModuleFacts>) -> BTreeMap<String, ModuleFacts> {
+        list.into_iter().map(|m| (m.name.clone(), m)).collect()
+    }
+
+    #[test]
+    fn instructions_follow_what_changed_and_how() {
+        let old = modules(vec![
+            module("api", 1, &["store"], &[], ""),
+            module("store", 1, &[], &["code_change/3"], "gen_server"),
+            module("sup", 1, &[], &["init/1"], "supervisor"),
+            module("same", 1, &[], &[], ""),
+            module("gone", 1, &[], &[], ""),
+        ]);
+        let new = modules(vec![
+            module("api", 2, &["store", "fresh", "same", "lists"], &[], ""),
+            module("store", 2, &[], &["code_change/3"], "gen_server"),
+            module("sup", 2, &[], &["init/1"], "Elixir.Supervisor"),
+            module("same", 1, &[], &[], ""),
+            module("fresh", 1, &[], &[], ""),
+        ]);
+        let appup = generate("1", "2", &old, &new);
+        assert_eq!(
+            to_compact(&appup),
+            concat!(
+                r#"{"2",[{"1",[{add_module,fresh},{update,store,{advanced,[]},[]},{load_module,api,[fresh,store]},{update,sup,supervisor},{delete_module,gone}]}],"#,
+                r#"[{"1",[{add_module,gone},{update,sup,supervisor},{load_module,api,[fresh,store]},{update,store,{advanced,[]},[]},{delete_module,fresh}]}]}"#
+            )
+        );
+    }
+}

@@ -117,10 +117,12 @@ fn table(data: &[u8], width: usize) -> Result<Vec<Vec<u32>>, BeamError> {
         .map(|w| u32::from_be_bytes([w[0], w[1], w[2], w[3]]))
         .collect();
     let count = *words.first().ok_or(bad.clone())? as usize;
-    if words.len() < 1 + count.saturating_mul(width) {
-        return Err(bad);
-    }
-    Ok(words[1..1 + count * width]
+    let end = count
+        .checked_mul(width)
+        .and_then(|n| n.checked_add(1))
+        .filter(|&end| end <= words.len())
+        .ok_or(bad)?;
+    Ok(words[1..end]
         .chunks_exact(width)
         .map(<[u32]>::to_vec)
         .collect())
@@ -138,7 +140,8 @@ fn atom_table(data: &[u8], utf8: bool) -> Result<Vec<String>, BeamError> {
     let count = i32::from_be_bytes(head);
     let compact = count < 0;
     let mut pos = 4;
-    let mut out = Vec::with_capacity(count.unsigned_abs() as usize);
+    // Each atom takes a byte at least: a count beyond that is a lie.
+    let mut out = Vec::with_capacity((count.unsigned_abs() as usize).min(data.len()));
     for _ in 0..count.unsigned_abs() {
         let b = *data.get(pos).ok_or_else(bad)? as usize;
         pos += 1;
@@ -313,6 +316,13 @@ mod tests {
         attr.extend([106, 106]);
         assert_eq!(behaviours(&attr), Some(vec!["gen_server".to_owned()]));
         assert_eq!(behaviours(&attr[..attr.len() - 3]), None);
+    }
+
+    #[test]
+    fn hostile_tables_are_errors() {
+        assert!(table(&u32::MAX.to_be_bytes(), 3).is_err());
+        assert!(atom_table(&i32::MIN.to_be_bytes(), true).is_err());
+        assert!(ModuleFacts::read(b"FOR1\0\0\0\x04BEAM").is_err());
     }
 
     #[test]
