@@ -376,7 +376,9 @@ fn bad_upgrade_inputs_fail_cleanly_and_hand_written_appups_win() {
             "{appup_file}: this appup is for version \"0.2.1\", the application's version is 0.2.0"
         ),
     );
-    let hand = "{\"0.2.0\", [{\"0.1.0\", [{restart_application, upgrader}]}], [{\"0.1.0\", [{restart_application, upgrader}]}]}.\n";
+    // Its versions are patterns, as in OTP's own appups.
+    let hand = r#"{"0.2.0", [{<<"^0\\.1\\.[0-9]+$">>, [{restart_application, upgrader}]}],
+                              [{<<"0\\.1\\..*">>, [{restart_application, upgrader}]}]}."#;
     std::fs::write(&written, hand).unwrap();
     relpack_ok(
         &p.root,
@@ -396,6 +398,7 @@ fn bad_upgrade_inputs_fail_cleanly_and_hand_written_appups_win() {
         relup.contains("{apply,{application,stop,[upgrader]}}"),
         "{relup}"
     );
+    p.assert_relup_matches_systools("0.2.0", "0.1.0");
 
     // Changed code under an unchanged application version is not
     // upgraded: said, not silent.

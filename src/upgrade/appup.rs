@@ -171,16 +171,12 @@ pub fn read_handwritten(path: &Path, from: &str, to: &str) -> Result<Term> {
     }
     for (list, what) in [(up, "upgrade from"), (down, "downgrade to")] {
         let entries = list.as_list().unwrap_or(&[]);
-        let found = entries.iter().any(|e| {
-            matches!(e.as_tuple(), Some([v, instrs]) if v.as_string().as_deref() == Some(from) && instrs.as_list().is_some())
-        });
-        if !found {
-            let patterns = entries
-                .iter()
-                .any(|e| matches!(e.as_tuple(), Some([Term::Binary(_), _])));
+        if super::relup::appup_entry(entries, from)
+            .map_err(fail)?
+            .is_none()
+        {
             return Err(fail(format!(
-                "no instructions to {what} {from}{}: add an entry {{\"{from}\", [...]}}, or a rel/appups/<app>/{from}_to_{to}.appup",
-                if patterns { " (version patterns given as binaries are not matched by relpack)" } else { "" }
+                "no instructions to {what} {from}: add an entry {{\"{from}\", [...]}}, or a rel/appups/<app>/{from}_to_{to}.appup"
             )));
         }
     }

@@ -13,6 +13,7 @@ pub mod appup;
 pub mod check;
 pub mod module;
 pub mod package;
+pub mod pattern;
 pub mod relup;
 
 use std::collections::BTreeMap;

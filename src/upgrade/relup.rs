@@ -111,7 +111,7 @@ fn direction(
         let appup = appups
             .get(name)
             .ok_or_else(|| format!("no appup for {name} {} -> {}", old.vsn, new.vsn))?;
-        scripts.push(appup_script(appup, mode, &old.vsn).ok_or_else(|| {
+        scripts.push(appup_script(appup, mode, &old.vsn)?.ok_or_else(|| {
             format!(
                 "the appup of {name} {} has no {} instructions for version {}",
                 new.vsn,
@@ -159,15 +159,36 @@ fn direction(
 
 /// The up or down instructions for `from_vsn` in an appup
 /// `{Vsn, [{UpFrom, Instrs}], [{DownTo, Instrs}]}`.
-fn appup_script(appup: &Term, mode: Mode, from_vsn: &str) -> Option<Vec<Term>> {
-    let parts = appup.as_tuple()?;
-    let list = parts.get(if mode == Mode::Up { 1 } else { 2 })?.as_list()?;
-    list.iter().find_map(|entry| match entry.as_tuple() {
-        Some([vsn, instrs]) if vsn.as_string().as_deref() == Some(from_vsn) => {
-            instrs.as_list().map(<[Term]>::to_vec)
+fn appup_script(appup: &Term, mode: Mode, from_vsn: &str) -> Result<Option<Vec<Term>>, String> {
+    let list = appup
+        .as_tuple()
+        .and_then(|parts| parts.get(if mode == Mode::Up { 1 } else { 2 }))
+        .and_then(Term::as_list)
+        .unwrap_or(&[]);
+    Ok(appup_entry(list, from_vsn)?.map(<[Term]>::to_vec))
+}
+
+/// The instructions of the first entry `{Vsn, Instrs}` of an appup's up or
+/// down list that selects `vsn`, as systools picks it: a string equal to
+/// it, or a binary holding a regular expression that matches all of it.
+pub fn appup_entry<'a>(list: &'a [Term], vsn: &str) -> Result<Option<&'a [Term]>, String> {
+    for entry in list {
+        let Some([key, Term::List(instrs)]) = entry.as_tuple() else {
+            continue;
+        };
+        let selected = match key {
+            Term::Binary(bytes) => {
+                let pattern =
+                    std::str::from_utf8(bytes).map_err(|_| "a version pattern is not UTF-8")?;
+                super::pattern::selects(pattern, vsn)?
+            }
+            other => other.as_string().as_deref() == Some(vsn),
+        };
+        if selected {
+            return Ok(Some(instrs));
         }
-        _ => None,
-    })
+    }
+    Ok(None)
 }
 
 fn tag(t: &Term) -> Option<&str> {
