@@ -255,7 +255,7 @@ mod tests {
     /// Each answer is what `systools_relup:appup_search_for_version/2`
     /// answered for an entry `{Pattern, _}` on OTP 25.
     #[test]
-    fn patterns_select_as_re_run_does() {
+    fn patterns_select_as_systools_does() {
         let cases = [
             (r"^4\.1\.1(?:\.[0-9]+)*$", "4.1.1", true),
             (r"^4\.1\.1(?:\.[0-9]+)*$", "4.1.1.2.3", true),
