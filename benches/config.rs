@@ -42,6 +42,7 @@ fn main() {
                 env: "prod",
                 name: None,
                 use_elixir: false,
+                every_release: false,
             })
             .expect("fixture config reads");
         });
@@ -58,6 +59,7 @@ fn main() {
         env: "prod".into(),
         target: "host".into(),
         dir: dir.clone(),
+        project: None,
     };
     let main = dir.join("config").join("config.exs");
     let t = time(5, || {

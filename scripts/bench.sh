@@ -300,3 +300,7 @@ echo
 awk 'NR == 1 {s = $2; b = $3; f = $4; c = $5} NR == 2 {
   printf "large/hello: relpack time x%.1f, bytes written x%.1f, files written x%.1f; cp -a of the release directory x%.1f (%.3f s, %.3f s)\n", $2 / s, $3 / b, $4 / f, $5 / c, c, $5 }' "$work/growth"
 cat "$work/upgrade"
+
+echo
+# The one-file executable, on the same file system.
+scripts/bench-executable.sh "$runs" "$runfs/executable"

@@ -27,6 +27,9 @@ pub struct AppSpec {
     pub optional_applications: Vec<String>,
     /// Applications this one includes and starts under its own supervision tree (`included_applications`).
     pub included_applications: Vec<String>,
+    /// The compile-time configuration Mix recorded (`compile_env`):
+    /// `{App, KeyPath, {ok, Value} | error}` triples, checked at boot.
+    pub compile_env: Vec<Term>,
     /// The values systools passes through unchanged into the boot script's
     /// application term.
     pub raw: RawProps,
@@ -167,6 +170,11 @@ impl AppSpec {
             applications,
             optional_applications: optional_list("optional_applications")?,
             included_applications: optional_list("included_applications")?,
+            compile_env: match props.get("compile_env") {
+                None => Vec::new(),
+                Some(Term::List(triples)) => triples.clone(),
+                Some(_) => return Err(bad("`compile_env` must be a list".into())),
+            },
             raw: RawProps {
                 description,
                 vsn: vsn_term,

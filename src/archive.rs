@@ -113,6 +113,11 @@ pub struct Packed {
 }
 
 impl Packed {
+    /// The finished tarball, under its temporary name until published.
+    pub fn path(&self) -> &Path {
+        self.tmp.path()
+    }
+
     /// Renames the tarball to its destination: it appears whole or not at
     /// all. The cache's index then points into it.
     pub fn publish(self) -> Result<()> {

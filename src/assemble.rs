@@ -570,12 +570,15 @@ fn write_releases(plan: &ReleasePlan, root: &Path) -> Result<()> {
 }
 
 /// `sys.config` as `mix release` writes it: the `RUNTIME_CONFIG` line
-/// tells its launcher whether the config provider reboots the VM, which
-/// relpack's never does.
+/// tells the launcher whether the config provider reboots the VM (it then
+/// starts from a copy in `RELEASE_TMP`, which the provider rewrites).
 fn sys_config_text(plan: &ReleasePlan) -> String {
     let text = to_consult_text(std::slice::from_ref(&plan.sys_config));
     let body = text.strip_prefix("%% coding: utf-8\n").unwrap_or(&text);
-    format!("%% coding: utf-8\n%% RUNTIME_CONFIG=false\n{body}")
+    format!(
+        "%% coding: utf-8\n%% RUNTIME_CONFIG={}\n{body}",
+        plan.config_reboot
+    )
 }
 
 /// Overlays, applied after everything else so that they can replace
@@ -623,7 +626,20 @@ fn write_launcher_extras(plan: &ReleasePlan, vsn_dir: &Path) -> Result<()> {
         write_with_mode(&dest, &script, 0o755)?;
     }
     for (hook, src) in &plan.hooks {
-        copy_tree(src, &vsn_dir.join(hook.release_dir()))?;
+        let dir = vsn_dir.join(hook.release_dir());
+        if src.is_file() {
+            fs::create_dir_all(&dir).at(&dir, "cannot create directory")?;
+            copy_file(src, &dir.join(src.file_name().unwrap_or_default()))?;
+        } else {
+            copy_tree(src, &dir)?;
+        }
+    }
+    if let Some(env) = plan
+        .release_config
+        .as_ref()
+        .and_then(|r| r.run_erl_env.as_ref())
+    {
+        write(&vsn_dir.join("run_erl.env"), env.as_bytes())?;
     }
     Ok(())
 }

@@ -99,6 +99,26 @@ pub fn chunk<'a>(beam: &'a [u8], id: &ChunkId) -> Result<Option<&'a [u8]>, BeamE
         .map(|c| &c[8..]))
 }
 
+/// The module attributes (`Attr` chunk) as `(name, value)` pairs, in
+/// file order: `behaviour`, `vsn`, ... A module without the chunk has none.
+pub fn attributes(beam: &[u8]) -> Result<Vec<(String, crate::term::Term)>, BeamError> {
+    use crate::term::Term;
+    let chunks = chunks(beam)?;
+    let Some(attr) = chunks.iter().find(|c| c.starts_with(b"Attr")) else {
+        return Ok(Vec::new());
+    };
+    let term = crate::etf::decode(&attr[8..]).map_err(|_| BeamError::BadChunk { offset: 0 })?;
+    Ok(term
+        .as_list()
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|item| match item.as_tuple()? {
+            [Term::Atom(name), value] => Some((name.clone(), value.clone())),
+            _ => None,
+        })
+        .collect())
+}
+
 /// Each chunk as `id size data`, without padding, checked to lie inside
 /// the container.
 fn chunks(beam: &[u8]) -> Result<Vec<&[u8]>, BeamError> {

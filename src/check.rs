@@ -16,6 +16,7 @@ use std::path::{Component, Path, PathBuf};
 use crate::app::AppSpec;
 use crate::error::{IoContext, Result};
 use crate::etf;
+use crate::executable;
 use crate::fsutil::TempPath;
 use crate::term::{parse_consult, Term};
 
@@ -41,14 +42,31 @@ impl CheckReport {
     }
 }
 
-/// Checks the release directory or `.tar.gz` at `path`.
+/// Checks the release directory, `.tar.gz` or one-file executable at
+/// `path` (an executable's payload first against its digest).
 pub fn check(path: &Path) -> Result<CheckReport> {
     if path.is_dir() {
         return Ok(check_dir(path, true));
     }
+    let tar: Box<dyn std::io::Read> = match executable::read_header(path)? {
+        Some(header) => {
+            if let Err(problem) = executable::verify(path, &header)? {
+                return Ok(CheckReport {
+                    name: header.name,
+                    version: header.vsn,
+                    problems: vec![format!("{}: {problem}", path.display())],
+                    ..CheckReport::default()
+                });
+            }
+            executable::payload(path, &header)?
+        }
+        None => Box::new(flate2::read::GzDecoder::new(
+            fs::File::open(path).at(path, "cannot open")?,
+        )),
+    };
     let scratch = TempPath::beside(&std::env::temp_dir().join("relpack-check"))?;
     fs::create_dir_all(scratch.path()).at(scratch.path(), "cannot create a scratch directory")?;
-    let mut problems = unpack_checked(path, scratch.path())?;
+    let mut problems = unpack_checked(path, tar, scratch.path())?;
     let mut report = check_dir(scratch.path(), false);
     problems.append(&mut report.problems);
     // Name files as the tarball holds them, not by the scratch path.
@@ -62,9 +80,8 @@ pub fn check(path: &Path) -> Result<CheckReport> {
 
 /// Unpacks a tarball, refusing (and reporting) entries that could write
 /// outside the destination or are links.
-fn unpack_checked(tarball: &Path, dest: &Path) -> Result<Vec<String>> {
-    let file = fs::File::open(tarball).at(tarball, "cannot open")?;
-    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
+fn unpack_checked(tarball: &Path, tar: Box<dyn std::io::Read>, dest: &Path) -> Result<Vec<String>> {
+    let mut archive = tar::Archive::new(tar);
     let mut problems = Vec::new();
     let entries = archive.entries().at(tarball, "not a gzip-compressed tar")?;
     for entry in entries {

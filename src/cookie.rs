@@ -17,15 +17,24 @@ pub fn store_path(build_dir: &Path) -> PathBuf {
     build_dir.join("relpack").join("COOKIE")
 }
 
-/// Checks an explicitly given cookie: printable ASCII, no spaces, since
-/// it goes on the `erl` command line and into `releases/COOKIE`.
+/// The one rule for cookies: printable ASCII, spaces only inside (an
+/// atom such as Distillery's `:"Unused with Nerves"` is a valid cookie);
+/// the launcher passes it through the environment, never a command line.
+pub fn is_valid(cookie: &str) -> bool {
+    !cookie.is_empty()
+        && cookie.bytes().all(|b| b == b' ' || b.is_ascii_graphic())
+        && cookie.trim() == cookie
+}
+
+/// What [`is_valid`] asks of a cookie, for messages.
+pub const RULE: &str = "printable ASCII, with no space at either end";
+
+/// Checks an explicitly given cookie.
 pub fn validate(cookie: &str) -> Result<()> {
-    if !cookie.is_empty() && cookie.bytes().all(|b| b.is_ascii_graphic()) {
+    if is_valid(cookie) {
         Ok(())
     } else {
-        Err(Error::Option(
-            "invalid cookie: use printable ASCII characters without spaces".into(),
-        ))
+        Err(Error::Option(format!("invalid cookie: use {RULE}")))
     }
 }
 
@@ -55,8 +64,7 @@ pub fn remember(cookie: &str, store: &Path) -> Result<()> {
 
 fn read(path: &Path) -> Option<String> {
     let text = fs::read_to_string(path).ok()?;
-    let ok = !text.is_empty() && text.bytes().all(|b| b.is_ascii_graphic());
-    ok.then_some(text)
+    is_valid(&text).then_some(text)
 }
 
 /// 32 bytes from the OS RNG as base32 (56 characters, like `mix release`).
@@ -100,6 +108,9 @@ mod tests {
     fn explicit_cookies_are_checked() {
         assert!(validate("abc").is_ok());
         assert!(validate("").is_err());
-        assert!(validate("a b").is_err());
+        assert!(validate("Unused with Nerves").is_ok());
+        for bad in [" a", "a ", "a\tb", "caf\u{e9}"] {
+            assert!(validate(bad).is_err(), "{bad:?}");
+        }
     }
 }

@@ -43,11 +43,16 @@ pub fn sha256(bytes: &[u8]) -> [u8; 32] {
 
 /// The SHA-256 of the file at `path`, read in pieces.
 pub fn sha256_file(path: &Path) -> Result<[u8; 32]> {
-    let mut file = File::open(path).at(path, "cannot read")?;
+    let file = File::open(path).at(path, "cannot read")?;
+    sha256_reader(file).at(path, "cannot read")
+}
+
+/// The SHA-256 of what `reader` yields, read in pieces.
+pub fn sha256_reader(mut reader: impl Read) -> std::io::Result<[u8; 32]> {
     let mut hasher = Sha256::new();
     let mut buf = vec![0; 1 << 16];
     loop {
-        let n = file.read(&mut buf).at(path, "cannot read")?;
+        let n = reader.read(&mut buf)?;
         if n == 0 {
             return Ok(hasher.finalize().into());
         }

@@ -191,6 +191,11 @@ pub enum Error {
     #[error("invalid option: {0}")]
     Option(String),
 
+    /// Something relpack would only warn about, under `--strict`: what
+    /// the tool would have done and relpack does not.
+    #[error("{0} (an error with --strict)")]
+    Strict(String),
+
     /// A signal arrived during the build (see [`crate::interrupt`]); carries the signal number.
     #[error("interrupted by signal {0}: no output written, the previous output is intact")]
     Interrupted(i32),

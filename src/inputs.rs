@@ -57,14 +57,8 @@ pub struct MixBuild {
 
 impl MixBuild {
     /// Opens `<root>/_build/<env>`, checking it exists and holds compiled
-    /// applications; the project application is read from `mix.exs`.
-    pub fn open(root: &Path, env: &str) -> Result<MixBuild> {
-        let project = crate::config::MixProject::read(root, env)?;
-        Self::open_with(root, env, project.app)
-    }
-
-    /// [`open`](Self::open) for a project whose application (`None` for an
-    /// umbrella) is already known.
+    /// applications, for a project whose application (`None` for an
+    /// umbrella) is known from its `mix.exs`.
     pub fn open_with(root: &Path, env: &str, project_app: Option<String>) -> Result<MixBuild> {
         let build_root = root.join("_build");
         if !build_root.is_dir() {

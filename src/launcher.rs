@@ -1,6 +1,7 @@
 //! What the `bin/<name>` launcher runs besides the VM: custom commands
-//! (`bin/<name> NAME args...`) and hook directories sourced around start
-//! and stop, as Distillery's `commands` and `*_hooks` settings. Checked
+//! (`bin/<name> NAME args...`) and hook scripts sourced around
+//! configuration, start and stop, as Distillery's `commands`, `*_hooks`
+//! (directories) and 1.x `*_hook` (one script) settings. Checked
 //! here, when the release is planned; copied into `releases/<vsn>/` by
 //! [`crate::assemble`].
 
@@ -39,6 +40,12 @@ pub const BUILTIN_COMMANDS: &[&str] = &[
 /// When the launcher sources a hook directory's files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Hook {
+    /// Before the node's configuration is prepared (`REPLACE_OS_VARS`, the
+    /// runtime sys.config copy), for `foreground`, `console`, `start` and
+    /// `eval`.
+    PreConfigure,
+    /// Once the configuration is prepared, before `pre_start`.
+    PostConfigure,
     /// Before the VM starts (`foreground`, `console`, `start`); variables
     /// the hooks export reach the VM.
     PreStart,
@@ -56,7 +63,9 @@ pub enum Hook {
 
 impl Hook {
     /// Every hook, in the order they run over a node's life.
-    pub const ALL: [Hook; 6] = [
+    pub const ALL: [Hook; 8] = [
+        Hook::PreConfigure,
+        Hook::PostConfigure,
         Hook::PreStart,
         Hook::PostStart,
         Hook::PreStop,
@@ -68,6 +77,8 @@ impl Hook {
     /// The hook's name as in configuration and directory names, e.g. `pre_start`.
     pub fn as_str(self) -> &'static str {
         match self {
+            Hook::PreConfigure => "pre_configure",
+            Hook::PostConfigure => "post_configure",
             Hook::PreStart => "pre_start",
             Hook::PostStart => "post_start",
             Hook::PreStop => "pre_stop",
@@ -91,7 +102,7 @@ impl FromStr for Hook {
             .find(|h| h.as_str() == s)
             .ok_or_else(|| {
                 Error::Option(format!(
-                    "unknown hook `{s}` (use pre_start, post_start, pre_stop, post_stop, pre_upgrade or post_upgrade)"
+                    "unknown hook `{s}` (use pre_configure, post_configure, pre_start, post_start, pre_stop, post_stop, pre_upgrade or post_upgrade)"
                 ))
             })
     }
@@ -139,24 +150,45 @@ pub fn check_commands(commands: &[(String, PathBuf)]) -> Result<()> {
     Ok(())
 }
 
-/// Checks hooks: one existing directory per hook.
+/// Checks hooks: each is a directory of scripts (Distillery 2.x's `*_hooks`)
+/// or one script (1.x's `*_hook`); the scripts of one hook go into one
+/// directory of the release, so their names must differ.
 pub fn check_hooks(hooks: &[(Hook, PathBuf)]) -> Result<()> {
-    for (i, (hook, path)) in hooks.iter().enumerate() {
+    let mut seen: Vec<(Hook, std::ffi::OsString)> = Vec::new();
+    for (hook, path) in hooks {
         let fail = |message: String| Error::Launcher {
             path: path.clone(),
             message,
         };
-        if hooks[..i].iter().any(|(h, _)| h == hook) {
+        let names: Vec<std::ffi::OsString> = if path.is_dir() {
+            std::fs::read_dir(path)
+                .map_err(|source| Error::Io {
+                    path: path.clone(),
+                    action: "cannot list the hook directory",
+                    source,
+                })?
+                .filter_map(|e| e.ok().map(|e| e.file_name()))
+                .collect()
+        } else if path.is_file() {
+            path.file_name()
+                .map(ToOwned::to_owned)
+                .into_iter()
+                .collect()
+        } else {
             return Err(fail(format!(
-                "hook `{}` is given twice: put all its scripts in one directory",
+                "the `{}` hook (a directory of scripts, or one script) does not exist",
                 hook.as_str()
             )));
-        }
-        if !path.is_dir() {
-            return Err(fail(format!(
-                "the `{}` hook directory does not exist (or is not a directory)",
-                hook.as_str()
-            )));
+        };
+        for name in names {
+            if seen.contains(&(*hook, name.clone())) {
+                return Err(fail(format!(
+                    "two `{}` hook scripts are named {}: rename one",
+                    hook.as_str(),
+                    name.to_string_lossy()
+                )));
+            }
+            seen.push((*hook, name));
         }
     }
     Ok(())
@@ -171,7 +203,7 @@ mod tests {
         for hook in Hook::ALL {
             assert_eq!(hook.as_str().parse::<Hook>().unwrap(), hook);
         }
-        assert!("pre_configure".parse::<Hook>().is_err());
+        assert!("pre_upgrade".parse::<Hook>().is_err());
     }
 
     #[test]
@@ -190,7 +222,12 @@ mod tests {
         ];
         assert!(check_commands(&twice).is_err());
         assert!(check_commands(&[("seed".into(), dir.join("no-such-file"))]).is_err());
-        assert!(check_hooks(&[(Hook::PreStart, dir.join("Cargo.toml"))]).is_err());
+        assert!(check_hooks(&[(Hook::PreStart, dir.join("no-such-hook"))]).is_err());
+        assert!(check_hooks(&[
+            (Hook::PreStart, dir.join("Cargo.toml")),
+            (Hook::PreStart, dir.join("Cargo.toml"))
+        ])
+        .is_err());
         assert!(check_hooks(&[(Hook::PreStart, dir.join("src"))]).is_ok());
     }
 

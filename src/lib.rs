@@ -22,6 +22,8 @@
 //!    deterministic `.tar.gz` (or `.tar.zst`, `.tar`), as it writes it:
 //!    each directory is compressed by the thread that wrote it, from the
 //!    bytes it holds, reusing the previous build's compressed pieces.
+//!    With [`ReleasePlan::executable`], [`executable`] puts the finished
+//!    tarball behind a self-extracting sh header, as one `.run` file.
 //!
 //! A hot upgrade ([`upgrade`]) plans the appups and the relup from the
 //! previous release beside the release, and writes the upgrade package
@@ -67,6 +69,7 @@ pub mod digest;
 pub mod elf;
 pub mod error;
 pub mod etf;
+pub mod executable;
 mod fsutil;
 pub mod inputs;
 pub mod inspect;
@@ -74,6 +77,7 @@ pub mod launcher;
 mod parallel;
 pub mod plan;
 pub mod resolve;
+pub mod sys_config;
 pub mod templates;
 pub mod term;
 pub mod upgrade;
@@ -100,6 +104,8 @@ pub struct BuildReport {
     pub release_dir: PathBuf,
     /// The tarball and its size in bytes, if one was written.
     pub tarball: Option<(PathBuf, u64)>,
+    /// The one-file executable and its size in bytes, if one was written.
+    pub executable: Option<(PathBuf, u64)>,
     /// Number of applications in the release.
     pub apps: usize,
     /// Entries in the tarball.
@@ -123,7 +129,8 @@ pub fn write(plan: &ReleasePlan) -> Result<BuildReport> {
 
 /// [`write()`], calling `on_phase(name, duration)` as each phase ends:
 /// `write` (the release directory staged and, if the plan asks for one,
-/// the tarball packed along) and `publish` (both renamed into place).
+/// the tarball packed along), `executable` (if the plan asks for one: the
+/// tarball behind its header) and `publish` (all renamed into place).
 pub fn write_observed(
     plan: &ReleasePlan,
     on_phase: &mut dyn FnMut(&'static str, std::time::Duration),
@@ -150,6 +157,19 @@ pub fn write_observed(
         upgrade::package::finish(plan, upgrade, staged.dir.path())?;
     }
     phase_done("write");
+    let exe = match (&plan.executable, &packed) {
+        (Some(exe), Some(packed)) => Some(executable::stage(
+            exe,
+            &plan.name,
+            &plan.version,
+            packed.path(),
+            plan.codec,
+        )?),
+        _ => None,
+    };
+    if exe.is_some() {
+        phase_done("executable");
+    }
     staged.publish(&plan.output_dir)?;
     let (mut entries, mut reused) = (0, 0);
     let tarball = match packed {
@@ -161,6 +181,14 @@ pub fn write_observed(
         }
         None => None,
     };
+    let executable = match exe {
+        Some(exe) => {
+            let made = (exe.dest.clone(), exe.size);
+            exe.publish()?;
+            Some(made)
+        }
+        None => None,
+    };
     cookie::remember(&plan.cookie, &plan.cookie_store)?;
     phase_done("publish");
     Ok(BuildReport {
@@ -169,6 +197,7 @@ pub fn write_observed(
         erts_vsn: plan.otp.erts_vsn.clone(),
         release_dir: plan.output_dir.clone(),
         tarball,
+        executable,
         apps: plan.apps.len(),
         entries,
         reused,

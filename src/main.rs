@@ -25,7 +25,7 @@ enum Command {
     Inspect(InspectArgs),
     /// Validate a release directory or tarball; exit 1 listing the problems.
     Check {
-        /// A release directory or `.tar.gz`.
+        /// A release directory, `.tar.gz` or `.run` executable.
         path: PathBuf,
     },
     /// Print the release settings read from the project's configuration
@@ -101,6 +101,10 @@ struct ProjectArgs {
     /// native subset: stop with an error instead.
     #[arg(long)]
     no_elixir: bool,
+    /// Fail on what relpack would only warn about: configuration it reads
+    /// but cannot act on as mix or Distillery would (a Distillery plugin).
+    #[arg(long)]
+    strict: bool,
 }
 
 #[derive(clap::Args)]
@@ -185,6 +189,13 @@ struct BuildArgs {
     /// tarball's pieces (indexed in _build/<env>/relpack-cache).
     #[arg(long)]
     no_cache: bool,
+    /// Also write _build/<env>/<name>-<vsn>.run, one self-extracting
+    /// executable file (README, One-file executables).
+    #[arg(long, conflicts_with = "no_tar")]
+    executable: bool,
+    /// With --executable: each run removes its extraction afterwards.
+    #[arg(long, requires = "executable")]
+    transient: bool,
 }
 
 #[derive(clap::Args)]
@@ -300,14 +311,29 @@ fn show_config(args: ConfigArgs) -> anyhow::Result<()> {
     let project = &args.project;
     let env = mix_env(project.env.clone(), &project.path);
     let entries = match &args.file {
-        Some(file) => relpack::config::describe_file(file, &env, !project.no_elixir)?,
-        None => relpack::config::load(&relpack::config::LoadOptions {
-            dir: &project.path,
-            env: &env,
-            name: project.name.as_deref(),
-            use_elixir: !project.no_elixir,
-        })?
-        .describe(),
+        Some(file) => {
+            let description = relpack::config::describe_file(file, &env, !project.no_elixir)?;
+            if let (true, Some(first)) = (project.strict, description.warnings.first()) {
+                return Err(relpack::Error::Strict(first.clone()).into());
+            }
+            for w in &description.warnings {
+                eprintln!("relpack: warning: {w}");
+            }
+            description.entries
+        }
+        None => {
+            let config = relpack::config::load(&relpack::config::LoadOptions {
+                dir: &project.path,
+                env: &env,
+                name: project.name.as_deref(),
+                use_elixir: !project.no_elixir,
+                every_release: true,
+            })?;
+            for w in config.check_strict(project.strict)? {
+                eprintln!("relpack: warning: {w}");
+            }
+            config.describe()
+        }
     };
     if args.json {
         let items: Vec<serde_json::Value> = entries
@@ -338,6 +364,8 @@ fn options(args: BuildArgs) -> anyhow::Result<BuildOptions> {
     options.compress = args.compress.parse()?;
     options.cookie = args.cookie;
     options.cache = !args.no_cache;
+    options.executable = args.executable;
+    options.transient = args.transient;
     if let Some(value) = &args.include_erts {
         options.include_erts = match value.as_str() {
             "true" => IncludeErts::Yes,
@@ -347,6 +375,7 @@ fn options(args: BuildArgs) -> anyhow::Result<BuildOptions> {
         options.include_erts_explicit = true;
     }
     options.use_elixir = !project.no_elixir;
+    options.strict = project.strict;
     for spec in &args.apps {
         let (name, ty) = match spec.split_once('=') {
             Some((n, t)) => (n, t.parse::<StartType>()?),
@@ -421,6 +450,7 @@ fn build(cmd: BuildCommand) -> anyhow::Result<()> {
             "apps": report.apps,
             "release_dir": report.release_dir,
             "tarball": report.tarball.as_ref().map(|(path, size)| serde_json::json!({"path": path, "size": size})),
+            "executable": report.executable.as_ref().map(|(path, size)| serde_json::json!({"path": path, "size": size})),
             "entries": report.entries,
             "reused": report.reused,
             "phases": phases,
@@ -451,6 +481,13 @@ fn build(cmd: BuildCommand) -> anyhow::Result<()> {
                 *size as f64 / 1e6,
                 report.reused,
                 report.entries
+            );
+        }
+        if let Some((path, size)) = &report.executable {
+            println!(
+                "  executable: {} ({:.1} MB)",
+                path.display(),
+                *size as f64 / 1e6
             );
         }
         if let Some(u) = &plan.upgrade {

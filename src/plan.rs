@@ -7,12 +7,14 @@ use std::path::{Path, PathBuf};
 use crate::archive::Codec;
 use crate::beam::{self, ChunkId};
 use crate::boot::{BootApp, KernelModules};
-use crate::config::{self, LoadOptions, Overlay, ReleaseSettings};
+use crate::config::{self, ConfigProvider, LoadOptions, Overlay, ReleaseSettings};
 use crate::cookie;
 use crate::error::{Error, IoContext, Result};
+use crate::executable::PlannedExecutable;
 use crate::inputs::{AppSource, ElixirInstall, Inputs, MixBuild, Origin, OtpInstall};
 use crate::launcher::{self, Hook};
 use crate::resolve::{resolve, Request, StartType};
+use crate::sys_config::{self, Providers};
 use crate::term::{parse_consult, Term};
 
 /// Whether and where from the release bundles ERTS.
@@ -77,6 +79,15 @@ pub struct BuildOptions {
     /// Reuse the compressed pieces of the previous tarball, indexed in
     /// `_build/<env>/relpack-cache`.
     pub cache: bool,
+    /// Also write the one-file executable `_build/<env>/<name>-<vsn>.run`
+    /// (else the release configuration says).
+    pub executable: bool,
+    /// Make the executable's runs transient by default: each removes its
+    /// extraction afterwards.
+    pub transient: bool,
+    /// Fail on what relpack would only warn about: configuration it reads
+    /// but cannot act on as mix or Distillery would (a plugin, say).
+    pub strict: bool,
 }
 
 impl BuildOptions {
@@ -102,6 +113,9 @@ impl BuildOptions {
             compress: Codec::Gzip,
             cookie: None,
             cache: true,
+            executable: false,
+            transient: false,
+            strict: false,
         }
     }
 }
@@ -179,8 +193,11 @@ pub struct ReleasePlan {
     /// read at boot.
     pub runtime_config: Option<PathBuf>,
     /// Whether Elixir's config provider runs at boot (for runtime.exs or
-    /// Distillery's `config_providers`).
+    /// `config_providers`).
     pub config_provider: bool,
+    /// Whether the config provider reboots the VM with the new config
+    /// (`reboot_system_after_config`; `RUNTIME_CONFIG=true` in sys.config).
+    pub config_reboot: bool,
     /// Link the project's applications into `lib/` instead of copying
     /// them (Distillery's `dev_mode`): a recompile is seen without a rebuild.
     pub dev_mode: bool,
@@ -207,6 +224,8 @@ pub struct ReleasePlan {
     pub cookie_store: PathBuf,
     /// The archive's cache directory, if the cache is used.
     pub cache_dir: Option<PathBuf>,
+    /// The one-file executable to write beside the tarball, if any.
+    pub executable: Option<PlannedExecutable>,
     /// What a hot upgrade from the previous release needs
     /// ([`crate::upgrade::plan`] sets it).
     pub upgrade: Option<crate::upgrade::UpgradePlan>,
@@ -270,7 +289,9 @@ pub fn plan(options: &BuildOptions) -> Result<ReleasePlan> {
         env: &options.env,
         name: options.name.as_deref(),
         use_elixir: options.use_elixir,
+        every_release: false,
     })?;
+    let config_warnings = project_config.check_strict(options.strict)?;
     let release = project_config.release.as_ref();
     let build = MixBuild::open_with(
         &options.project_dir,
@@ -295,10 +316,24 @@ pub fn plan(options: &BuildOptions) -> Result<ReleasePlan> {
 
     let project_app = build.project_app.clone();
     let wanted_name = options.name.clone().or(release.map(|r| r.name.clone()));
-    let wanted_version = options
-        .version
-        .clone()
-        .or(release.and_then(|r| r.version.clone()));
+    let wanted_version = match (&options.version, release) {
+        (Some(v), _) => Some(v.clone()),
+        (None, Some(r)) => match (&r.version, &r.version_from_app) {
+            (Some(v), _) => Some(v.clone()),
+            (None, Some(app)) => {
+                let dir = build.apps.get(app).ok_or_else(|| Error::Project {
+                    path: r.file.clone(),
+                    message: format!(
+                        "version: {{:from_app, :{app}}}: `{app}` is not compiled in this project"
+                    ),
+                })?;
+                let app_file = dir.join("ebin").join(format!("{app}.app"));
+                Some(crate::app::AppSpec::read(&app_file, app)?.vsn)
+            }
+            (None, None) => None,
+        },
+        (None, None) => None,
+    };
     let (name, version) = match (&project_app, wanted_name, wanted_version) {
         (_, Some(n), Some(v)) => (n, v),
         (Some(app), name, version) => {
@@ -370,7 +405,8 @@ pub fn plan(options: &BuildOptions) -> Result<ReleasePlan> {
         })
         .collect::<Result<_>>()?;
 
-    let warnings = plan_warnings(&inputs, &apps);
+    let mut warnings = config_warnings;
+    warnings.extend(plan_warnings(&inputs, &apps));
     let Inputs { build, otp, .. } = inputs;
     let kernel_modules = read_kernel_modules(&otp);
     let output_dir = options
@@ -385,6 +421,7 @@ pub fn plan(options: &BuildOptions) -> Result<ReleasePlan> {
             .build_dir
             .join(format!("{name}-{version}.{}", options.compress.extension()))
     });
+    let executable = plan_executable(options, release, tarball.as_deref(), &name, &version)?;
     // Unless the command line turns it off, what the release configuration
     // says (`strip_beams:`, Distillery's `strip_debug_info:`, relx's
     // `debug_info`), else each tool's default: mix release strips, relx
@@ -424,12 +461,18 @@ pub fn plan(options: &BuildOptions) -> Result<ReleasePlan> {
         .transpose()?
         .unwrap_or_default();
     let app_config = project_config.app_config;
-    let boot_files = boot_config_files(release, app_config.runtime.is_some(), &version, &overlays)?;
-    let sys_config = sys_config_term(
+    let providers = plan_providers(
+        release,
+        &app_config,
+        &version,
+        &overlays,
+        &options.env,
+        &apps,
+    )?;
+    let sys_config = sys_config::render(
         app_config.config,
         release.and_then(|r| r.sys_config.as_deref()),
-        &boot_files,
-        &options.env,
+        providers.as_ref(),
     )?;
     let mut read = vec![build.build_dir.join("lib"), otp.root.clone()];
     read.extend(apps.iter().map(|a| a.source.dir.clone()));
@@ -450,10 +493,12 @@ pub fn plan(options: &BuildOptions) -> Result<ReleasePlan> {
         cookie,
         cookie_store,
         cache_dir,
+        executable,
         warnings,
         sys_config,
         runtime_config: app_config.runtime,
-        config_provider: !boot_files.is_empty(),
+        config_provider: providers.is_some(),
+        config_reboot: providers.as_ref().is_some_and(|p| p.reboot),
         dev_mode,
         vm_args,
         env_sh,
@@ -463,6 +508,42 @@ pub fn plan(options: &BuildOptions) -> Result<ReleasePlan> {
         hooks,
         upgrade: None,
     })
+}
+
+/// `--executable`, else the release configuration's `executable:` (or
+/// `steps:` with `:executable`). The executable carries the tarball, so it
+/// needs one.
+fn plan_executable(
+    options: &BuildOptions,
+    release: Option<&ReleaseSettings>,
+    tarball: Option<&Path>,
+    name: &str,
+    version: &str,
+) -> Result<Option<PlannedExecutable>> {
+    let configured = release.and_then(|r| r.executable);
+    if !options.executable && !configured.is_some_and(|e| e.enabled) {
+        return Ok(None);
+    }
+    let transient = options.transient || configured.is_some_and(|e| e.transient);
+    let Some(tarball) = tarball else {
+        let why = match release {
+            Some(r) if r.dev_mode => {
+                format!("{}: `dev_mode: true` writes no tarball", r.file.display())
+            }
+            Some(r) if r.tar == Some(false) => {
+                format!("{}: `steps:` has no `:tar`", r.file.display())
+            }
+            _ => "--no-tar".to_owned(),
+        };
+        return Err(Error::Option(format!(
+            "a one-file executable carries the release's tarball, and {why}: drop one of them"
+        )));
+    };
+    let dir = tarball.parent().unwrap_or(Path::new("."));
+    Ok(Some(PlannedExecutable {
+        path: dir.join(format!("{name}-{version}.{}", crate::executable::EXTENSION)),
+        transient,
+    }))
 }
 
 /// The default chunks and the extra ones asked for.
@@ -697,143 +778,89 @@ fn plan_overlays(
     Ok(planned)
 }
 
-/// The files Elixir's config provider reads at boot, relative to the
-/// release root: runtime.exs, then Distillery's provider files, each of
-/// which an overlay must put into the release.
-fn boot_config_files(
+/// The config providers the release runs at boot, as `mix release` lists
+/// them: the runtime file's `Config.Reader` first, then the release's own,
+/// each checked to be in the release (a Distillery provider file must be
+/// put there by an overlay); `None` when nothing is configured at boot.
+fn plan_providers(
     release: Option<&ReleaseSettings>,
-    runtime: bool,
+    app_config: &config::AppConfig,
     version: &str,
     overlays: &[PlannedOverlay],
-) -> Result<Vec<String>> {
-    let mut files: Vec<String> = runtime
-        .then(|| format!("/releases/{version}/runtime.exs"))
+    env: &str,
+    apps: &[PlannedApp],
+) -> Result<Option<Providers>> {
+    let mut list: Vec<Term> = app_config
+        .runtime
+        .is_some()
+        .then(|| Providers::reader(&format!("/releases/{version}/runtime.exs"), env))
         .into_iter()
         .collect();
-    for file in release
-        .map(|r| r.boot_config_files.as_slice())
+    let ebins: Vec<PathBuf> = apps.iter().map(|a| a.source.dir.join("ebin")).collect();
+    let ebins: Vec<&Path> = ebins.iter().map(PathBuf::as_path).collect();
+    for provider in release
+        .map(|r| r.config_providers.as_slice())
         .unwrap_or_default()
     {
-        let shipped = overlays.iter().any(|o| match o {
-            PlannedOverlay::Copy { to, .. } | PlannedOverlay::Write { to, .. } => {
-                Path::new("/").join(to) == Path::new(file)
-            }
-            _ => false,
-        });
-        if let (false, Some(r)) = (shipped, release) {
-            let setting = r
-                .settings
-                .get("config_providers")
-                .cloned()
-                .unwrap_or_else(|| config::Setting {
-                    value: Term::List(Vec::new()),
-                    origin: r.file.display().to_string(),
+        match provider {
+            ConfigProvider::Reader(file) => {
+                let shipped = overlays.iter().any(|o| match o {
+                    PlannedOverlay::Copy { to, .. } | PlannedOverlay::Write { to, .. } => {
+                        Path::new("/").join(to) == Path::new(file)
+                    }
+                    _ => false,
                 });
-            return Err(config::at(
-                &setting,
-                format!(
-                    "config provider file ${{RELEASE_ROOT_DIR}}{file} is not put into the release: add an overlay such as {{:copy, \"rel/config/config.exs\", \"{}\"}}",
-                    file.trim_start_matches('/')
-                ),
-            ));
-        }
-        files.push(file.clone());
-    }
-    Ok(files)
-}
-
-/// `sys.config`: the application config, a release's own `sys_config`
-/// merged over it, and, with files to read at boot, the settings of
-/// Elixir's config provider exactly as `mix release` writes them.
-fn sys_config_term(
-    app_config: Term,
-    extra: Option<&Path>,
-    boot_files: &[String],
-    env: &str,
-) -> Result<Term> {
-    let mut entries = match app_config {
-        Term::List(items) => items,
-        other => vec![other],
-    };
-    if let Some(path) = extra {
-        let bytes = std::fs::read(path).at(path, "cannot read the release's sys_config")?;
-        let terms = parse_consult(&bytes).map_err(|e| Error::Parse {
-            path: path.to_owned(),
-            line: e.line,
-            message: e.message,
-        })?;
-        match terms.as_slice() {
-            [Term::List(items)] => {
-                entries = config::app_config::merge_config(entries, items.clone())
+                if let (false, Some(r)) = (shipped, release) {
+                    let setting =
+                        r.settings
+                            .get("config_providers")
+                            .cloned()
+                            .unwrap_or_else(|| config::Setting {
+                                value: Term::List(Vec::new()),
+                                origin: r.file.display().to_string(),
+                            });
+                    return Err(config::at(
+                        &setting,
+                        format!(
+                            "config provider file ${{RELEASE_ROOT_DIR}}{file} is not put into the release: add an overlay such as {{:copy, \"rel/config/config.exs\", \"{}\"}}",
+                            file.trim_start_matches('/')
+                        ),
+                    ));
+                }
+                list.push(Providers::reader(file, env));
             }
-            _ => {
-                return Err(Error::Project {
-                    path: path.to_owned(),
-                    message:
-                        "a sys.config holds one list of {app, [{key, value}]} followed by a dot"
-                            .into(),
-                })
+            ConfigProvider::Module {
+                module,
+                arg,
+                origin,
+            } => {
+                sys_config::check_provider_module(module, origin, &ebins)?;
+                list.push(Term::tuple(vec![Term::Atom(module.clone()), arg.clone()]));
             }
         }
     }
-    if !boot_files.is_empty() {
-        let system = |var: &str, suffix: &str| {
-            Term::tuple(vec![
-                Term::atom("system"),
-                config::elixir::binary(var),
-                config::elixir::binary(suffix),
-            ])
-        };
-        let kw = |k: &str, v: Term| Term::tuple(vec![Term::atom(k), v]);
-        let reader_opts = Term::List(vec![
-            kw("env", Term::atom(env)),
-            kw("target", Term::atom("host")),
-            kw("imports", Term::atom("disabled")),
-        ]);
-        let provider = Term::Map(vec![
-            (
-                Term::atom("__struct__"),
-                Term::atom("Elixir.Config.Provider"),
-            ),
-            (
-                Term::atom("config_path"),
-                system("RELEASE_SYS_CONFIG", ".config"),
-            ),
-            (Term::atom("extra_config"), Term::List(Vec::new())),
-            (
-                Term::atom("providers"),
-                Term::List(
-                    boot_files
-                        .iter()
-                        .map(|file| {
-                            Term::tuple(vec![
-                                Term::atom("Elixir.Config.Reader"),
-                                Term::tuple(vec![
-                                    system("RELEASE_ROOT", file),
-                                    reader_opts.clone(),
-                                ]),
-                            ])
-                        })
-                        .collect(),
-                ),
-            ),
-            (
-                Term::atom("prune_runtime_sys_config_after_boot"),
-                Term::atom("false"),
-            ),
-            (
-                Term::atom("reboot_system_after_config"),
-                Term::atom("false"),
-            ),
-            (Term::atom("validate_compile_env"), Term::atom("false")),
-        ]);
-        let elixir = Term::tuple(vec![
-            Term::atom("elixir"),
-            Term::List(vec![kw("config_provider_init", provider)]),
-        ]);
-        entries = config::app_config::merge_config(entries, vec![elixir]);
+    if list.is_empty() {
+        return Ok(None);
     }
-    Ok(Term::List(entries))
+    // mix walks its map of applications: in name order for up to 32 of
+    // them (the same checks in another order beyond that).
+    let mut by_name: Vec<&PlannedApp> = apps.iter().collect();
+    by_name.sort_by(|a, b| a.name().cmp(b.name()));
+    let triples: Vec<Term> = by_name
+        .iter()
+        .flat_map(|a| a.source.spec.compile_env.iter().cloned())
+        .collect();
+    let validate = release.is_none_or(|r| r.validate_compile_env) && !triples.is_empty();
+    Ok(Some(Providers {
+        list,
+        reboot: release
+            .and_then(|r| r.reboot_system_after_config)
+            .unwrap_or(app_config.runtime_deprecated),
+        prune_after_boot: release.is_some_and(|r| r.prune_runtime_sys_config_after_boot),
+        start_distribution_during_config: release
+            .is_some_and(|r| r.start_distribution_during_config),
+        validate_compile_env: validate.then_some(triples),
+    }))
 }
 
 /// An `erts-<vsn>` directory stands for the OTP root holding it.

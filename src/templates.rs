@@ -17,6 +17,7 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/rel_config.exs"),
     ),
     ("rel_vm.args", include_str!("../templates/rel_vm.args")),
+    ("executable.sh", include_str!("../templates/executable.sh")),
 ];
 
 /// The launcher of release `rel_name`: for Elixir releases (IEx shells,

@@ -404,16 +404,32 @@ run_hooks() {
   done
 }
 
-# With REPLACE_OS_VARS=true, copies vm.args and sys.config into RELEASE_TMP
-# with each ${VAR} replaced by the variable's value (empty when unset), as
-# Distillery does; the release's own files stay untouched.
+# Configures the node between the pre_configure and post_configure hooks,
+# as Distillery does. With REPLACE_OS_VARS=true, copies vm.args and
+# sys.config into RELEASE_TMP with each ${VAR} replaced by the variable's
+# value (empty when unset); the release's own files stay untouched. A
+# sys.config saying RUNTIME_CONFIG=true (reboot_system_after_config) is
+# copied into RELEASE_TMP, where the config provider writes the config it
+# reboots with, as mix release's launcher does.
 prepare_config() {
-  [ "${REPLACE_OS_VARS:-}" = true ] || return 0
-  mkdir -p "$RELEASE_TMP"
-  substitute "$RELEASE_VM_ARGS" "$RELEASE_TMP/vm.args"
-  substitute "$RELEASE_SYS_CONFIG.config" "$RELEASE_TMP/sys.config"
-  RELEASE_VM_ARGS=$RELEASE_TMP/vm.args
-  RELEASE_SYS_CONFIG=$RELEASE_TMP/sys
+  run_hooks pre_configure
+  if [ "${REPLACE_OS_VARS:-}" = true ]; then
+    mkdir -p "$RELEASE_TMP"
+    substitute "$RELEASE_VM_ARGS" "$RELEASE_TMP/vm.args"
+    substitute "$RELEASE_SYS_CONFIG.config" "$RELEASE_TMP/sys.config"
+    RELEASE_VM_ARGS=$RELEASE_TMP/vm.args
+    RELEASE_SYS_CONFIG=$RELEASE_TMP/sys
+  fi
+  MODE_ARGS="-mode $RELEASE_MODE"
+  if grep -q "RUNTIME_CONFIG=true" "$RELEASE_SYS_CONFIG.config" 2>/dev/null; then
+    runtime=$RELEASE_TMP/$RELEASE_NAME-$RELEASE_VSN-$(date +%Y%m%d%H%M%S)-$(rand).runtime
+    { mkdir -p "$RELEASE_TMP" && cat "$RELEASE_SYS_CONFIG.config" >"$runtime.config"; } ||
+      die "cannot start the release: cannot write $runtime.config"
+    RELEASE_SYS_CONFIG=$runtime
+    MODE_ARGS="-elixir -config_provider_reboot_mode $RELEASE_MODE"
+  fi
+  export RELEASE_SYS_CONFIG
+  run_hooks post_configure
 }
 
 # Values are inserted literally: awk's ENVIRON and substr, no regex
@@ -434,7 +450,6 @@ substitute() {
 # Sets VM_COMMAND to the VM's command line for the release's boot script,
 # quoted for sh; the arguments given come last.
 vm_command() {
-  prepare_config
   # -eval and -s run in command-line order: the cookie is set first.
   case $RELEASE_DISTRIBUTION in
     none) set -- {% if not erlang_only %}-s elixir start_cli {% endif %}"$@" ;;
@@ -450,8 +465,9 @@ vm_command() {
     RELPACK_READY_FILE=$READY_FILE
     export RELPACK_READY_FILE
   fi
+  # shellcheck disable=SC2086 # MODE_ARGS is words
   set -- "$ERL" -noshell \
-    -mode "$RELEASE_MODE" \
+    $MODE_ARGS \
     -config "$RELEASE_SYS_CONFIG" \
     -boot "$REL_VSN_DIR/start" \
     -boot_var RELEASE_LIB "$RELEASE_ROOT/lib" \
@@ -466,6 +482,7 @@ vm_command() {
 # Runs the VM in the foreground (exec, so signals reach it); post_start
 # hooks run in the background once the node answers.
 run_foreground() {
+  prepare_config
   run_hooks pre_start
   vm_command "$@"
   if [ -d "$HOOKS_DIR/post_start.d" ] && [ "$RELEASE_DISTRIBUTION" != none ]; then
@@ -521,13 +538,20 @@ start_daemon() {
   if ping_quiet; then
     die "node $RELEASE_NODE is already running"
   fi
+  prepare_config
   run_hooks pre_start
   vm_command {{ shell_args }}
   mkdir -p "$PIPE_DIR" "$LOG_DIR"
   rm -f "$PID_FILE"
+  # Distillery's run_erl_env: NAME=VALUE words for run_erl (its log sizes,
+  # say), checked when the release was built.
+  if [ -z "${RUN_ERL_ENV+set}" ] && [ -f "$REL_VSN_DIR/run_erl.env" ]; then
+    RUN_ERL_ENV=$(cat "$REL_VSN_DIR/run_erl.env")
+  fi
   # The shell run_erl starts writes its pid, which stays the VM's pid
   # through the execs.
-  "${ERTS_BIN}run_erl" -daemon "$PIPE_DIR" "$LOG_DIR" \
+  # shellcheck disable=SC2086 # RUN_ERL_ENV is words
+  env ${RUN_ERL_ENV:-} "${ERTS_BIN}run_erl" -daemon "$PIPE_DIR" "$LOG_DIR" \
     "echo \$\$ >$(quote "$PID_FILE"); exec $VM_COMMAND"
   wait_until_up "" "$READY_FILE"
   run_hooks post_start

@@ -1,6 +1,7 @@
 //! An interrupted build (SIGTERM/SIGINT at any moment) leaves no temporary
-//! files, and the release directory and tarball are each either the
-//! previous good output or the new one, whole: `relpack check` passes.
+//! files, and the release directory, tarball and executable are each
+//! either the previous good output or the new one, whole: `relpack check`
+//! passes.
 
 mod common;
 
@@ -13,15 +14,16 @@ use common::*;
 fn interrupted_builds_leave_whole_output_and_no_debris() {
     let project = compiled_fixture("hello");
     let root = project.path().join("hello");
-    relpack_ok(&root, &["build"]);
+    relpack_ok(&root, &["build", "--executable"]);
     let prod = root.join("_build/prod");
     let release = prod.join("rel/hello");
     let tarball = prod.join("hello-0.1.0.tar.gz");
+    let executable = prod.join("hello-0.1.0.run");
     let mut interrupted = 0;
     for (i, delay_ms) in [20u64, 60, 120, 200, 300, 450].into_iter().enumerate() {
         let signal = if i % 2 == 0 { "-TERM" } else { "-INT" };
         let mut child = Command::new(env!("CARGO_BIN_EXE_relpack"))
-            .args(["build", "--app", "runtime_tools=load"])
+            .args(["build", "--app", "runtime_tools=load", "--executable"])
             .current_dir(&root)
             .spawn()
             .unwrap();
@@ -45,7 +47,7 @@ fn interrupted_builds_leave_whole_output_and_no_debris() {
                 dir.display()
             );
         }
-        for path in [&release, &tarball] {
+        for path in [&release, &tarball, &executable] {
             let out = relpack(&root, &["check", path.to_str().unwrap()]);
             assert!(
                 out.status.success(),

@@ -8,13 +8,13 @@
 //! build stops at the construct relpack cannot evaluate.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use crate::config::elixir::{
     keyword_merge, keyword_pairs, Arg, Call, Context, Dsl, Evaluator, Source,
 };
+use crate::config::fallback;
 use crate::error::{Error, Result};
-use crate::term::{parse_consult, Term};
+use crate::term::Term;
 
 /// How the application config was evaluated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,84 +38,84 @@ pub struct AppConfig {
     pub evaluation: Evaluation,
     /// Why `elixir` was needed (the native evaluator's message).
     pub fallback_reason: Option<String>,
-    /// `config/runtime.exs`, if the project has one.
+    /// `config/runtime.exs` (else the deprecated `config/releases.exs`),
+    /// if the project has one: read at boot.
     pub runtime: Option<PathBuf>,
+    /// The runtime file is the deprecated `config/releases.exs`, for which
+    /// mix reboots the VM after configuration by default.
+    pub runtime_deprecated: bool,
+    /// What the files computed that is worth a word (a random value made
+    /// at build time), one line each.
+    pub warnings: Vec<String>,
 }
 
 impl AppConfig {
-    /// Reads the configuration of the project at `dir` for Mix env `env`.
-    pub fn read(dir: &Path, env: &str, use_elixir: bool) -> Result<AppConfig> {
-        let runtime = Some(dir.join("config").join("runtime.exs")).filter(|p| p.is_file());
-        let main = dir.join("config").join("config.exs");
-        if !main.is_file() {
-            return Ok(AppConfig {
+    /// Reads the configuration of the project in `context` (its
+    /// directory, Mix env, target and `project/0`).
+    pub fn read(context: &Context, use_elixir: bool) -> Result<AppConfig> {
+        let main = context.dir.join("config").join("config.exs");
+        Self::read_main(&main, context, use_elixir)
+    }
+
+    /// [`read`](Self::read) with `main` as the application config (a
+    /// Distillery release's `config`); the runtime file is looked for
+    /// beside it, as mix does.
+    pub fn read_main(main: &Path, context: &Context, use_elixir: bool) -> Result<AppConfig> {
+        let config_dir = main.parent().unwrap_or(&context.dir);
+        let runtime = [("runtime.exs", false), ("releases.exs", true)]
+            .into_iter()
+            .map(|(name, deprecated)| (config_dir.join(name), deprecated))
+            .find(|(p, _)| p.is_file());
+        let mut config = if main.is_file() {
+            Self::read_file(main, context, use_elixir)?
+        } else {
+            AppConfig {
                 config: Term::List(Vec::new()),
                 files: Vec::new(),
                 evaluation: Evaluation::None,
                 fallback_reason: None,
-                runtime,
-            });
+                runtime: None,
+                runtime_deprecated: false,
+                warnings: Vec::new(),
+            }
+        };
+        if let Some((path, deprecated)) = runtime {
+            config.runtime = Some(path);
+            config.runtime_deprecated = deprecated;
         }
-        let mut config = Self::read_file(&main, dir, env, use_elixir)?;
-        config.runtime = runtime;
         Ok(config)
     }
 
-    /// Evaluates one config file (and what it imports) for project `dir`.
-    pub fn read_file(main: &Path, dir: &Path, env: &str, use_elixir: bool) -> Result<AppConfig> {
-        let runtime = None;
+    /// Evaluates one config file (and what it imports) for the project.
+    pub fn read_file(main: &Path, context: &Context, use_elixir: bool) -> Result<AppConfig> {
         let main = main.to_owned();
-        let context = Context {
-            env: env.to_owned(),
-            target: "host".into(),
-            dir: dir.to_owned(),
-        };
         let mut reader = ConfigDsl {
             config: Vec::new(),
             files: Vec::new(),
             context: context.clone(),
+            warnings: Vec::new(),
         };
-        match reader.eval_file(&main) {
-            Ok(()) => Ok(AppConfig {
-                config: Term::List(reader.config),
-                files: reader.files,
-                evaluation: Evaluation::Native,
-                fallback_reason: None,
-                runtime,
-            }),
-            Err(Error::Unsupported {
-                path,
-                line,
-                construct,
-                ..
-            }) if !use_elixir || !elixir_on_path() => Err(Error::Unsupported {
-                path,
-                line,
-                construct,
-                hint: if use_elixir {
-                    "; install Elixir to have `elixir` evaluate it"
-                } else {
-                    "; without --no-elixir, `elixir` would evaluate it"
-                },
-            }),
-            Err(e @ Error::Unsupported { .. }) => {
-                let config = read_with_elixir(&main, &context)?;
-                Ok(AppConfig {
-                    config,
-                    files: vec![main],
-                    evaluation: Evaluation::Elixir,
-                    fallback_reason: Some(e.to_string()),
-                    runtime,
-                })
-            }
-            Err(e) => Err(e),
-        }
+        let native = reader.eval_file(&main).map(|()| AppConfig {
+            config: Term::List(std::mem::take(&mut reader.config)),
+            files: std::mem::take(&mut reader.files),
+            evaluation: Evaluation::Native,
+            fallback_reason: None,
+            runtime: None,
+            runtime_deprecated: false,
+            warnings: std::mem::take(&mut reader.warnings),
+        });
+        fallback::native_or_elixir(native, use_elixir, |why| {
+            Ok(AppConfig {
+                config: read_with_elixir(&main, context)?,
+                files: vec![main.clone()],
+                evaluation: Evaluation::Elixir,
+                fallback_reason: Some(why.to_string()),
+                runtime: None,
+                runtime_deprecated: false,
+                warnings: Vec::new(),
+            })
+        })
     }
-}
-
-fn elixir_on_path() -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("elixir").is_file()))
 }
 
 /// `Config.__merge__/2`: per application, keyword lists merged deeply.
@@ -142,6 +142,7 @@ struct ConfigDsl {
     config: Vec<Term>,
     files: Vec<PathBuf>,
     context: Context,
+    warnings: Vec<String>,
 }
 
 impl ConfigDsl {
@@ -156,6 +157,7 @@ impl ConfigDsl {
         let source = Source::read(path)?;
         let mut ev = Evaluator::new(&source, self.context.clone());
         ev.run(self)?;
+        self.warnings.append(&mut ev.warnings);
         Ok(())
     }
 }
@@ -222,63 +224,8 @@ impl Dsl for ConfigDsl {
     }
 }
 
-/// Evaluates `path` with the real Elixir's `Config.Reader` and reads the
-/// result back as Erlang terms.
+/// Evaluates `path` with the real Elixir's `Config.Reader`, inside the
+/// project as mix does, and reads the result back as Erlang terms.
 pub fn read_with_elixir(path: &Path, context: &Context) -> Result<Term> {
-    let out = tempfile_path()?;
-    let script = "[path, env, target, out] = System.argv(); \
-        Mix.start(); Mix.env(String.to_atom(env)); Mix.target(String.to_atom(target)); \
-        config = Config.Reader.read!(path, env: String.to_atom(env), target: String.to_atom(target)); \
-        File.write!(out, :io_lib.format(~c\"~tp.~n\", [config]))";
-    let result = Command::new("elixir")
-        .arg("-e")
-        .arg(script)
-        .arg(path)
-        .arg(&context.env)
-        .arg(&context.target)
-        .arg(&out)
-        .current_dir(&context.dir)
-        .env("MIX_ENV", &context.env)
-        .output()
-        .map_err(|source| Error::Io {
-            path: path.to_owned(),
-            action: "cannot run `elixir` to evaluate",
-            source,
-        });
-    let text = std::fs::read(&out);
-    let _ = std::fs::remove_file(&out);
-    let result = result?;
-    if !result.status.success() {
-        let stderr = String::from_utf8_lossy(&result.stderr);
-        let first = stderr
-            .lines()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("")
-            .trim();
-        return Err(Error::Project {
-            path: path.to_owned(),
-            message: format!("`elixir` could not evaluate the config: {first}"),
-        });
-    }
-    let bytes = text.map_err(|source| Error::Io {
-        path: out.clone(),
-        action: "cannot read what `elixir` wrote",
-        source,
-    })?;
-    let mut terms = parse_consult(&bytes).map_err(|e| Error::Project {
-        path: path.to_owned(),
-        message: format!("cannot read `elixir`'s output: {e}"),
-    })?;
-    terms.pop().ok_or_else(|| Error::Project {
-        path: path.to_owned(),
-        message: "`elixir` printed no config".into(),
-    })
-}
-
-/// A fresh file name for the evaluation's output.
-fn tempfile_path() -> Result<PathBuf> {
-    let mut bytes = [0u8; 8];
-    getrandom::fill(&mut bytes).map_err(|e| Error::Option(format!("no OS randomness: {e}")))?;
-    let name: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    Ok(std::env::temp_dir().join(format!("relpack-config-{name}.term")))
+    fallback::evaluate(fallback::Mode::Config, path, context)
 }

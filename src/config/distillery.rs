@@ -4,8 +4,11 @@
 
 use std::path::Path;
 
-use crate::config::elixir::{children, line_of, nil, Arg, Call, Context, Dsl, Evaluator, Source};
-use crate::config::{Format, LoadOptions, MixProject, ReleaseSettings, Setting, Settings};
+use crate::config::elixir::{
+    children, keyword_pairs, line_of, nil, Arg, Call, Context, Dsl, Evaluator, Source,
+};
+use crate::config::fallback;
+use crate::config::{text_of, Format, LoadOptions, MixProject, ReleaseSettings, Setting, Settings};
 use crate::error::{Error, Result};
 use crate::term::Term;
 
@@ -42,7 +45,66 @@ pub const OPTIONS: &[&str] = &[
     "post_stop_hooks",
     "pre_upgrade_hooks",
     "post_upgrade_hooks",
+    // Distillery 1.x: one script per hook, extra code paths, executable options.
+    "pre_configure_hook",
+    "pre_start_hook",
+    "post_start_hook",
+    "pre_stop_hook",
+    "post_stop_hook",
+    "pre_upgrade_hook",
+    "post_upgrade_hook",
+    "code_paths",
+    "exec_opts",
+    // Distillery 2.x.
+    "appup_transforms",
 ];
+
+/// Records `set key: value` (or `plugin Module, opts`, as key `plugin`)
+/// at `line` into a block's settings: the key must be a Distillery option;
+/// plugins accumulate, other keys replace. The native DSL and the fallback
+/// both record through here.
+fn record(settings: &mut Settings, path: &Path, line: usize, key: &str, value: Term) -> Result<()> {
+    let origin = format!("{}:{line}", path.display());
+    if key == "plugin" {
+        let mut plugins = match settings.get("plugins") {
+            Some(Setting {
+                value: Term::List(old),
+                ..
+            }) => old.clone(),
+            _ => Vec::new(),
+        };
+        plugins.push(value);
+        settings.insert(
+            "plugins".into(),
+            Setting {
+                value: Term::List(plugins),
+                origin,
+            },
+        );
+        return Ok(());
+    }
+    if !OPTIONS.contains(&key) {
+        return Err(Error::Parse {
+            path: path.to_owned(),
+            line,
+            message: format!(
+                "unknown option `{key}` (Distillery knows: {})",
+                OPTIONS.join(", ")
+            ),
+        });
+    }
+    settings.insert(key.to_owned(), Setting { value, origin });
+    Ok(())
+}
+
+/// The settings of one block from the fallback's `(key, value, line)` list.
+fn settings_of(path: &Path, sets: Vec<(String, Term, usize)>) -> Result<Settings> {
+    let mut settings = Settings::new();
+    for (key, value, line) in sets {
+        record(&mut settings, path, line, &key, value)?;
+    }
+    Ok(settings)
+}
 
 /// Every environment and release a `rel/config.exs` defines.
 #[derive(Debug, Clone, Default)]
@@ -55,51 +117,117 @@ pub struct DistilleryConfig {
     pub environments: Vec<(String, Settings, usize)>,
     /// Each `release` block: its name, settings and the line it starts on.
     pub releases: Vec<(String, Settings, usize)>,
+    /// Why `elixir` evaluated the file; `None`: read natively.
+    pub fallback_reason: Option<String>,
+    /// What the file computed that is worth a word, one line each.
+    pub warnings: Vec<String>,
 }
 
-/// Reads `path` and selects the release (`--name`, else the default) in
-/// the environment named like the Mix env (else the default one).
-pub fn read(path: &Path, opts: &LoadOptions<'_>) -> Result<ReleaseSettings> {
-    let config = parse(path, opts.dir, opts.env)?;
-    select(&config, path, opts)
-}
-
-/// Evaluates the file into its environments and releases.
-pub fn parse(path: &Path, dir: &Path, env: &str) -> Result<DistilleryConfig> {
+/// Evaluates the file into its environments and releases: natively, else
+/// (code beyond the native subset) with `elixir` when `use_elixir` allows.
+pub fn parse(path: &Path, context: &Context, use_elixir: bool) -> Result<DistilleryConfig> {
     let source = Source::read(path)?;
-    let mut ev = Evaluator::new(
-        &source,
-        Context {
-            env: env.to_owned(),
-            target: "host".into(),
-            dir: dir.to_owned(),
-        },
-    );
+    let mut ev = Evaluator::new(&source, context.clone());
     let mut dsl = DistilleryDsl {
         config: DistilleryConfig::default(),
         scope: None,
-        dir: dir.to_owned(),
-        env: env.to_owned(),
+        dir: context.dir.clone(),
+        env: context.env.clone(),
+        use_elixir,
         used: false,
     };
-    for node in children(source.root()) {
+    let native = children(source.root()).into_iter().try_for_each(|node| {
         if is_plugin_prelude(&ev, node) {
-            continue;
+            return Ok(());
         }
-        ev.eval(node, &mut dsl)?;
-    }
-    if !dsl.used {
-        return Err(Error::Parse {
-            path: path.to_owned(),
-            line: 1,
-            message: "no `use Distillery.Releases.Config`: is this a Distillery rel/config.exs?"
-                .into(),
-        });
-    }
-    Ok(dsl.config)
+        ev.eval(node, &mut dsl).map(drop)
+    });
+    dsl.config.warnings = std::mem::take(&mut ev.warnings);
+    let config = fallback::native_or_elixir(
+        native.map(|()| dsl.used.then_some(dsl.config)),
+        use_elixir,
+        |why| {
+            let value = fallback::evaluate(fallback::Mode::Distillery, path, context)?;
+            let mut config = from_elixir(path, &value)?;
+            if let Some(c) = &mut config {
+                c.fallback_reason = Some(why.to_string());
+            }
+            Ok(config)
+        },
+    )?;
+    config.ok_or_else(|| Error::Parse {
+        path: path.to_owned(),
+        line: 1,
+        message: "no `use Distillery.Releases.Config`: is this a Distillery rel/config.exs?".into(),
+    })
 }
 
-fn select(
+/// What the fallback's Distillery DSL collected: `{distillery, Use,
+/// Environments, Releases}`, each block `{Name, Line, [{Key, Value, Line}]}`;
+/// `Use` is `nil` when the file never said `use ...Config`.
+fn from_elixir(path: &Path, value: &Term) -> Result<Option<DistilleryConfig>> {
+    let malformed = || Error::Project {
+        path: path.to_owned(),
+        message: "cannot read what `elixir` wrote back for it".into(),
+    };
+    let [Term::Atom(tag), used, envs, rels] = value.as_tuple().ok_or_else(malformed)? else {
+        return Err(malformed());
+    };
+    if tag != "distillery" {
+        return Err(malformed());
+    }
+    let Some([opts, Term::Integer(use_line)]) = used.as_tuple() else {
+        return Ok(None);
+    };
+    let mut config = DistilleryConfig::default();
+    for (k, v) in keyword_pairs(opts).ok_or_else(malformed)? {
+        let value = v.as_atom().map(str::to_owned);
+        match k {
+            "default_release" => config.default_release = value,
+            "default_environment" => config.default_environment = value,
+            _ => {
+                return Err(Error::Parse {
+                    path: path.to_owned(),
+                    line: usize::try_from(*use_line).unwrap_or(1),
+                    message: format!("unknown `use` option `{k}`"),
+                })
+            }
+        }
+    }
+    let blocks = |list: &Term| -> Result<Vec<(String, Settings, usize)>> {
+        let mut out = Vec::new();
+        for block in list.as_list().ok_or_else(malformed)? {
+            let Some([name, Term::Integer(line), sets]) = block.as_tuple() else {
+                return Err(malformed());
+            };
+            let name = text_of(name).ok_or_else(malformed)?;
+            let mut dsl = Vec::new();
+            for set in sets.as_list().ok_or_else(malformed)? {
+                let Some([Term::Atom(key), value, Term::Integer(at)]) = set.as_tuple() else {
+                    return Err(malformed());
+                };
+                dsl.push((
+                    key.clone(),
+                    value.clone(),
+                    usize::try_from(*at).unwrap_or(1),
+                ));
+            }
+            out.push((
+                name,
+                settings_of(path, dsl)?,
+                usize::try_from(*line).unwrap_or(1),
+            ));
+        }
+        Ok(out)
+    };
+    config.environments = blocks(envs)?;
+    config.releases = blocks(rels)?;
+    Ok(Some(config))
+}
+
+/// The settings of the release `opts` names (else the default) in the
+/// environment named like the Mix env (else the default one).
+pub fn select(
     config: &DistilleryConfig,
     path: &Path,
     opts: &LoadOptions<'_>,
@@ -158,7 +286,11 @@ fn select(
     if let Some((_, env_settings, _)) = environment {
         settings.overlay(env_settings);
     }
-    ReleaseSettings::from_settings(&release.0, Format::Distillery, path, &settings, opts.dir)
+    let mut r =
+        ReleaseSettings::from_settings(&release.0, Format::Distillery, path, &settings, opts.dir)?;
+    r.fallback_reason = config.fallback_reason.clone();
+    r.warnings.extend(config.warnings.iter().cloned());
+    Ok(r)
 }
 
 /// `Path.join(["rel", "plugins", "*.exs"]) |> Path.wildcard() |>
@@ -175,6 +307,7 @@ struct DistilleryDsl {
     scope: Option<(bool, usize)>,
     dir: std::path::PathBuf,
     env: String,
+    use_elixir: bool,
     used: bool,
 }
 
@@ -208,7 +341,7 @@ impl DistilleryDsl {
         }
         [self.dir.clone(), self.dir.join("apps").join(app)]
             .iter()
-            .filter_map(|d| MixProject::read(d, &self.env).ok())
+            .filter_map(|d| MixProject::read(d, &self.env, self.use_elixir).ok())
             .find(|p| p.app.as_deref() == Some(app))
             .and_then(|p| p.version)
     }
@@ -229,7 +362,7 @@ impl Dsl for DistilleryDsl {
                 self.used = true;
                 let args = ev.eval_args(&call.args[1..], self)?;
                 for kw in &args {
-                    for (k, v) in crate::config::elixir::keyword_pairs(kw).unwrap_or_default() {
+                    for (k, v) in keyword_pairs(kw).unwrap_or_default() {
                         let value = v.as_atom().map(str::to_owned);
                         match k {
                             "default_release" => self.config.default_release = value,
@@ -276,29 +409,19 @@ impl Dsl for DistilleryDsl {
                     ));
                 };
                 let args = ev.eval_args(&call.args, self)?;
-                let origin = ev.source.origin(node);
                 let mut updates = Vec::new();
                 if call.name == "plugin" {
-                    let plugin = args.first().cloned().unwrap_or_else(nil);
-                    updates.push(("plugins".to_owned(), Term::List(vec![plugin])));
+                    let mut args = args.into_iter();
+                    let module = args.next().unwrap_or_else(nil);
+                    let opts = args.next().unwrap_or(Term::List(Vec::new()));
+                    updates.push(("plugin".to_owned(), Term::tuple(vec![module, opts])));
                 } else {
                     let [kw] = args.as_slice() else {
                         return Err(ev.invalid(node, "`set` expects key: value pairs"));
                     };
-                    let pairs = crate::config::elixir::keyword_pairs(kw)
+                    let pairs = keyword_pairs(kw)
                         .ok_or_else(|| ev.invalid(node, "`set` expects key: value pairs"))?;
-                    for (k, v) in pairs {
-                        if !OPTIONS.contains(&k) {
-                            return Err(ev.invalid(
-                                node,
-                                format!(
-                                    "unknown option `{k}` (Distillery knows: {})",
-                                    OPTIONS.join(", ")
-                                ),
-                            ));
-                        }
-                        updates.push((k.to_owned(), v.clone()));
-                    }
+                    updates.extend(pairs.into_iter().map(|(k, v)| (k.to_owned(), v.clone())));
                 }
                 let list = if is_release {
                     &mut self.config.releases
@@ -307,27 +430,7 @@ impl Dsl for DistilleryDsl {
                 };
                 let settings = &mut list[index].1;
                 for (k, v) in updates {
-                    let value = match (k.as_str(), settings.get(&k)) {
-                        (
-                            "plugins",
-                            Some(Setting {
-                                value: Term::List(old),
-                                ..
-                            }),
-                        ) => {
-                            let mut all = old.clone();
-                            all.extend(v.as_list().unwrap_or_default().iter().cloned());
-                            Term::List(all)
-                        }
-                        _ => v,
-                    };
-                    settings.insert(
-                        k,
-                        Setting {
-                            value,
-                            origin: origin.clone(),
-                        },
-                    );
+                    record(settings, &ev.source.path, line_of(node), &k, v)?;
                 }
                 Ok(Some(nil()))
             }

@@ -12,7 +12,7 @@ use crate::error::{Error, IoContext, Result};
 /// Writes `rel/config.exs` and `rel/vm.args` into project `dir`; returns
 /// the files written.
 pub fn init(dir: &Path) -> Result<Vec<PathBuf>> {
-    let project = MixProject::read(dir, "prod")?;
+    let project = MixProject::read(dir, "prod", true)?;
     let rel = dir.join("rel");
     let files = [rel.join("config.exs"), rel.join("vm.args")];
     if let Some(existing) = files.iter().find(|f| f.exists()) {

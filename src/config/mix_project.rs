@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use tree_sitter::Node;
 
 use crate::config::elixir::{children, keyword_pairs, line_of, Context, Evaluator, NoDsl, Source};
+use crate::config::fallback;
 use crate::config::{Setting, Settings};
 use crate::error::{Error, Result};
 use crate::term::Term;
@@ -29,6 +30,14 @@ pub struct MixProject {
     pub releases: Vec<(String, Settings)>,
     /// `default_release:`.
     pub default_release: Option<String>,
+    /// What was read but is ignored, one line each.
+    pub warnings: Vec<String>,
+    /// Why `elixir` evaluated the file (the native evaluator's message);
+    /// `None`: read natively.
+    pub fallback_reason: Option<String>,
+    /// What `Mix.Project.config()` answers: the keys of `project/0` that
+    /// were evaluated (with Mix's defaults when `elixir` evaluated it).
+    pub config: Term,
 }
 
 const PROJECT_KEYS: &[&str] = &["app", "version", "apps_path", "releases", "default_release"];
@@ -49,111 +58,176 @@ pub const RELEASE_KEYS: &[&str] = &[
     "runtime_config_path",
     "quiet",
     "validate_compile_env",
+    "prune_runtime_sys_config_after_boot",
+    "start_distribution_during_config",
+    "rel_templates_path",
+    "skip_mode_validation_for",
 ];
 
 impl MixProject {
-    /// Reads `<dir>/mix.exs` for Mix environment `env`.
-    pub fn read(dir: &Path, env: &str) -> Result<MixProject> {
-        Self::read_file(&dir.join("mix.exs"), env)
+    /// Reads `<dir>/mix.exs` for Mix environment `env`; code beyond the
+    /// native subset is evaluated by `elixir` when `use_elixir` allows.
+    pub fn read(dir: &Path, env: &str, use_elixir: bool) -> Result<MixProject> {
+        Self::read_file(&dir.join("mix.exs"), env, use_elixir)
     }
 
     /// Reads the `mix.exs` at `path` for Mix environment `env`.
-    pub fn read_file(path: &Path, env: &str) -> Result<MixProject> {
+    pub fn read_file(path: &Path, env: &str, use_elixir: bool) -> Result<MixProject> {
         let source = Source::read(path)?;
         let dir = path.parent().unwrap_or(Path::new(".")).to_owned();
         let context = Context {
             env: env.to_owned(),
             target: "host".into(),
             dir,
+            project: None,
         };
-        let mut ev = Evaluator::new(&source, context);
-        let module_body = project_module(&ev)?;
-        ev.define_module(&module_body, &mut NoDsl)?;
-        let project = evaluate_project(&mut ev)?;
-        let get = |key: &str| project.iter().find(|(k, _, _, _)| k == key);
-        let string = |key: &str| -> Result<Option<String>> {
-            match get(key) {
-                None => Ok(None),
-                Some((_, v, line, _)) => match v {
-                    Term::Binary(b) => Ok(Some(String::from_utf8_lossy(b).into_owned())),
-                    Term::Atom(a) => Ok(Some(a.clone())),
-                    _ => Err(Error::Parse {
-                        path: path.to_owned(),
-                        line: *line,
-                        message: format!("`{key}:` must be a string or an atom"),
-                    }),
-                },
-            }
+        let native = {
+            let mut ev = Evaluator::new(&source, context.clone());
+            project_module(&ev)
+                .and_then(|body| ev.define_module(&body, &mut NoDsl))
+                .and_then(|()| evaluate_project(&mut ev))
+                .and_then(|keys| build(path, &ev, keys))
+                .map(|mut project| {
+                    project.warnings.append(&mut ev.warnings);
+                    project
+                })
         };
-        let app = string("app")?;
-        let umbrella = get("apps_path").is_some();
-        if app.is_none() && !umbrella {
-            return Err(Error::Project {
-                path: path.to_owned(),
-                message: "project/0 has neither `app:` nor `apps_path:`; add `app: :my_app`".into(),
-            });
-        }
-        let mut releases = Vec::new();
-        if let Some((_, value, line, node)) = get("releases") {
-            let release_nodes = node.map(|n| literal_pairs(&ev, n, 8)).unwrap_or_default();
-            let option_line = |release: &str, key: &str| {
-                let options = release_nodes.iter().find(|(n, _)| n == release)?.1;
-                let pairs = literal_pairs(&ev, options, 8);
-                pairs
-                    .iter()
-                    .find(|(k, _)| k == key)
-                    .map(|(_, v)| line_of(*v))
-            };
-            let bad = |line: usize, message: String| Error::Parse {
+        fallback::native_or_elixir(native, use_elixir, |why| {
+            let value = fallback::evaluate(fallback::Mode::Mix, path, &context)?;
+            let ev = Evaluator::new(&source, context.clone());
+            let line = project_line(&ev);
+            let pairs = keyword_pairs(&value).ok_or_else(|| Error::Parse {
                 path: path.to_owned(),
                 line,
-                message,
-            };
-            let pairs = keyword_pairs(value).ok_or_else(|| {
-                bad(
-                    *line,
-                    "`releases:` must be a keyword list of name: options".into(),
-                )
+                message: "project/0 must return a keyword list".into(),
             })?;
-            for (name, options) in pairs {
-                let options = keyword_pairs(options).ok_or_else(|| {
-                    bad(
-                        *line,
-                        format!("the options of release `{name}` must be a keyword list"),
-                    )
-                })?;
-                let mut settings = Settings::new();
-                for (key, v) in options {
-                    let at_line = option_line(name, key).unwrap_or(*line);
-                    if !RELEASE_KEYS.contains(&key) {
-                        return Err(bad(
-                            at_line,
-                            format!(
-                                "release `{name}`: unknown option `{key}` (known: {})",
-                                RELEASE_KEYS.join(", ")
-                            ),
-                        ));
-                    }
-                    settings.insert(
-                        key.to_owned(),
-                        Setting {
-                            value: v.clone(),
-                            origin: format!("{}:{at_line}", path.display()),
-                        },
-                    );
-                }
-                releases.push((name.to_owned(), settings));
-            }
-        }
-        Ok(MixProject {
-            path: path.to_owned(),
-            app,
-            version: string("version")?,
-            umbrella,
-            releases,
-            default_release: string("default_release")?,
+            let keys = pairs
+                .into_iter()
+                .map(|(k, v)| {
+                    let node = traced_key(&ev, k);
+                    (k.to_owned(), v.clone(), node.map_or(line, line_of), node)
+                })
+                .collect();
+            let mut project = build(path, &ev, keys)?;
+            project.fallback_reason = Some(why.to_string());
+            Ok(project)
         })
     }
+}
+
+/// Types and checks the keys of `project/0` relpack reads.
+fn build<'s>(path: &Path, ev: &Evaluator<'s>, project: Vec<ProjectKey<'s>>) -> Result<MixProject> {
+    let get = |key: &str| project.iter().find(|(k, _, _, _)| k == key);
+    let string = |key: &str| -> Result<Option<String>> {
+        match get(key) {
+            None => Ok(None),
+            Some((_, v, line, _)) => match v {
+                Term::Binary(b) => Ok(Some(String::from_utf8_lossy(b).into_owned())),
+                Term::Atom(a) => Ok(Some(a.clone())),
+                _ => Err(Error::Parse {
+                    path: path.to_owned(),
+                    line: *line,
+                    message: format!("`{key}:` must be a string or an atom"),
+                }),
+            },
+        }
+    };
+    let app = string("app")?;
+    let umbrella = get("apps_path").is_some();
+    if app.is_none() && !umbrella {
+        return Err(Error::Project {
+            path: path.to_owned(),
+            message: "project/0 has neither `app:` nor `apps_path:`; add `app: :my_app`".into(),
+        });
+    }
+    let mut releases = Vec::new();
+    let mut warnings = Vec::new();
+    if let Some((_, value, line, node)) = get("releases") {
+        let release_nodes = node.map(|n| literal_pairs(ev, n, 8)).unwrap_or_default();
+        let option_line = |release: &str, key: &str| {
+            let options = release_nodes.iter().find(|(n, _)| n == release)?.1;
+            let pairs = literal_pairs(ev, options, 8);
+            pairs
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| line_of(*v))
+        };
+        let bad = |line: usize, message: String| Error::Parse {
+            path: path.to_owned(),
+            line,
+            message,
+        };
+        let pairs = keyword_pairs(value).ok_or_else(|| {
+            bad(
+                *line,
+                "`releases:` must be a keyword list of name: options".into(),
+            )
+        })?;
+        for (name, options) in pairs {
+            let options = keyword_pairs(options).ok_or_else(|| {
+                bad(
+                    *line,
+                    format!("the options of release `{name}` must be a keyword list"),
+                )
+            })?;
+            let mut settings = Settings::new();
+            for (key, v) in options {
+                let at_line = option_line(name, key).unwrap_or(*line);
+                // mix release passes options it does not know to the steps
+                // (Burrito's `burrito:`, say) and ignores them otherwise.
+                if !RELEASE_KEYS.contains(&key) {
+                    warnings.push(format!(
+                        "{}:{at_line}: release `{name}`: option `{key}` is not one of mix release's; ignored, as mix ignores it (known: {})",
+                        path.display(),
+                        RELEASE_KEYS.join(", ")
+                    ));
+                    continue;
+                }
+                settings.insert(
+                    key.to_owned(),
+                    Setting {
+                        value: v.clone(),
+                        origin: format!("{}:{at_line}", path.display()),
+                    },
+                );
+            }
+            releases.push((name.to_owned(), settings));
+        }
+    }
+    Ok(MixProject {
+        path: path.to_owned(),
+        app,
+        version: string("version")?,
+        umbrella,
+        releases,
+        default_release: string("default_release")?,
+        warnings,
+        fallback_reason: None,
+        config: Term::List(
+            project
+                .iter()
+                .map(|(k, v, _, _)| Term::tuple(vec![Term::Atom(k.clone()), v.clone()]))
+                .collect(),
+        ),
+    })
+}
+
+/// The value node of `key:` in `project/0`, when the source shows it.
+fn traced_key<'s>(ev: &Evaluator<'s>, key: &str) -> Option<Node<'s>> {
+    let body = find_def(ev, ev.source.root(), "project")?;
+    let body = match children(body).as_slice() {
+        [single] if body.kind() == "do_block" => *single,
+        _ => body,
+    };
+    literal_pairs(ev, body, 8)
+        .into_iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v)
+}
+
+/// The line of `def project`, else 1.
+fn project_line(ev: &Evaluator<'_>) -> usize {
+    find_def(ev, ev.source.root(), "project").map_or(1, line_of)
 }
 
 /// The body of the file's `defmodule ... do ... end`.
@@ -200,12 +274,16 @@ fn evaluate_project<'s>(ev: &mut Evaluator<'s>) -> Result<Vec<ProjectKey<'s>>> {
                 }
                 for pair in children(kws) {
                     let key = ev.pair_key(pair).unwrap_or_default();
-                    if let (true, Some(value)) = (
-                        PROJECT_KEYS.contains(&key.as_str()),
-                        pair.child_by_field_name("value"),
-                    ) {
-                        let v = ev.eval(value, &mut NoDsl)?;
-                        out.push((key, v, line_of(pair), Some(value)));
+                    let Some(value) = pair.child_by_field_name("value") else {
+                        continue;
+                    };
+                    // The keys relpack reads must evaluate; the others are
+                    // kept when they do, for `Mix.Project.config()[:key]`
+                    // in config files (a missing one sends those to elixir).
+                    match ev.eval(value, &mut NoDsl) {
+                        Ok(v) => out.push((key, v, line_of(pair), Some(value))),
+                        Err(e) if PROJECT_KEYS.contains(&key.as_str()) => return Err(e),
+                        Err(_) => {}
                     }
                 }
             }
@@ -218,7 +296,6 @@ fn evaluate_project<'s>(ev: &mut Evaluator<'s>) -> Result<Vec<ProjectKey<'s>>> {
         .ok_or_else(|| ev.invalid(body, "project/0 must return a keyword list"))?;
     Ok(pairs
         .into_iter()
-        .filter(|(k, _)| PROJECT_KEYS.contains(k))
         .map(|(k, v)| (k.to_owned(), v.clone(), line, None))
         .collect())
 }

@@ -16,12 +16,14 @@ pub mod app_config;
 pub mod distillery;
 pub mod eex;
 pub mod elixir;
+pub mod fallback;
 pub mod init;
 pub mod mix_project;
 pub mod rebar;
 
 use std::path::{Path, PathBuf};
 
+use crate::config::elixir::Context;
 use crate::error::{Error, Result};
 use crate::launcher::Hook;
 use crate::plan::IncludeErts;
@@ -105,6 +107,34 @@ pub enum Overlay {
     Template(String, String),
 }
 
+/// Distillery's `executable: true` or `executable: [enabled: true,
+/// transient: false]`; `mix.exs` `steps: [..., :tar, :executable]` enables
+/// it too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ExecutableSetting {
+    /// Whether to write the one-file executable.
+    pub enabled: bool,
+    /// Whether its runs remove their extraction afterwards.
+    pub transient: bool,
+}
+
+/// A config provider the release runs at boot.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConfigProvider {
+    /// Elixir's `Config.Reader` on a file of the release, relative to its
+    /// root (`/etc/config.exs`): Distillery's own Elixir provider.
+    Reader(String),
+    /// Another provider module and its argument, e.g. `Toml.Provider`.
+    Module {
+        /// The module, as an atom (`Elixir.Toml.Provider`).
+        module: String,
+        /// The argument its `init/1` gets.
+        arg: Term,
+        /// Where it was configured, as `file:line`.
+        origin: String,
+    },
+}
+
 /// The release settings relpack acts on, typed and checked.
 #[derive(Debug, Clone)]
 pub struct ReleaseSettings {
@@ -116,6 +146,8 @@ pub struct ReleaseSettings {
     pub file: PathBuf,
     /// The configured release version; `None`: the project's version.
     pub version: Option<String>,
+    /// `version: {:from_app, app}`: the version of that application.
+    pub version_from_app: Option<String>,
     /// Applications to add to the release, each with its start type.
     pub applications: Vec<(String, StartType)>,
     /// Whether and from where to bundle ERTS; `None`: not set.
@@ -132,6 +164,8 @@ pub struct ReleaseSettings {
     pub output_dir: Option<PathBuf>,
     /// Whether to write a tarball (`steps:` with `:tar`); `None`: default.
     pub tar: Option<bool>,
+    /// Whether to write a one-file executable; `None`: not set.
+    pub executable: Option<ExecutableSetting>,
     /// Directories whose contents are copied into the release root
     /// (`mix release`'s `overlays:`, `rel/overlays` by default).
     pub overlay_dirs: Vec<PathBuf>,
@@ -139,10 +173,34 @@ pub struct ReleaseSettings {
     pub overlays: Vec<Overlay>,
     /// Distillery's `overlay_vars:`, extra variables for templates and overlay paths.
     pub overlay_vars: Vec<(String, String)>,
-    /// Files read at boot by Elixir's `Config.Reader` provider, relative
-    /// to the release root (Distillery's `config_providers` with its Elixir
-    /// provider and a `${RELEASE_ROOT_DIR}/...` path).
-    pub boot_config_files: Vec<String>,
+    /// Config providers run at boot through Elixir's `Config.Provider`,
+    /// after `config/runtime.exs` (mix's `config_providers:`, Distillery's
+    /// `config_providers`), in order.
+    pub config_providers: Vec<ConfigProvider>,
+    /// `reboot_system_after_config`; `None`: mix's default (true only for
+    /// the deprecated `config/releases.exs`).
+    pub reboot_system_after_config: Option<bool>,
+    /// `prune_runtime_sys_config_after_boot` (default false).
+    pub prune_runtime_sys_config_after_boot: bool,
+    /// `start_distribution_during_config` (default false).
+    pub start_distribution_during_config: bool,
+    /// `validate_compile_env` (default true, as in mix): the compile-time
+    /// configuration the `.app` files record is checked at boot.
+    pub validate_compile_env: bool,
+    /// `runtime_config_path`: `Some(None)` for `false` (no runtime config),
+    /// `Some(Some(path))` for a file other than `config/runtime.exs`.
+    pub runtime_config_path: Option<Option<PathBuf>>,
+    /// Distillery `run_erl_env`: `NAME=VALUE` words set in `run_erl`'s
+    /// environment when the release starts as a daemon.
+    pub run_erl_env: Option<String>,
+    /// Distillery `config`: the application config to read instead of
+    /// `config/config.exs`.
+    pub config_file: Option<PathBuf>,
+    /// What the tool would have done and relpack does not (a Distillery
+    /// plugin's callbacks, say): one line each, errors under `--strict`.
+    pub warnings: Vec<String>,
+    /// Why `elixir` evaluated the settings' file; `None`: read natively.
+    pub fallback_reason: Option<String>,
     /// Distillery `dev_mode`: the project's applications are symlinked
     /// into the release, not copied, and no tarball is written.
     pub dev_mode: bool,
@@ -168,12 +226,15 @@ pub struct ProjectConfig {
     pub project: MixProject,
     /// The selected release's settings, if the project configures one.
     pub release: Option<ReleaseSettings>,
-    /// The application configuration (`config/config.exs` and friends) for the environment.
+    /// The application config (`config/config.exs` and friends) for the environment.
     pub app_config: AppConfig,
+    /// With [`LoadOptions::every_release`]: every release declared, each
+    /// typed and checked (Distillery's in the selected environment).
+    pub releases: Vec<ReleaseSettings>,
 }
 
 /// How to read the configuration.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub struct LoadOptions<'a> {
     /// The project directory.
     pub dir: &'a Path,
@@ -183,6 +244,9 @@ pub struct LoadOptions<'a> {
     pub name: Option<&'a str>,
     /// Whether code beyond the native subset may be run with `elixir`.
     pub use_elixir: bool,
+    /// Read every release the files declare ([`ProjectConfig::releases`]),
+    /// and select none rather than fail when several have no default.
+    pub every_release: bool,
 }
 
 /// Reads `mix.exs`, `rel/config.exs` (if any) and `config/*.exs`.
@@ -197,24 +261,91 @@ pub fn load(opts: &LoadOptions<'_>) -> Result<ProjectConfig> {
                 umbrella: false,
                 releases: Vec::new(),
                 default_release: None,
+                warnings: Vec::new(),
+                fallback_reason: None,
+                config: Term::List(Vec::new()),
             },
             release: rebar::read(opts.dir, opts.env, opts.name)?,
-            app_config: AppConfig::read(opts.dir, opts.env, false)?,
+            app_config: AppConfig::read(&Context::new(opts.dir, opts.env), false)?,
+            releases: Vec::new(),
         });
     }
-    let project = MixProject::read(opts.dir, opts.env)?;
-    let distillery_file = opts.dir.join("rel").join("config.exs");
-    let release = if distillery_file.is_file() {
-        Some(distillery::read(&distillery_file, opts)?)
-    } else {
-        select_mix_release(&project, opts)?
+    let project = MixProject::read(opts.dir, opts.env, opts.use_elixir)?;
+    // Config files see this project in `Mix.Project.config()`.
+    let context = Context {
+        project: Some(project.config.clone()),
+        ..Context::new(opts.dir, opts.env)
     };
-    let app_config = AppConfig::read(opts.dir, opts.env, opts.use_elixir)?;
+    let distillery_file = opts.dir.join("rel").join("config.exs");
+    let (release, releases) = if distillery_file.is_file() {
+        let config = distillery::parse(&distillery_file, &context, opts.use_elixir)?;
+        let all = if opts.every_release {
+            config
+                .releases
+                .iter()
+                .map(|(name, _, _)| {
+                    let one = LoadOptions {
+                        name: Some(name),
+                        ..*opts
+                    };
+                    distillery::select(&config, &distillery_file, &one)
+                })
+                .collect::<Result<Vec<_>>>()?
+        } else {
+            Vec::new()
+        };
+        let several = config.releases.len() > 1
+            && config
+                .default_release
+                .as_deref()
+                .is_none_or(|d| d == "default");
+        let release = if opts.every_release && opts.name.is_none() && several {
+            None
+        } else {
+            Some(distillery::select(&config, &distillery_file, opts)?)
+        };
+        (release, all)
+    } else {
+        let all = if opts.every_release {
+            project
+                .releases
+                .iter()
+                .map(|(name, settings)| {
+                    ReleaseSettings::from_settings(
+                        name,
+                        Format::Mix,
+                        &project.path,
+                        settings,
+                        opts.dir,
+                    )
+                })
+                .collect::<Result<Vec<_>>>()?
+        } else {
+            Vec::new()
+        };
+        let several = project.releases.len() > 1 && project.default_release.is_none();
+        let release = if opts.every_release && opts.name.is_none() && several {
+            None
+        } else {
+            select_mix_release(&project, opts)?
+        };
+        (release, all)
+    };
+    let main = release
+        .as_ref()
+        .and_then(|r| r.config_file.clone())
+        .unwrap_or_else(|| opts.dir.join("config").join("config.exs"));
+    let mut app_config = AppConfig::read_main(&main, &context, opts.use_elixir)?;
+    if let Some(path) = release.as_ref().and_then(|r| r.runtime_config_path.clone()) {
+        app_config.runtime = path;
+        app_config.runtime_deprecated = false;
+    }
     Ok(ProjectConfig {
         kind: ProjectKind::Mix,
         project,
         release,
         app_config,
+        releases,
     })
 }
 
@@ -273,7 +404,7 @@ pub(crate) fn at(setting: &Setting, message: String) -> Error {
     }
 }
 
-fn text_of(t: &Term) -> Option<String> {
+pub(crate) fn text_of(t: &Term) -> Option<String> {
     match t {
         Term::Binary(b) => String::from_utf8(b.clone()).ok(),
         Term::Atom(a) => Some(a.clone()),
@@ -298,6 +429,7 @@ impl ReleaseSettings {
             format,
             file: file.to_owned(),
             version: None,
+            version_from_app: None,
             applications: Vec::new(),
             include_erts: None,
             cookie: None,
@@ -306,13 +438,23 @@ impl ReleaseSettings {
             sys_config: None,
             output_dir: None,
             tar: None,
+            executable: None,
             overlay_dirs: Vec::new(),
             overlays: Vec::new(),
             overlay_vars: Vec::new(),
             erl_opts: None,
             dev_mode: false,
             strip_beams: None,
-            boot_config_files: Vec::new(),
+            config_providers: Vec::new(),
+            reboot_system_after_config: None,
+            prune_runtime_sys_config_after_boot: false,
+            start_distribution_during_config: false,
+            validate_compile_env: true,
+            runtime_config_path: None,
+            run_erl_env: None,
+            config_file: None,
+            warnings: Vec::new(),
+            fallback_reason: None,
             commands: Vec::new(),
             hooks: Vec::new(),
             settings,
@@ -336,13 +478,21 @@ impl ReleaseSettings {
         let mut system_libs = None;
         for (key, s) in &settings.0 {
             let key = key.as_str();
+            if let Some(code) = find_opaque(&s.value) {
+                return Err(at(s, format!("`{key}` holds {code}, Mix code relpack cannot run; give the value it computes instead, or keep using `mix release` for this release")));
+            }
             match key {
-                "version" => {
-                    r.version = Some(
-                        text_of(&s.value)
-                            .ok_or_else(|| at(s, "`version` must be a string".into()))?,
-                    )
-                }
+                "version" => match s.value.as_tuple() {
+                    // mix release: the version of that application.
+                    Some([Term::Atom(tag), Term::Atom(app)]) if tag == "from_app" => {
+                        r.version_from_app = Some(app.clone())
+                    }
+                    _ => {
+                        r.version = Some(text_of(&s.value).ok_or_else(|| {
+                            at(s, "`version` must be a string or {:from_app, app}".into())
+                        })?)
+                    }
+                },
                 "applications" => r.applications = applications(s)?,
                 "include_erts" => {
                     r.include_erts = Some(match s.value.as_atom() {
@@ -354,11 +504,8 @@ impl ReleaseSettings {
                 "cookie" => {
                     let c = text_of(&s.value)
                         .ok_or_else(|| at(s, "`cookie` must be an atom or a string".into()))?;
-                    if c.is_empty() || !c.bytes().all(|b| b.is_ascii_graphic()) {
-                        return Err(at(
-                            s,
-                            "`cookie` must be printable ASCII without spaces".into(),
-                        ));
+                    if !crate::cookie::is_valid(&c) {
+                        return Err(at(s, format!("`cookie` must be {}", crate::cookie::RULE)));
                     }
                     r.cookie = Some(c);
                 }
@@ -367,15 +514,47 @@ impl ReleaseSettings {
                 "output_dir" | "path" => r.output_dir = Some(path_of(s, key)?),
                 "steps" => {
                     let steps = s.value.as_atom_list().ok_or_else(|| {
-                        at(s, "`steps` must be a list of :assemble and :tar".into())
+                        at(
+                            s,
+                            "`steps` must be a list of :assemble, :tar and :executable".into(),
+                        )
                     })?;
                     if let Some(bad) = steps
                         .iter()
-                        .find(|s| !matches!(s.as_str(), "assemble" | "tar"))
+                        .find(|s| !matches!(s.as_str(), "assemble" | "tar" | "executable"))
                     {
-                        return Err(at(s, format!("step `{bad}`: relpack knows :assemble and :tar (functions are Mix code)")));
+                        return Err(at(s, format!("step `{bad}`: relpack knows :assemble, :tar and :executable (functions are Mix code)")));
                     }
-                    r.tar = Some(steps.iter().any(|s| s == "tar"));
+                    let has = |step: &str| steps.iter().position(|s| s == step);
+                    if let Some(exe) = has("executable") {
+                        if has("tar").is_none_or(|tar| tar > exe) {
+                            return Err(at(s, "step `:executable` needs `:tar` before it: the executable carries the tarball".into()));
+                        }
+                        r.executable.get_or_insert_with(Default::default).enabled = true;
+                    }
+                    r.tar = Some(has("tar").is_some());
+                }
+                "executable" => {
+                    let e = executable(s)?;
+                    let slot = r.executable.get_or_insert_with(Default::default);
+                    slot.enabled |= e.enabled;
+                    slot.transient |= e.transient;
+                }
+                // Distillery 1.x: `executable: true` with `exec_opts: [transient: true]`.
+                "exec_opts" => {
+                    let transient = match crate::config::elixir::keyword_pairs(&s.value).as_deref()
+                    {
+                        Some([("transient", v)]) => v.as_atom() == Some("true"),
+                        Some([]) => false,
+                        _ => {
+                            return Err(at(
+                                s,
+                                "`exec_opts` must be [transient: true] or [transient: false]"
+                                    .into(),
+                            ))
+                        }
+                    };
+                    r.executable.get_or_insert_with(Default::default).transient |= transient;
                 }
                 "overlays" if format == Format::Mix => {
                     let dirs = s
@@ -401,8 +580,33 @@ impl ReleaseSettings {
                         })
                         .collect::<Result<_>>()?;
                 }
-                "config_providers" if format == Format::Distillery => {
-                    r.boot_config_files = boot_config_files(s)?
+                "config_providers" => r.config_providers = config_providers(s, format)?,
+                "reboot_system_after_config" => r.reboot_system_after_config = Some(flag(s, key)?),
+                "prune_runtime_sys_config_after_boot" => {
+                    r.prune_runtime_sys_config_after_boot = flag(s, key)?
+                }
+                "start_distribution_during_config" => {
+                    r.start_distribution_during_config = flag(s, key)?
+                }
+                "validate_compile_env" => r.validate_compile_env = flag(s, key)?,
+                "runtime_config_path" => {
+                    r.runtime_config_path = Some(match s.value.as_atom() {
+                        Some("false") => None,
+                        _ => Some(path_of(s, key)?),
+                    })
+                }
+                "run_erl_env" => r.run_erl_env = Some(run_erl_env(s)?),
+                "plugins" => {
+                    for plugin in s.value.as_list().unwrap_or_default() {
+                        let module = plugin.as_tuple().and_then(|t| t.first()).unwrap_or(plugin);
+                        let name =
+                            text_of(module).unwrap_or_else(|| crate::term::to_compact(module));
+                        let name = name.strip_prefix("Elixir.").unwrap_or(&name).to_owned();
+                        r.warnings.push(format!(
+                            "{}: plugin {name}: relpack does not run Distillery plugins, so its before_assembly, after_assembly, before_package and after_package callbacks do not run; do what they do another way (an overlay, a hook) or drop the plugin",
+                            s.origin
+                        ));
+                    }
                 }
                 "erl_opts" => {
                     r.erl_opts = Some(
@@ -410,8 +614,8 @@ impl ReleaseSettings {
                             .ok_or_else(|| at(s, "`erl_opts` must be a string".into()))?,
                     )
                 }
-                // The application config relpack reads is always this one.
-                "config" if text_of(&s.value).as_deref() == Some("config/config.exs") => {}
+                // Distillery: the application config file of the release.
+                "config" => r.config_file = Some(path_of(s, key)?),
                 "commands" => {
                     let pairs =
                         crate::config::elixir::keyword_pairs(&s.value).ok_or_else(|| {
@@ -426,22 +630,23 @@ impl ReleaseSettings {
                         r.commands.push((k.to_owned(), dir.join(p)));
                     }
                 }
-                k if k.ends_with("_hooks") => {
-                    let name = k.trim_end_matches("_hooks");
+                // Distillery 2.x: a directory of scripts; 1.x: one script.
+                k if k.ends_with("_hooks") || k.ends_with("_hook") => {
+                    let name = k.trim_end_matches('s').trim_end_matches("_hook");
                     let hook = name.parse::<Hook>().map_err(|_| {
-                        at(s, format!("`{k}` is not supported: the launcher runs pre_start, post_start, pre_stop, post_stop, pre_upgrade and post_upgrade hooks"))
+                        at(s, format!("`{k}` is not supported: the launcher runs pre_configure, post_configure, pre_start, post_start, pre_stop, post_stop, pre_upgrade and post_upgrade hooks"))
                     })?;
                     r.hooks.push((hook, path_of(s, key)?));
                 }
                 "dev_mode" => r.dev_mode = flag(s, key)?,
                 "strip_beams" | "strip_debug_info" => r.strip_beams = Some(flag(s, key)?),
                 "include_system_libs" => system_libs = Some((flag(s, key)?, s)),
+                // Read below, with the other files of the templates directory.
+                "rel_templates_path" if format == Format::Mix => {}
+                // Only relaxes a check of mix's that relpack does not make.
+                "skip_mode_validation_for" if format == Format::Mix => {}
                 // Accepted with the value relpack always produces.
-                "include_src"
-                | "no_dot_erlang"
-                | "quiet"
-                | "reboot_system_after_config"
-                | "validate_compile_env" => {
+                "include_src" | "no_dot_erlang" | "quiet" => {
                     let wanted = flag(s, key)?;
                     let relpack_does = match key {
                         "no_dot_erlang" => true,
@@ -471,7 +676,10 @@ impl ReleaseSettings {
             }
         }
         if format == Format::Mix {
-            let rel = dir.join("rel");
+            let rel = match settings.get("rel_templates_path") {
+                Some(s) => path_of(s, "rel_templates_path")?,
+                None => dir.join("rel"),
+            };
             if !settings.0.iter().any(|(k, _)| k == "overlays") && rel.join("overlays").is_dir() {
                 r.overlay_dirs.push(rel.join("overlays"));
             }
@@ -486,6 +694,61 @@ impl ReleaseSettings {
         }
         Ok(r)
     }
+}
+
+/// `true`, `false` or `[enabled: bool, transient: bool]`, as Distillery
+/// reads `executable:`.
+fn executable(s: &Setting) -> Result<ExecutableSetting> {
+    if s.value.as_atom().is_some() {
+        return Ok(ExecutableSetting {
+            enabled: flag(s, "executable")?,
+            transient: false,
+        });
+    }
+    let pairs = crate::config::elixir::keyword_pairs(&s.value).ok_or_else(|| {
+        at(
+            s,
+            "`executable` must be true, false or [enabled: true, transient: false]".into(),
+        )
+    })?;
+    // Distillery's default for a missing `enabled:` is not documented:
+    // it must be written.
+    let mut e = ExecutableSetting::default();
+    if !pairs.iter().any(|(k, _)| *k == "enabled") {
+        return Err(at(
+            s,
+            "`executable: [...]` needs `enabled: true` (or false)".into(),
+        ));
+    }
+    for (k, v) in pairs {
+        let value = Setting {
+            value: v.clone(),
+            origin: s.origin.clone(),
+        };
+        match k {
+            "enabled" => e.enabled = flag(&value, "executable: enabled")?,
+            "transient" => e.transient = flag(&value, "executable: transient")?,
+            _ => {
+                return Err(at(
+                    s,
+                    format!("`executable` option `{k}`: relpack knows enabled and transient"),
+                ))
+            }
+        }
+    }
+    Ok(e)
+}
+
+/// The first value with no literal form (a function) inside `t`, as the
+/// `elixir` fallback described it.
+fn find_opaque(t: &Term) -> Option<String> {
+    fallback::opaque(t).or_else(|| match t {
+        Term::List(items) | Term::Tuple(items) => items.iter().find_map(find_opaque),
+        Term::Map(entries) => entries
+            .iter()
+            .find_map(|(k, v)| find_opaque(k).or_else(|| find_opaque(v))),
+        _ => None,
+    })
 }
 
 /// `[:app, other: :load]`: a bare name is `permanent`.
@@ -516,12 +779,12 @@ fn applications(s: &Setting) -> Result<Vec<(String, StartType)>> {
         .collect()
 }
 
-/// Distillery's Elixir config provider, `{Providers.Elixir,
-/// ["${RELEASE_ROOT_DIR}/etc/config.exs"]}`, is what Elixir's own
-/// `Config.Reader` provider does; other providers are Elixir code relpack
-/// cannot run.
-fn boot_config_files(s: &Setting) -> Result<Vec<String>> {
-    const ELIXIR_PROVIDERS: &[&str] = &[
+/// `config_providers`: `{Module, Arg}` (or a bare module, in Distillery's
+/// lists). Distillery's own Elixir provider, `{Providers.Elixir,
+/// ["${RELEASE_ROOT_DIR}/etc/config.exs"]}`, is what Elixir's
+/// `Config.Reader` provider does on that file.
+fn config_providers(s: &Setting, format: Format) -> Result<Vec<ConfigProvider>> {
+    const DISTILLERY_ELIXIR: &[&str] = &[
         "Elixir.Distillery.Releases.Config.Providers.Elixir",
         "Elixir.Mix.Releases.Config.Providers.Elixir",
     ];
@@ -532,27 +795,56 @@ fn boot_config_files(s: &Setting) -> Result<Vec<String>> {
     items
         .iter()
         .map(|item| {
-            let (module, args) = match item.as_tuple() {
-                Some([Term::Atom(m), args]) => (m.as_str(), args),
-                _ => return Err(at(s, "config providers are {Module, [args]}".into())),
+            let (module, arg) = match (item, item.as_tuple()) {
+                (_, Some([Term::Atom(m), arg])) => (m.as_str(), arg.clone()),
+                (Term::Atom(m), _) if format == Format::Distillery => {
+                    (m.as_str(), Term::List(Vec::new()))
+                }
+                _ => return Err(at(s, "config providers are {Module, argument}".into())),
             };
-            if !ELIXIR_PROVIDERS.contains(&module) {
-                let name = module.strip_prefix("Elixir.").unwrap_or(module);
-                return Err(at(
-                    s,
-                    format!("config provider {name} is not supported: relpack supports Distillery's Elixir provider (or use config/runtime.exs)"),
-                ));
+            if format != Format::Distillery || !DISTILLERY_ELIXIR.contains(&module) {
+                return Ok(ConfigProvider::Module {
+                    module: module.to_owned(),
+                    arg,
+                    origin: s.origin.clone(),
+                });
             }
-            args.as_list()
+            arg.as_list()
                 .and_then(|a| match a {
                     [path] => text_of(path),
                     _ => None,
                 })
                 .and_then(|p| p.strip_prefix("${RELEASE_ROOT_DIR}").map(str::to_owned))
                 .filter(|p| p.starts_with('/'))
-                .ok_or_else(|| at(s, "the Elixir config provider takes one path, \"${RELEASE_ROOT_DIR}/...\"".into()))
+                .map(ConfigProvider::Reader)
+                .ok_or_else(|| {
+                    at(
+                        s,
+                        "the Elixir config provider takes one path, \"${RELEASE_ROOT_DIR}/...\""
+                            .into(),
+                    )
+                })
         })
         .collect()
+}
+
+/// `run_erl_env`: `NAME=VALUE` words, as Distillery passed them to `env`
+/// before `run_erl`; nothing the shell would read as code.
+fn run_erl_env(s: &Setting) -> Result<String> {
+    let text = text_of(&s.value).ok_or_else(|| at(s, "`run_erl_env` must be a string".into()))?;
+    let valid = text.split_whitespace().all(|word| {
+        word.split_once('=').is_some_and(|(name, value)| {
+            !name.is_empty()
+                && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                && value
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"_-.,:/@+%".contains(&b))
+        })
+    });
+    if !valid {
+        return Err(at(s, "`run_erl_env` must be NAME=VALUE words, e.g. \"RUN_ERL_LOG_MAXSIZE=10000000 RUN_ERL_LOG_GENERATIONS=5\"".into()));
+    }
+    Ok(text.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
 fn overlays(s: &Setting) -> Result<Vec<Overlay>> {
@@ -612,6 +904,18 @@ fn settings_entries(prefix: &str, settings: &Settings) -> Vec<Entry> {
         .collect()
 }
 
+/// How `file` was read: `native`, or `elixir` with the reason.
+fn evaluation(prefix: &str, file: &Path, fallback_reason: &Option<String>) -> Entry {
+    match fallback_reason {
+        Some(why) => entry(format!("{prefix}.evaluation"), "elixir".into(), why),
+        None => entry(
+            format!("{prefix}.evaluation"),
+            "native".into(),
+            file.display().to_string(),
+        ),
+    }
+}
+
 fn app_config_entries(c: &AppConfig) -> Vec<Entry> {
     let files: Vec<String> = c.files.iter().map(|f| f.display().to_string()).collect();
     let how = match c.evaluation {
@@ -642,6 +946,24 @@ fn app_config_entries(c: &AppConfig) -> Vec<Entry> {
 }
 
 impl ProjectConfig {
+    /// What was read but will not act as the tool would have it act, one
+    /// line each: ignored `mix.exs` options, Distillery plugins, ...
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = self.project.warnings.clone();
+        out.extend(self.app_config.warnings.iter().cloned());
+        out.extend(self.release.iter().flat_map(|r| r.warnings.iter().cloned()));
+        out
+    }
+
+    /// The warnings, or under `strict` the first of them as an error.
+    pub fn check_strict(&self, strict: bool) -> Result<Vec<String>> {
+        let warnings = self.warnings();
+        match warnings.first() {
+            Some(first) if strict => Err(Error::Strict(first.clone())),
+            _ => Ok(warnings),
+        }
+    }
+
     /// What relpack resolved for the project, and where each came from.
     pub fn describe(&self) -> Vec<Entry> {
         let mix = self.project.path.display().to_string();
@@ -655,6 +977,16 @@ impl ProjectConfig {
         if self.project.umbrella {
             out.push(entry("project.umbrella", "true".into(), &mix));
         }
+        out.push(evaluation(
+            "project",
+            &self.project.path,
+            &self.project.fallback_reason,
+        ));
+        if let Some(r) = self.release.iter().chain(&self.releases).next() {
+            if r.format != Format::Mix {
+                out.push(evaluation("release", &r.file, &r.fallback_reason));
+            }
+        }
         if let Some(r) = &self.release {
             out.push(entry(
                 "release.name",
@@ -663,15 +995,38 @@ impl ProjectConfig {
             ));
             out.extend(settings_entries("release.", &r.settings));
         }
+        // With several releases and none selected, each of them.
+        if self.release.is_none() {
+            for r in &self.releases {
+                out.push(entry(
+                    format!("release.{}", r.name),
+                    "defined".into(),
+                    r.file.display().to_string(),
+                ));
+                out.extend(settings_entries(
+                    &format!("release.{}.", r.name),
+                    &r.settings,
+                ));
+            }
+        }
         out.extend(app_config_entries(&self.app_config));
         out
     }
 }
 
+/// What `relpack config --file` shows of one file.
+#[derive(Debug, Clone)]
+pub struct Description {
+    /// Each setting read, with its origin.
+    pub entries: Vec<Entry>,
+    /// What was read but is ignored, one line each.
+    pub warnings: Vec<String>,
+}
+
 /// Reads one file on its own: a `config/*.exs` (it imports `Config` or
 /// calls `config`), a Distillery `rel/config.exs` (it uses
 /// `Distillery.Releases.Config`), else a `mix.exs`.
-pub fn describe_file(path: &Path, env: &str, use_elixir: bool) -> Result<Vec<Entry>> {
+pub fn describe_file(path: &Path, env: &str, use_elixir: bool) -> Result<Description> {
     let source = elixir::Source::read(path)?;
     let dir = std::env::current_dir().map_err(|source| Error::Io {
         path: ".".into(),
@@ -684,6 +1039,7 @@ pub fn describe_file(path: &Path, env: &str, use_elixir: bool) -> Result<Vec<Ent
             env: env.to_owned(),
             target: "host".into(),
             dir: dir.clone(),
+            project: None,
         },
     );
     let top: Vec<(String, String)> = elixir::children(source.root())
@@ -698,17 +1054,29 @@ pub fn describe_file(path: &Path, env: &str, use_elixir: bool) -> Result<Vec<Ent
         top.iter()
             .any(|(n, a)| n == name && (arg.is_empty() || arg.contains(&a.as_str())))
     };
-    let app_config = is("import", &["Config"]) || is("use", &["Mix.Config"]) || is("config", &[]);
-    if app_config {
-        Ok(app_config_entries(&AppConfig::read_file(
-            path, &dir, env, use_elixir,
-        )?))
-    } else if is(
+    let distillery = is(
         "use",
         &["Distillery.Releases.Config", "Mix.Releases.Config"],
-    ) {
-        let config = distillery::parse(path, &dir, env)?;
-        let mut out = Vec::new();
+    );
+    let app_config = is("import", &["Config"]) || is("use", &["Mix.Config"]) || is("config", &[]);
+    if app_config && !distillery {
+        Ok(Description {
+            entries: app_config_entries(&AppConfig::read_file(
+                path,
+                &Context {
+                    // The project around the file, for `Mix.Project.config()`.
+                    project: MixProject::read(&dir, env, use_elixir)
+                        .ok()
+                        .map(|p| p.config),
+                    ..Context::new(&dir, env)
+                },
+                use_elixir,
+            )?),
+            warnings: Vec::new(),
+        })
+    } else if distillery {
+        let config = distillery::parse(path, &Context::new(&dir, env), use_elixir)?;
+        let mut out = vec![evaluation("file", path, &config.fallback_reason)];
         for (kind, items) in [
             ("environment", &config.environments),
             ("release", &config.releases),
@@ -722,11 +1090,14 @@ pub fn describe_file(path: &Path, env: &str, use_elixir: bool) -> Result<Vec<Ent
                 out.extend(settings_entries(&format!("{kind}.{name}."), settings));
             }
         }
-        Ok(out)
+        Ok(Description {
+            entries: out,
+            warnings: Vec::new(),
+        })
     } else {
-        let project = MixProject::read_file(path, env)?;
+        let project = MixProject::read_file(path, env, use_elixir)?;
         let mix = path.display().to_string();
-        let mut out = Vec::new();
+        let mut out = vec![evaluation("file", path, &project.fallback_reason)];
         for (key, value) in [
             ("project.app", &project.app),
             ("project.version", &project.version),
@@ -739,6 +1110,9 @@ pub fn describe_file(path: &Path, env: &str, use_elixir: bool) -> Result<Vec<Ent
             out.push(entry(format!("release.{name}"), "defined".into(), &mix));
             out.extend(settings_entries(&format!("release.{name}."), settings));
         }
-        Ok(out)
+        Ok(Description {
+            entries: out,
+            warnings: project.warnings,
+        })
     }
 }

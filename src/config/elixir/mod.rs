@@ -1,0 +1,383 @@
+//! A small evaluator for the Elixir that configuration files are written
+//! in, on top of the `tree-sitter-elixir` parser.
+//!
+//! Values are Erlang terms ([`Term`]): Elixir strings are binaries,
+//! `nil`/`true`/`false` are atoms, keyword lists are lists of pairs. The
+//! evaluator knows literals, variables, module attributes, operators
+//! (also called as `Kernel.op/2`), pipes, `alias`,
+//! `if`/`unless`/`case`/`cond`/`with`, local functions defined with
+//! `def`/`defp` (guards, default arguments), and the handful of
+//! standard-library functions config files call (`System.get_env`,
+//! `Path.join`, `String.trim`, `:crypto.hash`, `Base.encode16`, ...). Calls
+//! it does not know go to a `Dsl` (the `config` of `config/*.exs`, the
+//! `environment`/`release`/`set` of Distillery); anything else stops with
+//! [`Error::Unsupported`] naming the construct and its line, so that no
+//! code is silently skipped.
+//!
+//! This module holds the parsed `Source`, the syntax helpers and the
+//! value helpers the file readers share; `eval` evaluates expressions and
+//! calls, `clauses` holds local functions, patterns and control flow, and
+//! `stdlib` the standard-library functions. The parser's types stay inside
+//! the crate: only [`Context`] and the [`Term`] helpers are public.
+
+mod clauses;
+mod eval;
+mod stdlib;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use tree_sitter::{Node, Parser, Tree};
+
+use crate::error::{Error, Result};
+use crate::term::Term;
+
+/// A parsed `.exs` file.
+pub(crate) struct Source {
+    /// The file the source was read from.
+    pub path: PathBuf,
+    /// The file's text.
+    pub text: String,
+    tree: Tree,
+}
+
+impl Source {
+    /// Reads and parses `path`; a syntax error is reported with its line.
+    pub fn read(path: &Path) -> Result<Source> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.to_owned(),
+            action: "cannot read",
+            source,
+        })?;
+        Source::parse(path, text)
+    }
+
+    /// Parses `text` as Elixir; `path` is used in errors.
+    pub fn parse(path: &Path, text: String) -> Result<Source> {
+        let mut parser = Parser::new();
+        parser
+            .set_language(&tree_sitter_elixir::LANGUAGE.into())
+            .map_err(|e| Error::Option(format!("the Elixir grammar does not load: {e}")))?;
+        let tree = parser.parse(&text, None).ok_or_else(|| Error::Parse {
+            path: path.to_owned(),
+            line: 1,
+            message: "cannot parse".into(),
+        })?;
+        if let Some(bad) = first_error(tree.root_node()) {
+            return Err(Error::Parse {
+                path: path.to_owned(),
+                line: line_of(bad),
+                message: "syntax error: this is not valid Elixir".into(),
+            });
+        }
+        Ok(Source {
+            path: path.to_owned(),
+            text,
+            tree,
+        })
+    }
+
+    /// The root node of the syntax tree.
+    pub fn root(&self) -> Node<'_> {
+        self.tree.root_node()
+    }
+
+    /// `path:line` of a node, for messages and provenance.
+    pub fn origin(&self, node: Node<'_>) -> String {
+        format!("{}:{}", self.path.display(), line_of(node))
+    }
+}
+
+fn first_error(node: Node<'_>) -> Option<Node<'_>> {
+    if !node.has_error() {
+        return None;
+    }
+    if node.is_error() || node.is_missing() {
+        return Some(node);
+    }
+    let mut cursor = node.walk();
+    let found = node.children(&mut cursor).find_map(first_error);
+    found.or(Some(node))
+}
+
+/// The 1-based line a node starts on.
+pub(crate) fn line_of(node: Node<'_>) -> usize {
+    node.start_position().row + 1
+}
+
+/// The named children of a node, comments left out.
+pub(crate) fn children<'t>(node: Node<'t>) -> Vec<Node<'t>> {
+    let mut cursor = node.walk();
+    node.named_children(&mut cursor)
+        .filter(|c| c.kind() != "comment")
+        .collect()
+}
+
+/// Receives the calls the evaluator does not know itself: the vocabulary
+/// of one kind of configuration file.
+pub(crate) trait Dsl {
+    /// Evaluates local call `name` (already known not to be a variable or
+    /// a function defined in the file); `Ok(None)` when the DSL does not
+    /// know it either.
+    fn call<'s>(&mut self, ev: &mut Evaluator<'s>, call: &Call<'s>) -> Result<Option<Term>>;
+}
+
+/// A DSL that knows nothing: plain expressions only.
+pub(crate) struct NoDsl;
+
+impl Dsl for NoDsl {
+    fn call<'s>(&mut self, _: &mut Evaluator<'s>, _: &Call<'s>) -> Result<Option<Term>> {
+        Ok(None)
+    }
+}
+
+/// A call as the DSL sees it.
+pub(crate) struct Call<'t> {
+    /// The name of the function called.
+    pub name: String,
+    /// The call's syntax node, for errors.
+    pub node: Node<'t>,
+    /// Positional arguments; trailing `key: value` pairs are one keyword
+    /// list argument, as in Elixir.
+    pub args: Vec<Arg<'t>>,
+    /// The `do ... end` block, if any.
+    pub do_block: Option<Node<'t>>,
+}
+
+/// An argument: either a node to evaluate or a value piped in.
+#[derive(Clone)]
+pub(crate) enum Arg<'t> {
+    /// An expression to evaluate.
+    Node(Node<'t>),
+    /// Trailing `key: value` pairs, evaluated to one keyword list.
+    Keywords(Node<'t>),
+    /// A value already evaluated, such as the left side of `|>`.
+    Value(Term),
+}
+
+/// The values the evaluator starts from.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// `Mix.env()` and `config_env()`.
+    pub env: String,
+    /// `Mix.target()` and `config_target()`.
+    pub target: String,
+    /// The project directory: `mix` runs there, so relative paths in
+    /// config files are relative to it.
+    pub dir: PathBuf,
+    /// The project's `project/0` keyword list, evaluated, when the caller
+    /// knows it: `Mix.Project.config()[:key]` answers from it. `None`
+    /// leaves `Mix.Project.config()` unsupported.
+    pub project: Option<Term>,
+}
+
+impl Context {
+    /// The context of project `dir` for Mix env `env`, on the host target,
+    /// its `project/0` not known.
+    pub fn new(dir: &Path, env: &str) -> Context {
+        Context {
+            env: env.to_owned(),
+            target: "host".into(),
+            dir: dir.to_owned(),
+            project: None,
+        }
+    }
+}
+
+/// Evaluates one file's expressions.
+pub(crate) struct Evaluator<'s> {
+    /// The file being evaluated.
+    pub source: &'s Source,
+    /// The environment, target and directory the file sees.
+    pub context: Context,
+    vars: HashMap<String, Term>,
+    /// Module attributes (`@name value`) set so far.
+    pub attrs: HashMap<String, Term>,
+    functions: HashMap<String, Vec<Node<'s>>>,
+    /// `alias Foo.Bar` (`Bar` to `Foo.Bar`) and `alias Foo.Bar, as: B`.
+    aliases: HashMap<String, String>,
+    depth: usize,
+    /// What the evaluation did that the user should know, one line each
+    /// naming `file:line` (a value that changes on every build).
+    pub warnings: Vec<String>,
+}
+
+/// Elixir's `nil`, the atom `nil`.
+pub fn nil() -> Term {
+    Term::atom("nil")
+}
+
+/// `true` or `false` as an atom.
+pub fn boolean(b: bool) -> Term {
+    Term::atom(if b { "true" } else { "false" })
+}
+
+/// Elixir truthiness: everything but `nil` and `false`.
+pub fn truthy(t: &Term) -> bool {
+    !matches!(t.as_atom(), Some("nil" | "false"))
+}
+
+/// An Elixir string: a binary holding `s` as UTF-8.
+pub fn binary(s: &str) -> Term {
+    Term::Binary(s.as_bytes().to_vec())
+}
+
+/// A keyword list's pairs, or `None` if `t` is not one.
+pub fn keyword_pairs(t: &Term) -> Option<Vec<(&str, &Term)>> {
+    t.as_list()?
+        .iter()
+        .map(|item| match item.as_tuple()? {
+            [k, v] => Some((k.as_atom()?, v)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A keyword list built from `pairs`.
+pub fn keyword(pairs: Vec<(String, Term)>) -> Term {
+    Term::List(
+        pairs
+            .into_iter()
+            .map(|(k, v)| Term::tuple(vec![Term::Atom(k), v]))
+            .collect(),
+    )
+}
+
+/// `container[key]` for keyword lists and maps.
+fn access(container: &Term, key: &Term) -> Option<Term> {
+    match container {
+        Term::List(items) => items.iter().find_map(|i| match i.as_tuple()? {
+            [k, v] if k == key => Some(v.clone()),
+            _ => None,
+        }),
+        Term::Map(entries) => entries
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone()),
+        _ => None,
+    }
+}
+
+/// `Keyword.merge/3`: the entries of `a` whose keys `b` lacks, then `b`'s
+/// entries (merged with `a`'s value by `fun` where both have the key).
+pub fn keyword_merge(
+    a: Vec<Term>,
+    b: Vec<Term>,
+    fun: &mut dyn FnMut(&Term, Term, Term) -> Term,
+) -> Vec<Term> {
+    let key = |t: &Term| t.as_tuple().and_then(|p| p.first().cloned());
+    let mut rest = a;
+    let mut merged = Vec::new();
+    for item in b {
+        let Some(k) = key(&item) else {
+            merged.push(item);
+            continue;
+        };
+        let new = match item {
+            Term::Tuple(mut kv) => kv.pop().unwrap_or_else(nil),
+            other => other,
+        };
+        match rest.iter().position(|i| key(i).as_ref() == Some(&k)) {
+            Some(pos) => {
+                let old = match rest.remove(pos) {
+                    Term::Tuple(mut kv) => kv.pop().unwrap_or_else(nil),
+                    other => other,
+                };
+                rest.retain(|i| key(i).as_ref() != Some(&k));
+                merged.push(Term::tuple(vec![k.clone(), fun(&k, old, new)]));
+            }
+            None => merged.push(Term::tuple(vec![k, new])),
+        }
+    }
+    rest.extend(merged);
+    rest
+}
+
+#[cfg(test)]
+pub(super) mod tests {
+    use super::*;
+
+    /// Evaluates `code` in a file `t.exs` with `project` as project/0's
+    /// keyword list; a `defmodule` in it is defined, not run, as in a
+    /// mix.exs. The value of the last expression, and the warnings.
+    pub(in crate::config::elixir) fn eval_with(
+        code: &str,
+        project: Option<Term>,
+    ) -> Result<(Term, Vec<String>)> {
+        let src = Source::parse(Path::new("t.exs"), code.to_owned())?;
+        let mut ev = Evaluator::new(
+            &src,
+            Context {
+                env: "prod".into(),
+                target: "host".into(),
+                dir: PathBuf::from("."),
+                project,
+            },
+        );
+        let mut last = nil();
+        for node in children(src.root()) {
+            last = match (ev.call_name(node).as_deref(), ev.do_block(node)) {
+                (Some("defmodule"), Some(body)) => {
+                    ev.define_module(&children(body), &mut NoDsl)?;
+                    nil()
+                }
+                _ => ev.eval(node, &mut NoDsl)?,
+            };
+        }
+        Ok((last, ev.warnings))
+    }
+
+    /// `code`'s value, compact (`[{a,1}]`), or its error as a message.
+    pub(in crate::config::elixir) fn eval_text(code: &str) -> String {
+        match eval_with(code, None) {
+            Ok((t, _)) => crate::term::to_compact(&t),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    fn eval(code: &str) -> Result<Term> {
+        eval_with(code, None).map(|(t, _)| t)
+    }
+
+    #[test]
+    fn literals() {
+        let t = eval("[a: 1_000, b: {:x, \"y#{1 + 1}\\n\", 'c'}, c: %{\"k\" => 2.5}, d: ~w(p q)a, e: :\"q a\", f: 0x1f]").unwrap();
+        assert_eq!(
+            crate::term::to_compact(&t),
+            "[{a,1000},{b,{x,<<\"y2\\n\"/utf8>>,\"c\"}},{c,#{<<\"k\"/utf8>> => 2.5}},{d,[p,q]},{e,'q a'},{f,31}]"
+        );
+    }
+
+    #[test]
+    fn variables_pipes_and_control_flow() {
+        let code = "x = \" v \" |> String.trim()\ny = if Mix.env() == :prod, do: x <> \"!\", else: nil\ncase y do\n  nil -> :none\n  v -> {v, not false}\nend";
+        assert_eq!(
+            crate::term::to_compact(&eval(code).unwrap()),
+            "{<<\"v!\"/utf8>>,true}"
+        );
+    }
+
+    #[test]
+    fn beyond_the_subset_names_construct_and_line() {
+        let err = eval("a = 1\nEnum.map([1], fn x -> x end)")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("t.exs:2") && err.contains("Enum.map"), "{err}");
+        let err = eval("x = [1,\n").unwrap_err().to_string();
+        assert!(err.contains("t.exs:"), "{err}");
+    }
+
+    #[test]
+    fn keyword_merge_is_elixirs() {
+        let a = eval("[a: 1, b: 2, c: 3]").unwrap();
+        let b = eval("[b: 20, d: 4]").unwrap();
+        let (Term::List(a), Term::List(b)) = (a, b) else {
+            panic!()
+        };
+        let merged = Term::List(keyword_merge(a, b, &mut |_, _, n| n));
+        assert_eq!(
+            crate::term::to_compact(&merged),
+            "[{a,1},{c,3},{b,20},{d,4}]"
+        );
+    }
+}
