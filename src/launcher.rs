@@ -203,7 +203,7 @@ mod tests {
         for hook in Hook::ALL {
             assert_eq!(hook.as_str().parse::<Hook>().unwrap(), hook);
         }
-        assert!("pre_upgrade".parse::<Hook>().is_err());
+        assert!("pre_boot".parse::<Hook>().is_err());
     }
 
     #[test]
