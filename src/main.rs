@@ -262,6 +262,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             options.name = project.name;
             options.output_dir = args.out;
             options.use_elixir = !project.no_elixir;
+            options.strict = project.strict;
             let upgrade = relpack::upgrade::UpgradeOptions {
                 upfrom: args.upfrom,
                 upfrom_tarball: args.upfrom_tarball,
