@@ -45,10 +45,10 @@ struct UpgradeArgs {
     /// releases/<vsn>/<name>.tar.gz for a node running the previous release.
     #[arg(long)]
     upgrade: bool,
-    /// The version to upgrade from [default: the newest other version in
-    /// the output directory].
+    /// A version to upgrade from, repeatable (one relup entry each)
+    /// [default: the newest other version in the output directory].
     #[arg(long, value_name = "VSN")]
-    upfrom: Option<String>,
+    upfrom: Vec<String>,
     /// The previous release's tarball, instead of the output directory.
     #[arg(long, value_name = "PATH")]
     upfrom_tarball: Option<PathBuf>,
@@ -264,7 +264,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             options.use_elixir = !project.no_elixir;
             options.strict = project.strict;
             let upgrade = relpack::upgrade::UpgradeOptions {
-                upfrom: args.upfrom,
+                upfrom: args.upfrom.into_iter().collect(),
                 upfrom_tarball: args.upfrom_tarball,
             };
             let path = relpack::upgrade::write_appup(&options, &upgrade, &args.app)?;
@@ -411,7 +411,7 @@ fn build(cmd: BuildCommand) -> anyhow::Result<()> {
     let options = options(cmd.build)?;
     let upgrade = &cmd.upgrade;
     anyhow::ensure!(
-        upgrade.upgrade || (upgrade.upfrom.is_none() && upgrade.upfrom_tarball.is_none()),
+        upgrade.upgrade || (upgrade.upfrom.is_empty() && upgrade.upfrom_tarball.is_none()),
         "--upfrom and --upfrom-tarball need --upgrade"
     );
     let plan = match upgrade.upgrade {
@@ -459,7 +459,7 @@ fn build(cmd: BuildCommand) -> anyhow::Result<()> {
             "runtime_deps": libraries,
             "warnings": plan.warnings,
             "upgrade": plan.upgrade.as_ref().map(|u| serde_json::json!({
-                "from": u.from_vsn,
+                "from": u.from_vsns,
                 "package": report.release_dir.join(relpack::upgrade::UpgradePlan::package_path(&plan)),
                 "appups": u.appups.iter().map(|a| &a.app).collect::<Vec<_>>(),
             })),
@@ -495,7 +495,7 @@ fn build(cmd: BuildCommand) -> anyhow::Result<()> {
             let package = relpack::upgrade::UpgradePlan::package_path(&plan);
             println!(
                 "  upgrade:   from {} ({} appups), package {}",
-                u.from_vsn,
+                u.from_vsns.join(", "),
                 u.appups.len(),
                 report.release_dir.join(package).display()
             );

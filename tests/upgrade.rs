@@ -63,9 +63,16 @@ impl Project {
             &format!("version: \"{to}\""),
         );
         change(self);
+        self.compile();
+    }
+
+    /// `mix compile --force`: Mix goes by modification times in seconds,
+    /// and an edit within the second of the last compile would go unseen.
+    /// Compiling is deterministic, so unchanged modules stay the same.
+    fn compile(&self) {
         run_ok(
             Command::new("mix")
-                .arg("compile")
+                .args(["compile", "--force"])
                 .current_dir(&self.root)
                 .env("MIX_ENV", "prod"),
         );
@@ -231,9 +238,35 @@ fn relups_equal_systools_make_relup() {
     let beam = format!("{}/bin/beam.smp", installed().erts_dir());
     assert!(p.package_listing("0.6.0").contains(&beam));
 
+    // From two versions at once: one relup entry (and one appup entry)
+    // each, so nodes on either can be upgraded.
+    p.next_version("0.6.0", "0.7.0", |p| {
+        p.edit("lib/upgrader/util.ex", ":v4", ":v5")
+    });
+    relpack_ok(
+        &p.root,
+        &[
+            "build",
+            "--no-tar",
+            "--upgrade",
+            "--upfrom",
+            "0.6.0",
+            "--upfrom",
+            "0.4.0",
+        ],
+    );
+    p.assert_relup_matches_systools("0.7.0", "0.6.0,0.4.0");
+    let appup = p.term(&appup_path("0.7.0"));
+    assert!(
+        appup.contains("[{\"0.6.0\",") && appup.contains("{\"0.4.0\","),
+        "{appup}"
+    );
+    // The package has what either release lacks: tools for 0.4.0.
+    assert!(p.package_listing("0.7.0").contains(&tools));
+
     // Every previous release is kept in the output directory, and the
     // newest one checks.
-    for vsn in ["0.1.0", "0.2.0", "0.3.0", "0.4.0", "0.5.0"] {
+    for vsn in ["0.1.0", "0.2.0", "0.3.0", "0.4.0", "0.5.0", "0.6.0"] {
         assert!(p
             .release_dir()
             .join("releases")
@@ -246,40 +279,40 @@ fn relups_equal_systools_make_relup() {
             .is_dir());
     }
     let out = relpack_ok(&p.root, &["check", p.release_dir().to_str().unwrap()]);
-    assert!(out.contains("ok: upgrader 0.6.0"), "{out}");
+    assert!(out.contains("ok: upgrader 0.7.0"), "{out}");
 
     // check: a module the upgrade loads, a module the downgrade loads and
     // the release upgraded from, each missing.
     let broken = p.scratch.path().join("broken");
     copy_dir(&p.release_dir(), &broken);
     for gone in [
+        "lib/upgrader-0.7.0/ebin/Elixir.Upgrader.Util.beam",
         "lib/upgrader-0.6.0/ebin/Elixir.Upgrader.Util.beam",
-        "lib/upgrader-0.5.0/ebin/Elixir.Upgrader.Util.beam",
     ] {
         std::fs::remove_file(broken.join(gone)).unwrap();
     }
     let out = relpack(&p.root, &["check", broken.to_str().unwrap()]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(!out.status.success());
-    let relup = broken.join("releases/0.6.0/relup");
+    let relup = broken.join("releases/0.7.0/relup");
     for expected in [
         format!(
-            "problem: {}: upgrading from 0.5.0 loads Elixir.Upgrader.Util, which is not in {}",
+            "problem: {}: upgrading from 0.6.0 loads Elixir.Upgrader.Util, which is not in {}",
             relup.display(),
-            broken.join("lib/upgrader-0.6.0/ebin").display()
+            broken.join("lib/upgrader-0.7.0/ebin").display()
         ),
         format!(
-            "problem: {}: downgrading to 0.5.0 loads Elixir.Upgrader.Util, which is not in {}",
+            "problem: {}: downgrading to 0.6.0 loads Elixir.Upgrader.Util, which is not in {}",
             relup.display(),
-            broken.join("lib/upgrader-0.5.0/ebin").display()
+            broken.join("lib/upgrader-0.6.0/ebin").display()
         ),
     ] {
         assert!(text.contains(&expected), "{expected} not in {text}");
     }
-    std::fs::remove_dir_all(broken.join("releases/0.5.0")).unwrap();
+    std::fs::remove_dir_all(broken.join("releases/0.6.0")).unwrap();
     let out = relpack(&p.root, &["check", broken.to_str().unwrap()]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("upgrades from 0.5.0, but"), "{text}");
+    assert!(text.contains("upgrades from 0.6.0, but"), "{text}");
 }
 
 /// Each bad input is one line naming what to fix, exit 1, and nothing
@@ -403,12 +436,7 @@ fn bad_upgrade_inputs_fail_cleanly_and_hand_written_appups_win() {
     // Changed code under an unchanged application version is not
     // upgraded: said, not silent.
     p.edit("lib/upgrader/util.ex", ":v2", ":v9");
-    run_ok(
-        Command::new("mix")
-            .arg("compile")
-            .current_dir(&p.root)
-            .env("MIX_ENV", "prod"),
-    );
+    p.compile();
     let out = relpack(
         &p.root,
         &["build", "--upgrade", "--release-version", "0.2.1"],
@@ -735,11 +763,18 @@ fn erlang_release_upgrades_live() {
     bin(&["daemon"]);
     assert_eq!(bin(&["rpc", "rebar_hello_worker:ping()"]), "pong");
     let pid = bin(&["pid"]);
+    // rebar3 goes by modification times too: the edited files are dated
+    // later than anything compiled.
     let edit = |file: &str, from: &str, to: &str| {
         let path = root.join(file);
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.contains(from), "{file}: {from}");
         std::fs::write(&path, text.replace(from, to)).unwrap();
+        run_ok(
+            Command::new("touch")
+                .args(["-d", "now + 5 seconds"])
+                .arg(&path),
+        );
     };
     edit(
         "src/rebar_hello.app.src",

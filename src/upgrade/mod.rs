@@ -32,9 +32,9 @@ use relup::{Rel, RelApp};
 /// Where the release to upgrade from comes from.
 #[derive(Debug, Clone, Default)]
 pub struct UpgradeOptions {
-    /// The version to upgrade from; default: the newest other version in
-    /// the output directory (or the tarball's).
-    pub upfrom: Option<String>,
+    /// The versions to upgrade from (one relup entry each); default: the
+    /// newest other version in the output directory (or the tarball's).
+    pub upfrom: Vec<String>,
     /// A tarball of the previous release, instead of the output directory.
     pub upfrom_tarball: Option<PathBuf>,
 }
@@ -48,12 +48,13 @@ pub enum AppupSource {
     File(PathBuf),
 }
 
-/// The appup of one application whose version changed.
+/// The appup of one application whose version changed, from one of its
+/// previous versions.
 #[derive(Debug, Clone)]
 pub struct PlannedAppup {
     /// The application.
     pub app: String,
-    /// Its version in the previous release.
+    /// Its version in a previous release.
     pub from: String,
     /// Its version in the new release.
     pub to: String,
@@ -66,10 +67,8 @@ pub struct PlannedAppup {
 /// Everything decided about the upgrade.
 #[derive(Debug, Clone)]
 pub struct UpgradePlan {
-    /// The version upgraded from.
-    pub from_vsn: String,
-    /// The ERTS version of the previous release.
-    pub from_erts: String,
+    /// The versions upgraded from.
+    pub from_vsns: Vec<String>,
     /// The root of the previous release (the output directory or the
     /// unpacked tarball).
     pub previous_root: PathBuf,
@@ -118,15 +117,17 @@ pub fn plan(options: &BuildOptions, up: &UpgradeOptions) -> Result<ReleasePlan> 
     let upgrade = plan_upgrade(options, &plan, up)?;
     let stale = stale_versions(&plan, &upgrade)?;
     plan.warnings.extend(stale);
-    for a in &upgrade.appups {
-        let shipped_in_ebin = matches!(&a.source, AppupSource::File(p) if p.parent().is_some_and(|d| d.ends_with("ebin")));
+    for (app, (term, parts)) in merged_appups(&upgrade.appups) {
+        let shipped_in_ebin = parts.iter().all(|a| {
+            matches!(&a.source, AppupSource::File(p) if p.parent().is_some_and(|d| d.ends_with("ebin")))
+        });
         if !shipped_in_ebin {
             plan.overlays.push(PlannedOverlay::Write {
-                text: to_consult_text(std::slice::from_ref(&a.term)),
+                text: to_consult_text(std::slice::from_ref(&term)),
                 to: Path::new("lib")
-                    .join(format!("{}-{}", a.app, a.to))
+                    .join(format!("{app}-{}", parts[0].to))
                     .join("ebin")
-                    .join(format!("{}.appup", a.app)),
+                    .join(format!("{app}.appup")),
             });
         }
     }
@@ -151,19 +152,23 @@ fn plan_upgrade(
         None => (plan.output_dir.clone(), None),
     };
     let shown = up.upfrom_tarball.clone().unwrap_or_else(|| root.clone());
-    let from_vsn = previous_version(&root, &shown, &plan.name, &plan.version, up)?;
-    let rel_path = root
-        .join("releases")
-        .join(&from_vsn)
-        .join(format!("{}.rel", plan.name));
-    let base = read_rel(&rel_path, &root)?;
-    if !base.apps.iter().any(|a| a.name == "sasl") {
-        return Err(Error::Upgrade {
-            path: rel_path,
-            message: format!(
-                "the previous release {from_vsn} has no sasl, so it cannot install an upgrade live: deploy this version by a restart, and upgrade from it next time"
-            ),
-        });
+    let from_vsns = previous_versions(&root, &shown, &plan.name, &plan.version, up)?;
+    let mut bases = Vec::new();
+    for from_vsn in &from_vsns {
+        let rel_path = root
+            .join("releases")
+            .join(from_vsn)
+            .join(format!("{}.rel", plan.name));
+        let base = read_rel(&rel_path, &root)?;
+        if !base.apps.iter().any(|a| a.name == "sasl") {
+            return Err(Error::Upgrade {
+                path: rel_path,
+                message: format!(
+                    "the previous release {from_vsn} has no sasl, so it cannot install an upgrade live: deploy this version by a restart, and upgrade from it next time"
+                ),
+            });
+        }
+        bases.push(base);
     }
     let top = Rel {
         vsn: plan.version.clone(),
@@ -179,59 +184,69 @@ fn plan_upgrade(
             })
             .collect(),
     };
-    let mut appups = Vec::new();
-    for app in &plan.apps {
-        let Some(old) = base.apps.iter().find(|o| o.name == app.name()) else {
-            continue;
-        };
-        if old.vsn == app.vsn() {
-            continue;
-        }
-        let (from, to) = (old.vsn.clone(), app.vsn().to_owned());
-        let written = appup::handwritten_candidates(
-            &options.project_dir,
-            &app.source.dir,
-            app.name(),
-            &from,
-            &to,
-        )
-        .into_iter()
-        .find(|p| p.is_file());
-        let (term, source) = match written {
-            Some(path) => (
-                appup::read_handwritten(&path, &from, &to)?,
-                AppupSource::File(path),
-            ),
-            None => {
-                let old_ebin = root
-                    .join("lib")
-                    .join(format!("{}-{from}", app.name()))
-                    .join("ebin");
-                let old_mods = appup::read_ebin(&old_ebin)?;
-                let new_mods = appup::read_ebin(&app.source.dir.join("ebin"))?;
-                (
-                    appup::generate(&from, &to, &old_mods, &new_mods),
-                    AppupSource::Generated,
-                )
+    let mut appups: Vec<PlannedAppup> = Vec::new();
+    let app_versions = |app: &str| -> Vec<String> {
+        let mut v: Vec<String> = Vec::new();
+        for base in &bases {
+            if let Some(old) = base.apps.iter().find(|o| o.name == app) {
+                if !v.contains(&old.vsn) {
+                    v.push(old.vsn.clone());
+                }
             }
-        };
-        appups.push(PlannedAppup {
-            app: app.name().to_owned(),
-            from,
-            to,
-            term,
-            source,
-        });
+        }
+        v
+    };
+    for app in &plan.apps {
+        for from in app_versions(app.name()) {
+            if from == app.vsn() {
+                continue;
+            }
+            let to = app.vsn().to_owned();
+            let written = appup::handwritten_candidates(
+                &options.project_dir,
+                &app.source.dir,
+                app.name(),
+                &from,
+                &to,
+            )
+            .into_iter()
+            .find(|p| p.is_file());
+            let (term, source) = match written {
+                Some(path) => (
+                    appup::read_handwritten(&path, &from, &to)?,
+                    AppupSource::File(path),
+                ),
+                None => {
+                    let old_ebin = root
+                        .join("lib")
+                        .join(format!("{}-{from}", app.name()))
+                        .join("ebin");
+                    let old_mods = appup::read_ebin(&old_ebin)?;
+                    let new_mods = appup::read_ebin(&app.source.dir.join("ebin"))?;
+                    (
+                        appup::generate(&from, &to, &old_mods, &new_mods),
+                        AppupSource::Generated,
+                    )
+                }
+            };
+            appups.push(PlannedAppup {
+                app: app.name().to_owned(),
+                from,
+                to,
+                term,
+                source,
+            });
+        }
     }
     let order: Vec<String> = crate::boot::boot_order(&plan.boot_apps(false))?
         .into_iter()
         .map(str::to_owned)
         .collect();
-    let terms: BTreeMap<String, Term> = appups
-        .iter()
-        .map(|a| (a.app.clone(), a.term.clone()))
+    let terms: BTreeMap<String, Term> = merged_appups(&appups)
+        .into_iter()
+        .map(|(app, (term, _))| (app, term))
         .collect();
-    let relup = relup::relup(&top, &order, &base, &terms).map_err(|reason| {
+    let relup = relup::relup(&top, &order, &bases, &terms).map_err(|reason| {
         let written: Vec<String> = appups
             .iter()
             .filter_map(|a| match &a.source {
@@ -242,7 +257,8 @@ fn plan_upgrade(
         Error::Upgrade {
             path: options.project_dir.clone(),
             message: format!(
-                "cannot compute the relup from {from_vsn}: {reason}{}",
+                "cannot compute the relup from {}: {reason}{}",
+                from_vsns.join(", "),
                 if written.is_empty() {
                     String::new()
                 } else {
@@ -255,17 +271,17 @@ fn plan_upgrade(
         .apps
         .iter()
         .filter(|a| {
-            !base
-                .apps
-                .iter()
-                .any(|o| o.name == a.name() && o.vsn == a.vsn())
+            bases.iter().any(|b| {
+                !b.apps
+                    .iter()
+                    .any(|o| o.name == a.name() && o.vsn == a.vsn())
+            })
         })
         .map(|a| a.dir_name())
         .collect();
     Ok(UpgradePlan {
-        erts_changed: base.erts_vsn != plan.otp.erts_vsn,
-        from_erts: base.erts_vsn,
-        from_vsn,
+        erts_changed: bases.iter().any(|b| b.erts_vsn != plan.otp.erts_vsn),
+        from_vsns,
         previous_root: root,
         unpacked,
         appups,
@@ -315,15 +331,56 @@ fn stale_versions(plan: &ReleasePlan, upgrade: &UpgradePlan) -> Result<Vec<Strin
     Ok(out)
 }
 
-/// The version to upgrade from: `--upfrom`, else the newest version under
+/// Each application's appups merged into one appup: one part as it is,
+/// several (one per previous version) as one entry each way per version.
+fn merged_appups(appups: &[PlannedAppup]) -> BTreeMap<String, (Term, Vec<&PlannedAppup>)> {
+    let mut by_app: BTreeMap<String, Vec<&PlannedAppup>> = BTreeMap::new();
+    for a in appups {
+        by_app.entry(a.app.clone()).or_default().push(a);
+    }
+    by_app
+        .into_iter()
+        .map(|(app, parts)| {
+            let same = parts
+                .iter()
+                .all(|p| p.source == parts[0].source && p.term == parts[0].term);
+            let term = if parts.len() == 1 || same {
+                parts[0].term.clone()
+            } else {
+                let side = |i: usize| {
+                    let entries = parts
+                        .iter()
+                        .map(|p| {
+                            let list = p
+                                .term
+                                .as_tuple()
+                                .and_then(|t| t[i].as_list())
+                                .unwrap_or(&[]);
+                            let instrs = relup::appup_entry(list, &p.from)
+                                .ok()
+                                .flatten()
+                                .unwrap_or(&[]);
+                            Term::tuple(vec![Term::string(&p.from), Term::List(instrs.to_vec())])
+                        })
+                        .collect();
+                    Term::List(entries)
+                };
+                Term::tuple(vec![Term::string(&parts[0].to), side(1), side(2)])
+            };
+            (app, (term, parts))
+        })
+        .collect()
+}
+
+/// The versions to upgrade from: `--upfrom`, else the newest version under
 /// `root/releases` other than the one being built.
-fn previous_version(
+fn previous_versions(
     root: &Path,
     shown: &Path,
     name: &str,
     building: &str,
     up: &UpgradeOptions,
-) -> Result<String> {
+) -> Result<Vec<String>> {
     let releases = root.join("releases");
     let mut found: Vec<String> = std::fs::read_dir(&releases)
         .map(|d| {
@@ -338,7 +395,8 @@ fn previous_version(
         path: shown.to_owned(),
         message,
     };
-    if let Some(v) = &up.upfrom {
+    let mut chosen: Vec<String> = Vec::new();
+    for v in &up.upfrom {
         if v == building {
             return Err(fail(format!(
                 "--upfrom {v} is the version being built: bump the version (mix.exs `version:`) first"
@@ -354,10 +412,15 @@ fn previous_version(
                 }
             )));
         }
-        return Ok(v.clone());
+        if !chosen.contains(v) {
+            chosen.push(v.clone());
+        }
+    }
+    if !chosen.is_empty() {
+        return Ok(chosen);
     }
     match found.iter().find(|v| *v != building) {
-        Some(v) => Ok(v.clone()),
+        Some(v) => Ok(vec![v.clone()]),
         None if found.iter().any(|v| v == building) => Err(fail(format!(
             "the previous release has the same version {building} as this one: bump the version (mix.exs `version:`) to build an upgrade"
         ))),
@@ -456,7 +519,7 @@ pub fn write_appup(options: &BuildOptions, up: &UpgradeOptions, app: &str) -> Re
             Some(a) => format!(
                 "{app} {} is in the previous release {} with the same version: nothing to upgrade (bump its version)",
                 a.vsn(),
-                upgrade.from_vsn
+                upgrade.from_vsns.join(", ")
             ),
             None => format!("{app} is not an application of this release"),
         };

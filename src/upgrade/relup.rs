@@ -49,29 +49,33 @@ enum Mode {
 }
 
 /// The relup term `{Vsn, [{From, [], Up}], [{From, [], Down}]}` for
-/// upgrading `base` to `top` and back. `top_order` is the new release's
+/// upgrading each of `bases` to `top` and back (the entries last base
+/// first, as systools lists them). `top_order` is the new release's
 /// applications in boot order (systools' `sort_appls`), `appups` the appup
 /// term of each application of `top` whose version changed. Errors are
 /// systools' own reasons, as text.
 pub fn relup(
     top: &Rel,
     top_order: &[String],
-    base: &Rel,
+    bases: &[Rel],
     appups: &BTreeMap<String, Term>,
 ) -> Result<Term, String> {
-    let up = direction(Mode::Up, top, top_order, base, appups)?;
-    let down = direction(Mode::Down, top, top_order, base, appups)?;
-    let entry = |instrs| {
-        Term::List(vec![Term::tuple(vec![
-            Term::string(&base.vsn),
-            Term::List(Vec::new()),
-            Term::List(instrs),
-        ])])
-    };
+    let (mut up, mut down) = (Vec::new(), Vec::new());
+    for base in bases.iter().rev() {
+        let entry = |instrs| {
+            Term::tuple(vec![
+                Term::string(&base.vsn),
+                Term::List(Vec::new()),
+                Term::List(instrs),
+            ])
+        };
+        up.push(entry(direction(Mode::Up, top, top_order, base, appups)?));
+        down.push(entry(direction(Mode::Down, top, top_order, base, appups)?));
+    }
     Ok(Term::tuple(vec![
         Term::string(&top.vsn),
-        entry(up),
-        entry(down),
+        Term::List(up),
+        Term::List(down),
     ]))
 }
 
@@ -919,7 +923,7 @@ mod tests {
         );
         let appups = BTreeMap::from([("a".to_string(), appup)]);
         let order = vec!["kernel".to_string(), "a".to_string()];
-        let relup = relup(&top, &order, &base, &appups).unwrap();
+        let relup = relup(&top, &order, std::slice::from_ref(&base), &appups).unwrap();
         assert_eq!(
             to_compact(&relup),
             to_compact(&t(r#"{"2",
@@ -946,7 +950,7 @@ mod tests {
             relup(
                 &top,
                 &order,
-                &base,
+                std::slice::from_ref(&base),
                 &BTreeMap::from([("a".to_string(), appup)]),
             )
         };
@@ -959,7 +963,7 @@ mod tests {
         assert!(with("[{load_module, x}, {load_module, x}]")
             .unwrap_err()
             .starts_with("muldef_module"));
-        let none = relup(&top, &order, &base, &BTreeMap::new()).unwrap_err();
+        let none = relup(&top, &order, std::slice::from_ref(&base), &BTreeMap::new()).unwrap_err();
         assert!(none.contains("no appup for a"), "{none}");
     }
 }

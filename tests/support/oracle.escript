@@ -14,9 +14,9 @@
 %%   A `{apply,{'Elixir.Config.Provider',boot,[]}}` (runtime configuration)
 %%   must come right after stdlib starts, where mix release puts it; it is
 %%   removed before comparing, as systools knows nothing of it.
-%% oracle.escript relup RELEASE_DIR NAME VSN FROM WORK_DIR
+%% oracle.escript relup RELEASE_DIR NAME VSN FROM[,FROM...] WORK_DIR
 %%   systools:make_relup/4 for RELEASE_DIR/releases/VSN/NAME.rel from (and
-%%   back to) releases/FROM/NAME.rel, the applications and their appups
+%%   back to) each releases/FROM/NAME.rel, the applications and their appups
 %%   (relpack's) from RELEASE_DIR/lib/*/ebin; compares the relup, as a
 %%   term, with relpack's releases/VSN/relup.
 %% oracle.escript rel_equal FILE_A FILE_B
@@ -37,7 +37,8 @@ main(["script", RelDir, Name, Vsn, Work]) ->
 main(["relup", RelDir, Name, Vsn, From, Work]) ->
     Rel = fun(V) -> filename:join([RelDir, "releases", V, Name]) end,
     Opts = [silent, {path, [filename:join([RelDir, "lib", "*", "ebin"])]}, {outdir, Work}],
-    case systools:make_relup(Rel(Vsn), [Rel(From)], [Rel(From)], Opts) of
+    Froms = [Rel(F) || F <- string:split(From, ",", all)],
+    case systools:make_relup(Rel(Vsn), Froms, Froms, Opts) of
         {ok, Theirs, _, _Warnings} ->
             {ok, [Ours]} = file:consult(filename:join([RelDir, "releases", Vsn, "relup"])),
             case Ours =:= Theirs of
