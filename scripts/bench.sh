@@ -304,3 +304,6 @@ cat "$work/upgrade"
 echo
 # The one-file executable, on the same file system.
 scripts/bench-executable.sh "$runs" "$runfs/executable"
+echo
+# Container images (relpack image, sizes, start in podman).
+scripts/bench-image.sh "$runs"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what relpack's tests and example need, when missing: Erlang/OTP,
-# Elixir, rebar3, Debian's jiffy (a real NIF) and the tools the tests use.
+# Elixir, rebar3, Debian's jiffy (a real NIF) and the tools the tests use
+# (podman, skopeo and runc for the container image tests).
 # Debian/Ubuntu only; needs root (or sudo).
 set -euo pipefail
 
@@ -15,6 +16,9 @@ need busybox busybox
 need zstd zstd
 need unshare util-linux
 need script bsdutils
+need podman podman
+need skopeo skopeo
+need runc runc
 [ -d /usr/lib/erlang/lib ] && ls -d /usr/lib/erlang/lib/jiffy-* >/dev/null 2>&1 || packages+=(erlang-jiffy)
 
 if [ ${#packages[@]} -gt 0 ]; then

@@ -168,10 +168,7 @@ impl Packer {
     /// `cache_dir` by the previous build. Entries get the modification
     /// time `SOURCE_DATE_EPOCH`, or 0.
     pub fn new(codec: Codec, cache_dir: Option<&Path>) -> Packer {
-        let mtime = std::env::var("SOURCE_DATE_EPOCH")
-            .ok()
-            .and_then(|s| s.trim().parse::<u64>().ok())
-            .unwrap_or(0);
+        let mtime = source_date_epoch();
         let cache = match (cache_dir, codec) {
             (Some(dir), Codec::Gzip | Codec::Zstd) => Some(Cache::open(dir, &codec.tag())),
             _ => None,
@@ -272,6 +269,48 @@ impl Packer {
             }
         }
     }
+}
+
+/// The modification time of every entry: `SOURCE_DATE_EPOCH`, else 0.
+pub(crate) fn source_date_epoch() -> u64 {
+    std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .unwrap_or(0)
+}
+
+/// Magic, deflate, no flags, no mtime, no extra flags, Unix: the same
+/// bytes for every input.
+const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3];
+
+/// Ends a deflate stream made of joined pieces with a final, empty
+/// fixed-Huffman block and the gzip trailer of `crc`.
+fn gzip_trailer(crc: crc32fast::Hasher) -> [u8; 10] {
+    let total = crc.total_len() as u32;
+    let mut tail = [0x03, 0x00, 0, 0, 0, 0, 0, 0, 0, 0];
+    tail[2..6].copy_from_slice(&crc.finalize().to_le_bytes());
+    tail[6..].copy_from_slice(&total.to_le_bytes());
+    tail
+}
+
+/// `bytes` gzip-compressed exactly as the tarball is: [`BLOCK`]-sized
+/// pieces compressed on every core and joined, so the output is a
+/// function of the bytes alone (container image layers use it).
+pub(crate) fn gzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+    let blocks: Vec<&[u8]> = bytes.chunks(BLOCK as usize).collect();
+    let mut out = GZIP_HEADER.to_vec();
+    let mut crc = crc32fast::Hasher::new();
+    crate::parallel::map_ordered(
+        &blocks,
+        |block| compress_bytes(block, Codec::Gzip),
+        |_, piece| {
+            out.extend_from_slice(&piece.bytes);
+            crc.combine(&piece.crc);
+            Ok(())
+        },
+    )?;
+    out.extend_from_slice(&gzip_trailer(crc));
+    Ok(out)
 }
 
 /// Reads a file into the pieces a block at a time.
@@ -391,9 +430,8 @@ impl TarWriter {
             index_path: cache.index_path.clone(),
             index: String::new(),
         });
-        // Magic, deflate, no flags, no mtime, no extra flags, Unix.
         let header: &[u8] = match packer.codec {
-            Codec::Gzip => &[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3],
+            Codec::Gzip => &GZIP_HEADER,
             _ => &[],
         };
         out.write_all(header).at(dest, "cannot write the tarball")?;
@@ -443,13 +481,8 @@ impl TarWriter {
             .at(&dest, "cannot write the tarball")?;
         self.crc.combine(&trailer.crc);
         if self.codec == Codec::Gzip {
-            // A final, empty fixed-Huffman block ends the deflate stream.
-            let total = self.crc.total_len();
-            let mut tail = vec![0x03, 0x00];
-            tail.extend_from_slice(&self.crc.finalize().to_le_bytes());
-            tail.extend_from_slice(&(total as u32).to_le_bytes());
             self.out
-                .write_all(&tail)
+                .write_all(&gzip_trailer(self.crc))
                 .at(&dest, "cannot write the tarball")?;
         }
         // No fsync: the output is reproducible, so a crash costs a rebuild,
@@ -628,18 +661,26 @@ mod tests {
     fn deflate_pieces_concatenate_into_one_gzip_stream() {
         let a: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
         let b = b"second piece".to_vec();
-        let mut gz = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3];
+        let mut gz = GZIP_HEADER.to_vec();
         let mut crc = crc32fast::Hasher::new();
         for piece in [&a, &b] {
             let c = compress_bytes(piece, Codec::Gzip).unwrap();
             gz.extend_from_slice(&c.bytes);
             crc.combine(&c.crc);
         }
-        let total = crc.total_len() as u32;
-        gz.extend_from_slice(&[3, 0]);
-        gz.extend_from_slice(&crc.finalize().to_le_bytes());
-        gz.extend_from_slice(&total.to_le_bytes());
+        gz.extend_from_slice(&gzip_trailer(crc));
         assert_eq!(gunzip(&gz), [a, b].concat());
+    }
+
+    #[test]
+    fn gzip_of_many_blocks_is_one_stream() {
+        let data: Vec<u8> = (0..3 * BLOCK as u32 + 77)
+            .map(|i| (i % 253) as u8)
+            .collect();
+        let gz = gzip(&data).unwrap();
+        assert_eq!(gunzip(&gz), data);
+        assert_eq!(gzip(&data).unwrap(), gz);
+        assert_eq!(gunzip(&gzip(b"").unwrap()), b"");
     }
 
     #[test]

@@ -107,7 +107,8 @@ pub fn attributes(beam: &[u8]) -> Result<Vec<(String, crate::term::Term)>, BeamE
     let Some(attr) = chunks.iter().find(|c| c.starts_with(b"Attr")) else {
         return Ok(Vec::new());
     };
-    let term = crate::etf::decode(&attr[8..]).map_err(|_| BeamError::BadChunk { offset: 0 })?;
+    let term =
+        crate::etf::decode_lossy(&attr[8..]).map_err(|_| BeamError::BadChunk { offset: 0 })?;
     Ok(term
         .as_list()
         .unwrap_or_default()
@@ -175,6 +176,36 @@ mod tests {
         b.extend_from_slice(b"BEAM");
         b.extend_from_slice(&body);
         b
+    }
+
+    #[test]
+    fn attributes_are_read_past_a_128_bit_vsn() {
+        use crate::term::Term;
+        let attrs = Term::List(vec![
+            Term::tuple(vec![
+                Term::atom("vsn"),
+                Term::List(vec![Term::Integer(300)]),
+            ]),
+            Term::tuple(vec![
+                Term::atom("behaviour"),
+                Term::List(vec![Term::atom("Elixir.Config.Provider")]),
+            ]),
+        ]);
+        let mut etf = crate::etf::encode(&attrs, crate::etf::AtomEncoding::Utf8);
+        // The vsn's 300 (INTEGER_EXT) becomes what the compiler writes: a
+        // 16-byte MD5 (SMALL_BIG_EXT).
+        let at = etf.windows(5).position(|w| w == [98, 0, 0, 1, 44]).unwrap();
+        etf.splice(at..at + 5, [110, 16, 0].into_iter().chain([0xab; 16]));
+        let module = beam(&[chunk(b"AtU8", b"atoms"), chunk(b"Attr", &etf)]);
+        let read = attributes(&module).unwrap();
+        assert_eq!(
+            read[0],
+            ("vsn".into(), Term::List(vec![Term::atom("$big_integer")]))
+        );
+        assert_eq!(read[1].0, "behaviour");
+        assert!(attributes(&beam(&[chunk(b"Code", b"x")]))
+            .unwrap()
+            .is_empty());
     }
 
     #[test]

@@ -33,6 +33,18 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
+    /// A reader of `bytes`, if they start like an ELF file's header.
+    fn new(bytes: &[u8]) -> Result<Reader<'_>, ElfError> {
+        if !is_elf(bytes) || bytes.len() < 0x34 {
+            return Err(ElfError("not an ELF file".into()));
+        }
+        Ok(Reader {
+            bytes,
+            wide: bytes[4] == 2,
+            big: bytes[5] == 2,
+        })
+    }
+
     fn slice(&self, at: u64, len: u64) -> Result<&[u8], ElfError> {
         let start = usize::try_from(at).ok();
         let end = start.and_then(|s| s.checked_add(usize::try_from(len).ok()?));
@@ -61,14 +73,7 @@ impl Reader<'_> {
 /// The `DT_NEEDED` sonames of an ELF file, in order. A static executable
 /// needs none.
 pub fn needed_libraries(bytes: &[u8]) -> Result<Vec<String>, ElfError> {
-    if !is_elf(bytes) || bytes.len() < 0x34 {
-        return Err(ElfError("not an ELF file".into()));
-    }
-    let r = Reader {
-        bytes,
-        wide: bytes[4] == 2,
-        big: bytes[5] == 2,
-    };
+    let r = Reader::new(bytes)?;
     let (shoff, shentsize, shnum) = if r.wide {
         (r.uint(0x28, 8)?, r.uint(0x3A, 2)?, r.uint(0x3C, 2)?)
     } else {
@@ -132,6 +137,41 @@ pub fn needed_libraries(bytes: &[u8]) -> Result<Vec<String>, ElfError> {
     Ok(needed)
 }
 
+const PT_INTERP: u32 = 3;
+
+/// The program interpreter (`PT_INTERP`, the dynamic loader's path, e.g.
+/// `/lib64/ld-linux-x86-64.so.2`) of an ELF file; `None` for a shared
+/// library or a static executable.
+pub fn interpreter(bytes: &[u8]) -> Result<Option<String>, ElfError> {
+    let r = Reader::new(bytes)?;
+    let (phoff, phentsize, phnum) = if r.wide {
+        (r.uint(0x20, 8)?, r.uint(0x36, 2)?, r.uint(0x38, 2)?)
+    } else {
+        (r.uint(0x1C, 4)?, r.uint(0x2A, 2)?, r.uint(0x2C, 2)?)
+    };
+    for i in 0..phnum {
+        let at = phoff.wrapping_add(i.wrapping_mul(phentsize));
+        if r.uint(at, 4)? as u32 != PT_INTERP {
+            continue;
+        }
+        let (offset, size) = if r.wide {
+            (
+                r.uint(at.wrapping_add(0x08), 8)?,
+                r.uint(at.wrapping_add(0x20), 8)?,
+            )
+        } else {
+            (
+                r.uint(at.wrapping_add(0x04), 4)?,
+                r.uint(at.wrapping_add(0x10), 4)?,
+            )
+        };
+        let path = r.slice(offset, size)?;
+        let end = path.iter().position(|&b| b == 0).unwrap_or(path.len());
+        return Ok(Some(String::from_utf8_lossy(&path[..end]).into_owned()));
+    }
+    Ok(None)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -145,11 +185,22 @@ mod tests {
     }
 
     #[test]
+    fn reads_the_interpreter() {
+        let exe = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        let interp = interpreter(&exe).unwrap().expect("a dynamic executable");
+        assert!(
+            interp.starts_with('/') && interp.contains("ld-"),
+            "{interp}"
+        );
+    }
+
+    #[test]
     fn hostile_input_is_an_error() {
         assert!(needed_libraries(b"not elf").is_err());
         let exe = std::fs::read(std::env::current_exe().unwrap()).unwrap();
         for cut in [0x10, 0x40, 0x200, exe.len() / 2] {
             let _ = needed_libraries(&exe[..cut]);
+            let _ = interpreter(&exe[..cut]);
         }
         let mut garbage = exe[..0x40].to_vec();
         garbage[0x28..0x30].copy_from_slice(&u64::MAX.to_le_bytes());

@@ -179,6 +179,16 @@ pub enum Error {
         message: String,
     },
 
+    /// A container image cannot be made as asked: a `--base` that is not an
+    /// image archive or lacks what the release needs.
+    #[error("{}: {message}", path.display())]
+    Image {
+        /// The base image archive.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
+
     /// Erlang/OTP or its ERTS cannot be found or is not usable; the text says why.
     #[error("Erlang/OTP not found: {0}")]
     Otp(String),

@@ -181,7 +181,22 @@ impl std::fmt::Display for DecodeError {
 /// atom tags (`SMALL_ATOM_EXT`); rejects kinds a text file cannot hold
 /// (pids, funs, ...), trailing bytes, and nesting deeper than 128 levels.
 pub fn decode(bytes: &[u8]) -> Result<Term, DecodeError> {
-    let mut d = Decoder { bytes, pos: 0 };
+    decode_with(bytes, false)
+}
+
+/// [`decode`], with integers wider than 64 bits (a module's `vsn`
+/// attribute, say) read as the atom `'$big_integer'` instead of refused:
+/// for reading what else a term holds.
+pub fn decode_lossy(bytes: &[u8]) -> Result<Term, DecodeError> {
+    decode_with(bytes, true)
+}
+
+fn decode_with(bytes: &[u8], lossy_big: bool) -> Result<Term, DecodeError> {
+    let mut d = Decoder {
+        bytes,
+        pos: 0,
+        lossy_big,
+    };
     if d.u8()? != VERSION {
         return d.fail(0, "not external term format (no version byte 131)");
     }
@@ -198,6 +213,7 @@ const MAX_DEPTH: usize = 128;
 struct Decoder<'a> {
     bytes: &'a [u8],
     pos: usize,
+    lossy_big: bool,
 }
 
 impl Decoder<'_> {
@@ -276,6 +292,9 @@ impl Decoder<'_> {
                 let mut v: u64 = 0;
                 for (i, &d) in digits.iter().enumerate() {
                     if d != 0 && i >= 8 {
+                        if self.lossy_big {
+                            return Ok(Term::atom("$big_integer"));
+                        }
                         return self.fail(at, "integer larger than 64 bits");
                     }
                     if i < 8 {
@@ -287,9 +306,11 @@ impl Decoder<'_> {
                 } else {
                     0i64.checked_sub_unsigned(v)
                 };
-                v.map(Term::Integer)
-                    .ok_or(())
-                    .or_else(|_| self.fail(at, "integer larger than 64 bits"))
+                match v {
+                    Some(v) => Ok(Term::Integer(v)),
+                    None if self.lossy_big => Ok(Term::atom("$big_integer")),
+                    None => self.fail(at, "integer larger than 64 bits"),
+                }
             }
             NEW_FLOAT_EXT => {
                 let b = self.take(8)?;

@@ -329,7 +329,7 @@ pub fn add_packages(libraries: &mut [Library]) {
 
 /// The library directories of this architecture, `/lib` spelling first
 /// (dpkg records libc6 there even on merged-/usr systems).
-fn library_dirs() -> Vec<PathBuf> {
+pub(crate) fn library_dirs() -> Vec<PathBuf> {
     let triplet = format!("{}-linux-gnu", std::env::consts::ARCH);
     ["/lib", "/usr/lib", "/lib64", "/usr/lib64"]
         .iter()
@@ -337,7 +337,7 @@ fn library_dirs() -> Vec<PathBuf> {
         .collect()
 }
 
-fn find_library(soname: &str) -> Option<String> {
+pub(crate) fn find_library(soname: &str) -> Option<String> {
     library_dirs()
         .into_iter()
         .map(|d| d.join(soname))

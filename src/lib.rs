@@ -71,6 +71,7 @@ pub mod error;
 pub mod etf;
 pub mod executable;
 mod fsutil;
+pub mod image;
 pub mod inputs;
 pub mod inspect;
 pub mod launcher;

@@ -21,6 +21,13 @@ struct Cli {
 enum Command {
     /// Build the release directory and its tarball from `_build/<env>`.
     Build(BuildCommand),
+    /// Build the release and a layered, reproducible OCI container image of
+    /// it (no container engine needed). `--env K=V` (with `=`) sets a
+    /// variable in the image; `--env ENV` stays the Mix environment.
+    #[command(mut_arg("out", |a| a.help(
+        "The image archive (with --format oci-dir: directory) [default: _build/<env>/<name>-<vsn>-oci.tar]"
+    )))]
+    Image(ImageCommand),
     /// Show what a release would hold and why, without building it.
     Inspect(InspectArgs),
     /// Validate a release directory or tarball; exit 1 listing the problems.
@@ -199,6 +206,66 @@ struct BuildArgs {
 }
 
 #[derive(clap::Args)]
+struct ImageCommand {
+    #[command(flatten)]
+    build: BuildArgs,
+    /// The image's name and tag [default: <release>:<version>].
+    #[arg(long, value_name = "NAME:TAG")]
+    tag: Option<String>,
+    /// oci-archive: one tar for `podman load`, `docker load`, `skopeo
+    /// copy oci-archive:`; oci-dir: an OCI layout directory.
+    #[arg(
+        long,
+        default_value = "oci-archive",
+        value_name = "oci-archive|oci-dir"
+    )]
+    format: String,
+    /// A base image archive (`docker save`, `podman save`, OCI) to layer
+    /// the release on [default: the build machine's libraries, shell and
+    /// tools the release needs].
+    #[arg(long, value_name = "ARCHIVE")]
+    base: Option<PathBuf>,
+    /// A port the release listens on; repeatable.
+    #[arg(long, value_name = "PORT[/udp]")]
+    expose: Vec<String>,
+    /// (`--env K=V`, rewritten before parsing) an environment variable.
+    #[arg(long = "image-env", hide = true, value_name = "K=V")]
+    image_env: Vec<String>,
+    /// An image label; repeatable.
+    #[arg(long = "label", value_name = "K=V")]
+    labels: Vec<String>,
+    /// Print nothing but warnings and errors.
+    #[arg(long, short, conflicts_with = "json")]
+    quiet: bool,
+    /// Print the result as JSON on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `relpack image --env K=V` sets an image variable, `--env ENV` the Mix
+/// environment: the ones with `=` become `--image-env`.
+fn image_env_args(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let text = |a: Option<&std::ffi::OsString>| a.and_then(|a| a.to_str()).map(str::to_owned);
+    if text(args.get(1)).as_deref() != Some("image") {
+        return args;
+    }
+    let mut i = 2;
+    while i < args.len() {
+        let arg = text(args.get(i)).unwrap_or_default();
+        if let Some(value) = arg.strip_prefix("--env=").filter(|v| v.contains('=')) {
+            args[i] = format!("--image-env={value}").into();
+        } else if arg == "--env" && text(args.get(i + 1)).is_some_and(|v| v.contains('=')) {
+            args[i] = "--image-env".into();
+            i += 1;
+        } else if arg == "--" {
+            break;
+        }
+        i += 1;
+    }
+    args
+}
+
+#[derive(clap::Args)]
 struct InspectArgs {
     #[command(flatten)]
     build: BuildArgs,
@@ -215,7 +282,7 @@ struct InspectArgs {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(image_env_args(std::env::args_os().collect()));
     exit_cleanly_on_signals();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -252,6 +319,7 @@ fn exit_cleanly_on_signals() {
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Build(args) => build(args),
+        Command::Image(args) => image(args),
         Command::Inspect(args) => inspect(args),
         Command::Check { path } => check(&path),
         Command::Config(args) => show_config(args),
@@ -503,6 +571,74 @@ fn build(cmd: BuildCommand) -> anyhow::Result<()> {
         print_deps(&libraries, false);
     }
     Ok(())
+}
+
+fn image(cmd: ImageCommand) -> anyhow::Result<()> {
+    let mut build = cmd.build;
+    anyhow::ensure!(
+        build.compress == "gzip",
+        "--compress {}: relpack image writes no tarball, and its layers are gzip, which every engine reads",
+        build.compress
+    );
+    let out = build.out.take();
+    let mut options = options(build)?;
+    options.tar = false;
+    let started = std::time::Instant::now();
+    let plan = relpack::plan(&options)?;
+    for w in &plan.warnings {
+        eprintln!("relpack: warning: {w}");
+    }
+    let format: relpack::image::Format = cmd.format.parse()?;
+    let pairs = |specs: &[String], flag: &str| -> anyhow::Result<Vec<(String, String)>> {
+        specs
+            .iter()
+            .map(|s| split_pair(s, flag, "K=V").map(|(k, v)| (k.to_owned(), v.to_owned())))
+            .collect()
+    };
+    let build_dir = options.project_dir.join("_build").join(&options.env);
+    let image_options = relpack::image::ImageOptions {
+        out: out.unwrap_or_else(|| relpack::image::default_out(&build_dir, &plan, format)),
+        project_dir: options.project_dir.clone(),
+        format,
+        tag: cmd.tag,
+        base: cmd.base,
+        expose: cmd.expose,
+        env: pairs(&cmd.image_env, "--env")?,
+        labels: pairs(&cmd.labels, "--label")?,
+    };
+    let report = relpack::image::write_image(&plan, &image_options)?;
+    for w in &report.warnings {
+        eprintln!("relpack: warning: {w}");
+    }
+    if cmd.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else if !cmd.quiet {
+        println!(
+            "Image {} ({:.1} MB, {:.1} MB unpacked) in {:.2} s",
+            report.tag,
+            report.size as f64 / 1e6,
+            report.uncompressed as f64 / 1e6,
+            started.elapsed().as_secs_f64()
+        );
+        println!("  {}: {}", format_name(format), report.path.display());
+        println!("  digest:  {}", report.digest);
+        for layer in &report.layers {
+            println!(
+                "  layer {} {:>7.1} MB  {}",
+                &layer.digest[..19],
+                layer.size as f64 / 1e6,
+                layer.comment
+            );
+        }
+    }
+    Ok(())
+}
+
+fn format_name(format: relpack::image::Format) -> &'static str {
+    match format {
+        relpack::image::Format::OciArchive => "archive",
+        relpack::image::Format::OciDir => "layout ",
+    }
 }
 
 fn inspect(args: InspectArgs) -> anyhow::Result<()> {

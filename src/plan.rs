@@ -674,8 +674,11 @@ fn launcher_extras(
                 commands.push((name.clone(), path.clone()));
             }
         }
+        // A hook given on the command line replaces the configuration's
+        // scripts for it; the configuration's own (a 2.x directory and a
+        // 1.x script, say) all run.
         for (hook, dir) in &r.hooks {
-            if !hooks.iter().any(|(h, _)| h == hook) {
+            if !options.hooks.iter().any(|(h, _)| h == hook) {
                 hooks.push((*hook, dir.clone()));
             }
         }

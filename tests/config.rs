@@ -168,7 +168,13 @@ fn distillery_options_take_effect() {
         rel.contains("{inets,\"") && rel.contains("\",permanent}"),
         "{rel}"
     );
-    assert!(rel.contains("{runtime_tools,\"1.19\",load}"), "{rel}");
+    assert!(
+        rel.contains(&format!(
+            "{{runtime_tools,\"{}\",load}}",
+            installed().app_vsn("runtime_tools")
+        )),
+        "{rel}"
+    );
     // The environment's cookie wins over the release's.
     assert_eq!(cookie(&release), "store-prod-cookie-OK");
     // vm_args rendered, erl_opts appended.
@@ -695,6 +701,37 @@ fn unknown_distillery_hook_is_refused_with_its_line() {
         stderr.contains(&format!(
             "rel/config.exs:{line}: unknown option `pre_boot_hooks`"
         )),
+        "{stderr}"
+    );
+}
+
+/// Several releases and no default: `relpack config` shows every one of
+/// them, with its settings; `build` still asks which one.
+#[test]
+fn config_lists_every_release_when_there_is_no_default() {
+    let scratch = Scratch::new("two-releases");
+    let root = scratch.path();
+    std::fs::write(
+        root.join("mix.exs"),
+        "defmodule Two.MixProject do\n  use Mix.Project\n  def project do\n    [apps_path: \"apps\", version: \"1.0.0\",\n     releases: [web: [applications: [web: :permanent]], worker: [applications: [worker: :permanent], cookie: \"w\"]]]\n  end\nend\n",
+    )
+    .unwrap();
+    let shown = relpack_ok(root, &["config"]);
+    for line in [
+        "release.web = defined",
+        "release.web.applications = [{web,permanent}]",
+        "release.worker = defined",
+        "release.worker.cookie = <<\"w\"/utf8>>",
+    ] {
+        assert!(shown.contains(line), "{line} in:\n{shown}");
+    }
+    let one = relpack_ok(root, &["config", "--name", "worker"]);
+    assert!(one.contains("release.name = worker"), "{one}");
+    let out = relpack(root, &["build"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("several releases (web, worker): pick one with --name"),
         "{stderr}"
     );
 }

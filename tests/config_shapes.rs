@@ -131,7 +131,7 @@ fn imports_deep_merge_as_mix_does() {
 fn mix_project_config_answers_for_the_project() {
     let (_s, _root, out) = check_variant("project_config");
     let text = std::fs::read_to_string(out.join("releases/0.4.0/sys.config")).unwrap();
-    assert!(text.contains("{version,<<\"0.4.0\">>}"), "{text}");
+    assert!(text.contains("{version,<<\"0.4.0\"/utf8>>}"), "{text}");
     assert!(text.contains("{app_name,shapes}"), "{text}");
 }
 
@@ -148,14 +148,49 @@ fn helper_modules_in_config_files() {
 }
 
 /// runtime.exs: mix's Config.Reader provider, and the compile_env the
-/// .app records to validate at boot.
+/// .app records, validated at boot: the booted release takes a runtime
+/// value, and refuses to boot when runtime.exs changes a value the code
+/// was compiled with.
 #[test]
 fn runtime_exs_validates_compile_env() {
-    let (_s, _root, out) = check_variant("runtime");
+    let (scratch, _root, out) = check_variant("runtime");
     let text = std::fs::read_to_string(out.join("releases/0.4.0/sys.config")).unwrap();
     assert!(
         text.contains("validate_compile_env => [{shapes,[limit],{ok,7}}]"),
         "{text}"
+    );
+    ensure_epmd();
+    let bin = out.join("bin/shapes");
+    let node = node_name("shapes");
+    let log = scratch.path().join("fg.log");
+    let mut cmd = without_system_erlang(&bin, &["foreground"]);
+    cmd.env("RELEASE_NODE", &node)
+        .env("SHAPES_RUNTIME", "at-boot");
+    let mut child = spawn_logged(&mut cmd, &log);
+    let answer = wait_for_rpc(
+        &node,
+        &cookie(&out),
+        "application:get_env(shapes, runtime_value)",
+        Duration::from_secs(60),
+    );
+    terminate(&mut child);
+    assert_eq!(
+        answer.unwrap_or_else(|| panic!("no answer; log:\n{}", read_log(&log))),
+        "{ok,<<\"at-boot\">>}"
+    );
+
+    let refused = run(without_system_erlang(&bin, &["foreground"])
+        .env("RELEASE_NODE", node_name("shapes"))
+        .env("SHAPES_LIMIT", "9"));
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&refused.stdout),
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    assert!(!refused.status.success(), "{said}");
+    assert!(
+        said.contains("compile") && said.contains(":limit"),
+        "{said}"
     );
 }
 
@@ -188,7 +223,7 @@ fn provider_module_runs_at_boot_with_reboot() {
     let (scratch, _root, out) = check_variant("provider");
     let text = std::fs::read_to_string(out.join("releases/0.4.0/sys.config")).unwrap();
     assert!(
-        text.contains("{'Elixir.Shapes.Provider',<<\"etc/shapes.txt\">>}"),
+        text.contains("{'Elixir.Shapes.Provider',<<\"etc/shapes.txt\"/utf8>>}"),
         "{text}"
     );
     assert!(
@@ -226,7 +261,10 @@ fn provider_module_runs_at_boot_with_reboot() {
         .collect();
     assert_eq!(copies.len(), 1, "{copies:?}");
     let rewritten = std::fs::read_to_string(copies[0].path()).unwrap();
-    assert!(rewritten.contains("from the file"), "{rewritten}");
+    assert!(
+        rewritten.contains("{from_provider,") && rewritten.contains("{config_provider_booted,"),
+        "{rewritten}"
+    );
 }
 
 /// A provider relpack cannot run as mix does is refused with its line: a

@@ -12,15 +12,15 @@ use std::path::{Path, PathBuf};
 
 use common::*;
 
-/// The builder stage's `RUN relpack ...` line of the Dockerfile.
+/// The builder stage's `RUN relpack build ...` line of the Dockerfile.
 fn dockerfile_relpack_line() -> String {
     let text = std::fs::read_to_string(Path::new(REPO).join("examples/docker/Dockerfile")).unwrap();
     let lines: Vec<&str> = text
         .lines()
-        .filter_map(|l| l.strip_prefix("RUN relpack "))
+        .filter_map(|l| l.strip_prefix("RUN relpack build "))
         .collect();
-    assert_eq!(lines.len(), 1, "expected one `RUN relpack` line");
-    format!("relpack {}", lines[0])
+    assert_eq!(lines.len(), 1, "expected one `RUN relpack build` line");
+    format!("relpack build {}", lines[0])
 }
 
 /// Runs the Dockerfile's relpack line on a compiled fixture; returns the

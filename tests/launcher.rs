@@ -7,10 +7,8 @@
 
 mod common;
 
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -194,81 +192,11 @@ fn rpc_node_hides_the_cookie(rel: &Release) {
 }
 
 /// A launcher command run in a terminal (`script`), as IEx and to_erl
-/// need one; its output is collected as it comes.
-struct Terminal {
-    child: std::process::Child,
-    stdin: Option<std::process::ChildStdin>,
-    output: Arc<Mutex<String>>,
-    reader: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Terminal {
-    fn open(rel: &Release, command: &str) -> Terminal {
-        require("script", "apt-get install bsdutils");
-        let inner = format!("'{}' {command}", rel.launcher_str());
-        let mut child = rel
-            .hidden(Path::new("script"), &["-qec", &inner, "/dev/null"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("script runs");
-        let output = Arc::new(Mutex::new(String::new()));
-        let mut pipe = child.stdout.take().unwrap();
-        let reader = {
-            let output = Arc::clone(&output);
-            std::thread::spawn(move || {
-                let mut buf = [0u8; 4096];
-                while let Ok(n) = pipe.read(&mut buf) {
-                    if n == 0 {
-                        break;
-                    }
-                    output
-                        .lock()
-                        .unwrap()
-                        .push_str(&String::from_utf8_lossy(&buf[..n]));
-                }
-            })
-        };
-        Terminal {
-            stdin: child.stdin.take(),
-            child,
-            output,
-            reader: Some(reader),
-        }
-    }
-
-    /// Waits (up to 30 s) until the output holds `text`.
-    fn wait_for(&self, text: &str) -> bool {
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(30) {
-            if self.output.lock().unwrap().contains(text) {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        false
-    }
-
-    fn send(&mut self, bytes: &[u8]) {
-        self.stdin.as_mut().unwrap().write_all(bytes).unwrap();
-    }
-
-    /// Waits (up to 20 s, then kills it) for the command to end; returns
-    /// all its output.
-    fn close(mut self) -> String {
-        self.stdin.take();
-        let start = Instant::now();
-        while self.child.try_wait().unwrap().is_none() && start.elapsed() < Duration::from_secs(20)
-        {
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        self.reader.take().unwrap().join().unwrap();
-        let text = self.output.lock().unwrap().clone();
-        text
-    }
+/// need one.
+fn open_terminal(rel: &Release, command: &str) -> Terminal {
+    require("script", "apt-get install bsdutils");
+    let inner = format!("'{}' {command}", rel.launcher_str());
+    Terminal::spawn(&mut rel.hidden(Path::new("script"), &["-qec", &inner, "/dev/null"]))
 }
 
 /// Types `expr` into an IEx shell on `rel`'s node (in `terminal`) and
@@ -285,7 +213,7 @@ fn iex_prints(rel: &Release, terminal: &mut Terminal, expr: &str, expect: &str) 
 /// hidden `rem-*` node's command line for the cookie, then leaves with
 /// Ctrl-G q.
 fn remote_console_prints(rel: &Release, expr: &str, expect: &str) -> String {
-    let mut terminal = Terminal::open(rel, "remote_console");
+    let mut terminal = open_terminal(rel, "remote_console");
     let printed = iex_prints(rel, &mut terminal, expr, expect);
     let remote_nodes: Vec<_> = beam_cmdlines("rem-")
         .into_iter()
@@ -421,7 +349,7 @@ fn daemon_lifecycle_with_hooks_and_a_custom_command() {
 
     // attach: the daemon's own IEx shell through to_erl; Ctrl-D detaches
     // and leaves the node running.
-    let mut attached = Terminal::open(&rel, "attach");
+    let mut attached = open_terminal(&rel, "attach");
     let printed = iex_prints(
         &rel,
         &mut attached,
@@ -760,7 +688,7 @@ fn a_bad_command_or_hook_is_a_clear_build_error() {
 #[test]
 fn console_gives_an_iex_shell_on_the_release_node() {
     let rel = Release::new("hello", &[]);
-    let mut console = Terminal::open(&rel, "console");
+    let mut console = open_terminal(&rel, "console");
     let printed = iex_prints(
         &rel,
         &mut console,
@@ -845,7 +773,7 @@ fn erlang_launcher_of_a_rebar3_release() {
     assert!(!bad.status.success());
     assert!(stderr(&bad).contains("syntax error"), "{}", stderr(&bad));
 
-    let mut terminal = Terminal::open(&rel, "remote_console");
+    let mut terminal = open_terminal(&rel, "remote_console");
     let prompt = terminal.wait_for(&format!("({}@", rel.node));
     terminal.send(b"rebar_hello_worker:ping().\n");
     let answered = prompt && terminal.wait_for("pong");

@@ -1060,19 +1060,20 @@ pub fn describe_file(path: &Path, env: &str, use_elixir: bool) -> Result<Descrip
     );
     let app_config = is("import", &["Config"]) || is("use", &["Mix.Config"]) || is("config", &[]);
     if app_config && !distillery {
+        let config = AppConfig::read_file(
+            path,
+            &Context {
+                // The project around the file, for `Mix.Project.config()`.
+                project: MixProject::read(&dir, env, use_elixir)
+                    .ok()
+                    .map(|p| p.config),
+                ..Context::new(&dir, env)
+            },
+            use_elixir,
+        )?;
         Ok(Description {
-            entries: app_config_entries(&AppConfig::read_file(
-                path,
-                &Context {
-                    // The project around the file, for `Mix.Project.config()`.
-                    project: MixProject::read(&dir, env, use_elixir)
-                        .ok()
-                        .map(|p| p.config),
-                    ..Context::new(&dir, env)
-                },
-                use_elixir,
-            )?),
-            warnings: Vec::new(),
+            entries: app_config_entries(&config),
+            warnings: config.warnings,
         })
     } else if distillery {
         let config = distillery::parse(path, &Context::new(&dir, env), use_elixir)?;
@@ -1092,7 +1093,7 @@ pub fn describe_file(path: &Path, env: &str, use_elixir: bool) -> Result<Descrip
         }
         Ok(Description {
             entries: out,
-            warnings: Vec::new(),
+            warnings: config.warnings,
         })
     } else {
         let project = MixProject::read_file(path, env, use_elixir)?;

@@ -575,3 +575,81 @@ pub fn installed() -> &'static Installed {
         }
     })
 }
+
+/// A command run in a pseudo-terminal (`script -qec CMD /dev/null`, as IEx
+/// and to_erl need one); its output is collected as it comes.
+pub struct Terminal {
+    child: std::process::Child,
+    stdin: Option<std::process::ChildStdin>,
+    output: std::sync::Arc<Mutex<String>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Terminal {
+    /// Starts `script`, the command given, with its stdin and output piped.
+    pub fn spawn(script: &mut Command) -> Terminal {
+        use std::io::Read;
+        let mut child = script
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("script runs");
+        let output = std::sync::Arc::new(Mutex::new(String::new()));
+        let mut pipe = child.stdout.take().unwrap();
+        let reader = {
+            let output = std::sync::Arc::clone(&output);
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = pipe.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    output
+                        .lock()
+                        .unwrap()
+                        .push_str(&String::from_utf8_lossy(&buf[..n]));
+                }
+            })
+        };
+        Terminal {
+            stdin: child.stdin.take(),
+            child,
+            output,
+            reader: Some(reader),
+        }
+    }
+
+    /// Waits (up to 30 s) until the output holds `text`.
+    pub fn wait_for(&self, text: &str) -> bool {
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(30) {
+            if self.output.lock().unwrap().contains(text) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        false
+    }
+
+    pub fn send(&mut self, bytes: &[u8]) {
+        use std::io::Write;
+        self.stdin.as_mut().unwrap().write_all(bytes).unwrap();
+    }
+
+    /// Waits (up to 20 s, then kills it) for the command to end; returns
+    /// all its output.
+    pub fn close(mut self) -> String {
+        self.stdin.take();
+        let start = Instant::now();
+        while self.child.try_wait().unwrap().is_none() && start.elapsed() < Duration::from_secs(20)
+        {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.reader.take().unwrap().join().unwrap();
+        let text = self.output.lock().unwrap().clone();
+        text
+    }
+}

@@ -1,0 +1,453 @@
+//! Reading a `--base` image archive: an OCI image layout in a tar
+//! (`oci-layout`, `index.json`, `blobs/`; `skopeo copy ... oci-archive:`,
+//! `podman save --format oci-archive`) or a `docker save` archive
+//! (`manifest.json` naming the config and layer files; `podman save`'s
+//! default). Its layers are reused byte for byte; they are also read, to
+//! know which files the base has (whiteouts applied), for the checks and
+//! for its `/etc/passwd` and `/etc/group`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
+use std::io::Read;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use super::layer::{sha256, Blob, GZIP_LAYER};
+use super::view::{Kind, View};
+use crate::error::{Error, IoContext, Result};
+
+/// A base image, read.
+#[derive(Debug)]
+pub(crate) struct BaseImage {
+    /// Its layers, as stored in the archive.
+    pub layers: Vec<Blob>,
+    /// Its image config (`config` holds `Env`, ...).
+    pub config: Value,
+    /// The merged file system of its layers.
+    pub files: Files,
+    /// `/etc/passwd` and `/etc/group` of the merged file system.
+    pub passwd: Option<String>,
+    pub group: Option<String>,
+}
+
+/// The paths of a merged file system, without contents.
+#[derive(Debug, Default)]
+pub(crate) struct Files(BTreeMap<String, Kind>);
+
+impl View for Files {
+    fn kind(&self, path: &str) -> Option<Kind> {
+        self.0.get(path).cloned()
+    }
+}
+
+/// The archive's members: regular files by name, with where their bytes are.
+struct Members {
+    file: File,
+    path: PathBuf,
+    entries: HashMap<String, (u64, u64)>,
+    links: HashMap<String, String>,
+}
+
+impl Members {
+    fn open(path: &Path) -> Result<Members> {
+        let file = File::open(path).at(path, "cannot open the base image")?;
+        let mut entries = HashMap::new();
+        let mut links = HashMap::new();
+        let mut archive = tar::Archive::new(&file);
+        let list = archive
+            .entries_with_seek()
+            .map_err(|_| not_an_image(path))?;
+        for entry in list {
+            let entry = entry.map_err(|_| not_an_image(path))?;
+            let name = normalize(&entry.path_bytes());
+            match entry.header().entry_type() {
+                tar::EntryType::Regular | tar::EntryType::Continuous => {
+                    entries.insert(name, (entry.raw_file_position(), entry.size()));
+                }
+                tar::EntryType::Symlink | tar::EntryType::Link => {
+                    if let Some(target) = entry.link_name_bytes().map(|t| normalize(&t)) {
+                        let target = match entry.header().entry_type() {
+                            // A symlink is relative to its directory.
+                            tar::EntryType::Symlink if !target.starts_with('/') => {
+                                match name.rsplit_once('/') {
+                                    Some((dir, _)) => format!("{dir}/{target}"),
+                                    None => target,
+                                }
+                            }
+                            _ => target,
+                        };
+                        links.insert(name, target);
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(Members {
+            file,
+            path: path.to_owned(),
+            entries,
+            links,
+        })
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.entries.contains_key(name)
+    }
+
+    fn read(&self, name: &str) -> Result<Vec<u8>> {
+        let name = normalize(name.as_bytes());
+        let name = self.links.get(&name).cloned().unwrap_or(name);
+        let &(offset, size) = self.entries.get(&name).ok_or_else(|| Error::Image {
+            path: self.path.clone(),
+            message: format!("the archive has no {name}, which its manifest names"),
+        })?;
+        let mut bytes = vec![0; size as usize];
+        self.file
+            .read_exact_at(&mut bytes, offset)
+            .at(&self.path, "cannot read the base image")?;
+        Ok(bytes)
+    }
+
+    fn json(&self, name: &str) -> Result<Value> {
+        serde_json::from_slice(&self.read(name)?).map_err(|e| Error::Image {
+            path: self.path.clone(),
+            message: format!("{name} is not valid JSON ({e})"),
+        })
+    }
+
+    fn blob(&self, digest: &str) -> Result<Vec<u8>> {
+        let (algorithm, hex) = digest.split_once(':').unwrap_or(("sha256", digest));
+        self.read(&format!("blobs/{algorithm}/{hex}"))
+    }
+}
+
+fn not_an_image(path: &Path) -> Error {
+    Error::Image {
+        path: path.to_owned(),
+        message: "not an image archive (a tar with index.json or manifest.json): make one with `podman save` or `docker save`".into(),
+    }
+}
+
+/// A member's name without `./` or `/` in front.
+fn normalize(name: &[u8]) -> String {
+    let name = String::from_utf8_lossy(name);
+    let mut name: &str = &name;
+    loop {
+        if let Some(rest) = name.strip_prefix("./") {
+            name = rest;
+        } else if let Some(rest) = name.strip_prefix('/') {
+            name = rest;
+        } else {
+            break;
+        }
+    }
+    name.trim_end_matches('/').to_owned()
+}
+
+fn field<'a>(value: &'a Value, key: &str, path: &Path, what: &str) -> Result<&'a Value> {
+    value.get(key).ok_or_else(|| Error::Image {
+        path: path.to_owned(),
+        message: format!("{what} has no `{key}`"),
+    })
+}
+
+/// A layer's media type, if the manifest says, and its bytes.
+type StoredLayer = (Option<String>, Vec<u8>);
+
+/// Reads the base image archive at `path` for an image of `architecture`
+/// (OCI's name, e.g. `amd64`).
+pub(crate) fn read(path: &Path, architecture: &str) -> Result<BaseImage> {
+    let members = Members::open(path)?;
+    let bad = |message: String| Error::Image {
+        path: path.to_owned(),
+        message,
+    };
+    let (config, layers): (Value, Vec<StoredLayer>) = if members.has("index.json") {
+        let mut index = members.json("index.json")?;
+        let manifest = loop {
+            let manifests = field(&index, "manifests", path, "index.json")?
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let chosen = manifests
+                .iter()
+                .find(|m| {
+                    m.pointer("/platform/architecture")
+                        .and_then(Value::as_str)
+                        .is_none_or(|a| a == architecture)
+                })
+                .ok_or_else(|| bad(format!("index.json lists no image for {architecture}")))?;
+            let digest = chosen["digest"].as_str().unwrap_or_default();
+            let value: Value = serde_json::from_slice(&members.blob(digest)?)
+                .map_err(|e| bad(format!("manifest {digest} is not valid JSON ({e})")))?;
+            if value.get("manifests").is_some() {
+                index = value;
+            } else {
+                break value;
+            }
+        };
+        let config_digest = field(&manifest, "config", path, "the manifest")?["digest"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let config = serde_json::from_slice(&members.blob(&config_digest)?)
+            .map_err(|e| bad(format!("config {config_digest} is not valid JSON ({e})")))?;
+        let layers = field(&manifest, "layers", path, "the manifest")?
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .map(|l| {
+                let digest = l["digest"].as_str().unwrap_or_default();
+                Ok((
+                    l["mediaType"].as_str().map(str::to_owned),
+                    members.blob(digest)?,
+                ))
+            })
+            .collect::<Result<_>>()?;
+        (config, layers)
+    } else if members.has("manifest.json") {
+        let manifest = members.json("manifest.json")?;
+        let image = manifest
+            .get(0)
+            .ok_or_else(|| bad("manifest.json lists no image".into()))?;
+        let config_file = field(image, "Config", path, "manifest.json")?
+            .as_str()
+            .unwrap_or_default();
+        let config = members.json(config_file)?;
+        let layers = field(image, "Layers", path, "manifest.json")?
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .map(|l| Ok((None, members.read(l.as_str().unwrap_or_default())?)))
+            .collect::<Result<_>>()?;
+        (config, layers)
+    } else {
+        return Err(not_an_image(path));
+    };
+    let found = config["architecture"].as_str().unwrap_or("");
+    if found != architecture {
+        return Err(bad(format!(
+            "the base image is for `{found}`, the release's ERTS for `{architecture}`"
+        )));
+    }
+    let mut files = Files::default();
+    let (mut passwd, mut group) = (None, None);
+    let mut blobs = Vec::new();
+    for (i, (media_type, bytes)) in layers.into_iter().enumerate() {
+        let tar = uncompress(&bytes).at(path, "cannot decompress a layer of the base image")?;
+        apply(&tar, &mut files, &mut passwd, &mut group)
+            .map_err(|e| bad(format!("layer {} is not a valid tar ({e})", i + 1)))?;
+        let media_type = media_type.unwrap_or_else(|| match bytes.starts_with(&[0x1f, 0x8b]) {
+            true => GZIP_LAYER.into(),
+            false => "application/vnd.oci.image.layer.v1.tar".into(),
+        });
+        blobs.push(Blob {
+            comment: format!("base image layer {}", i + 1),
+            media_type,
+            digest: sha256(&bytes),
+            diff_id: sha256(&tar),
+            tar_size: tar.len() as u64,
+            bytes,
+        });
+    }
+    Ok(BaseImage {
+        layers: blobs,
+        config,
+        files,
+        passwd,
+        group,
+    })
+}
+
+/// A layer's tar, whether stored gzip-, zstd-compressed or plain.
+fn uncompress(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        flate2::read::MultiGzDecoder::new(bytes).read_to_end(&mut out)?;
+    } else if bytes.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        zstd::stream::read::Decoder::new(bytes)?.read_to_end(&mut out)?;
+    } else {
+        out.extend_from_slice(bytes);
+    }
+    Ok(out)
+}
+
+/// Applies one layer's tar to the merged file system: whiteouts
+/// (`.wh.NAME`, `.wh..wh..opq`) remove what lower layers had.
+fn apply(
+    tar: &[u8],
+    files: &mut Files,
+    passwd: &mut Option<String>,
+    group: &mut Option<String>,
+) -> std::io::Result<()> {
+    let remove_under = |files: &mut Files, dir: &str, keep_dir: bool| {
+        let prefix = format!("{dir}/");
+        files
+            .0
+            .retain(|p, _| !(p.starts_with(&prefix) || (!keep_dir && p == dir)));
+    };
+    let mut archive = tar::Archive::new(tar);
+    for entry in archive.entries()? {
+        let mut entry = entry?;
+        let name = normalize(&entry.path_bytes());
+        let (dir, base) = name.rsplit_once('/').unwrap_or(("", &name));
+        if base == ".wh..wh..opq" {
+            remove_under(files, dir, true);
+            continue;
+        }
+        if let Some(hidden) = base.strip_prefix(".wh.") {
+            let hidden = match dir {
+                "" => hidden.to_owned(),
+                _ => format!("{dir}/{hidden}"),
+            };
+            remove_under(files, &hidden, false);
+            continue;
+        }
+        let kind = match entry.header().entry_type() {
+            tar::EntryType::Directory => Kind::Dir,
+            tar::EntryType::Symlink => Kind::Link(
+                entry
+                    .link_name_bytes()
+                    .map(|t| String::from_utf8_lossy(&t).into_owned())
+                    .unwrap_or_default(),
+            ),
+            _ => Kind::File,
+        };
+        if kind != Kind::Dir {
+            remove_under(files, &name, true);
+        }
+        if name == "etc/passwd" || name == "etc/group" {
+            let mut text = String::new();
+            if kind == Kind::File {
+                entry.read_to_string(&mut text)?;
+            }
+            *(if name == "etc/passwd" {
+                &mut *passwd
+            } else {
+                &mut *group
+            }) = Some(text);
+        }
+        if !name.is_empty() {
+            files.0.insert(name, kind);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::image::view::resolve;
+
+    /// A tar of `(path, Some(contents) | None for a directory, link)`.
+    fn tar_of(entries: &[(&str, Option<&str>, Option<&str>)]) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        for (path, data, link) in entries {
+            let mut h = tar::Header::new_gnu();
+            h.set_mode(0o644);
+            match (data, link) {
+                (_, Some(target)) => {
+                    h.set_entry_type(tar::EntryType::Symlink);
+                    h.set_size(0);
+                    b.append_link(&mut h, path, target).unwrap();
+                }
+                (Some(text), None) => {
+                    h.set_size(text.len() as u64);
+                    b.append_data(&mut h, path, text.as_bytes()).unwrap();
+                }
+                (None, None) => {
+                    h.set_entry_type(tar::EntryType::Directory);
+                    h.set_size(0);
+                    b.append_data(&mut h, path, std::io::empty()).unwrap();
+                }
+            }
+        }
+        b.into_inner().unwrap()
+    }
+
+    /// A `docker save`-style archive of two layers, the second gzipped.
+    fn docker_archive(dir: &Path, architecture: &str) -> PathBuf {
+        let lower = tar_of(&[
+            ("bin", None, Some("usr/bin")),
+            ("usr/", None, None),
+            ("usr/bin/", None, None),
+            ("usr/bin/sh", Some("#!"), None),
+            ("etc/", None, None),
+            ("etc/passwd", Some("root:x:0:0::/root:/bin/sh\n"), None),
+            ("opt/", None, None),
+            ("opt/old/", None, None),
+            ("opt/old/file", Some("x"), None),
+            ("opt/gone", Some("x"), None),
+        ]);
+        let upper = tar_of(&[
+            ("opt/.wh.gone", Some(""), None),
+            ("opt/old/.wh..wh..opq", Some(""), None),
+            (
+                "etc/passwd",
+                Some("root:x:0:0::/root:/bin/sh\nbob:x:1000:1000::/:/bin/sh\n"),
+                None,
+            ),
+        ]);
+        let upper = crate::archive::gzip(&upper).unwrap();
+        let config = format!(
+            r#"{{"architecture":"{architecture}","os":"linux","config":{{"Env":["PATH=/bin"]}}}}"#
+        );
+        let manifest =
+            r#"[{"Config":"c.json","RepoTags":["base:1"],"Layers":["a/layer.tar","b/layer.tar"]}]"#;
+        let outer = {
+            let mut b = tar::Builder::new(Vec::new());
+            for (name, bytes) in [
+                ("manifest.json", manifest.as_bytes()),
+                ("c.json", config.as_bytes()),
+                ("a/layer.tar", &lower),
+                ("b/layer.tar", &upper),
+            ] {
+                let mut h = tar::Header::new_gnu();
+                h.set_mode(0o644);
+                h.set_size(bytes.len() as u64);
+                b.append_data(&mut h, name, bytes).unwrap();
+            }
+            b.into_inner().unwrap()
+        };
+        let path = dir.join("base.tar");
+        std::fs::write(&path, outer).unwrap();
+        path
+    }
+
+    #[test]
+    fn reads_a_docker_save_archive_with_whiteouts() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = read(&docker_archive(dir.path(), "amd64"), "amd64").unwrap();
+        assert_eq!(base.layers.len(), 2);
+        assert_eq!(
+            base.layers[0].media_type,
+            "application/vnd.oci.image.layer.v1.tar"
+        );
+        assert_eq!(base.layers[1].media_type, GZIP_LAYER);
+        assert_ne!(base.layers[1].digest, base.layers[1].diff_id);
+        assert_eq!(resolve(&base.files, "/bin/sh").unwrap().path, "usr/bin/sh");
+        assert!(base.files.kind("opt/gone").is_none());
+        assert!(base.files.kind("opt/old/file").is_none());
+        assert_eq!(base.files.kind("opt/old"), Some(Kind::Dir));
+        assert!(base.passwd.unwrap().contains("bob:x:1000"));
+        assert_eq!(base.config["config"]["Env"][0], "PATH=/bin");
+    }
+
+    #[test]
+    fn another_architecture_or_no_image_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = read(&docker_archive(dir.path(), "arm64"), "amd64").unwrap_err();
+        assert!(
+            err.to_string().contains("the base image is for `arm64`"),
+            "{err}"
+        );
+        let junk = dir.path().join("junk");
+        std::fs::write(&junk, tar_of(&[("hello", Some("x"), None)])).unwrap();
+        let err = read(&junk, "amd64").unwrap_err().to_string();
+        assert!(err.contains("junk: not an image archive"), "{err}");
+    }
+}

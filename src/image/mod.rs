@@ -1,0 +1,705 @@
+//! `relpack image`: the release as a layered, reproducible OCI container
+//! image, written without a container engine.
+//!
+//! The image is an OCI image layout (`oci-layout`, `index.json`,
+//! `blobs/sha256/...`) that also carries a Docker-style `manifest.json`,
+//! in one tar file (`podman load`, `docker load`, `skopeo copy
+//! oci-archive:`) or as a directory. Its layers, from least to most often
+//! changed:
+//!
+//! 1. the base: by default the build machine's files the release needs
+//!    (`rootfs.rs`), or the layers of a `--base` image archive (`base.rs`);
+//! 2. ERTS and the OTP and Elixir applications;
+//! 3. third-party dependencies (applications fetched into `deps/`, or
+//!    rebar3 dependencies);
+//! 4. the project's own applications, `bin/`, `releases/` and overlays.
+//!
+//! A code change rebuilds only the last layer: each layer is a
+//! deterministic tar (`layer.rs`) compressed by the tarball's deterministic
+//! gzip, so an unchanged layer keeps its digest.
+
+mod base;
+mod layer;
+mod rootfs;
+mod view;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use serde_json::{json, Value};
+
+use crate::error::{Error, IoContext, Result};
+use crate::fsutil::TempPath;
+use crate::inputs::Origin;
+use crate::plan::ReleasePlan;
+use layer::{file_mode, sha256, Blob, Owner, Source, Tree};
+
+/// Where the release is in the image (its `WorkingDir`).
+pub const RELEASE_ROOT: &str = "/opt/app";
+
+/// The non-root user the image runs as.
+#[derive(Debug, Clone)]
+pub(crate) struct AppUser {
+    name: String,
+    uid: u64,
+    gid: u64,
+}
+
+impl AppUser {
+    fn owner(&self) -> Owner {
+        Owner {
+            uid: self.uid,
+            gid: self.gid,
+        }
+    }
+}
+
+/// How the image is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// One tar file holding the layout and a `manifest.json`.
+    #[default]
+    OciArchive,
+    /// The layout as a directory.
+    OciDir,
+}
+
+impl FromStr for Format {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Format> {
+        match s {
+            "oci-archive" => Ok(Format::OciArchive),
+            "oci-dir" => Ok(Format::OciDir),
+            other => Err(Error::Option(format!(
+                "unknown image format `{other}`: use oci-archive or oci-dir"
+            ))),
+        }
+    }
+}
+
+/// What `relpack image` is asked for.
+#[derive(Debug, Clone, Default)]
+pub struct ImageOptions {
+    /// The project directory (to tell its own applications from its
+    /// dependencies).
+    pub project_dir: PathBuf,
+    /// Where the image goes.
+    pub out: PathBuf,
+    /// An archive or a directory.
+    pub format: Format,
+    /// `NAME:TAG`; `None`: `<release>:<version>`.
+    pub tag: Option<String>,
+    /// A base image archive (OCI or `docker save`) instead of the build
+    /// machine's files.
+    pub base: Option<PathBuf>,
+    /// Ports to declare, `PORT` or `PORT/udp`.
+    pub expose: Vec<String>,
+    /// Environment variables, over the image's defaults.
+    pub env: Vec<(String, String)>,
+    /// Image labels.
+    pub labels: Vec<(String, String)>,
+}
+
+/// One layer of a written image.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LayerInfo {
+    /// What it holds.
+    pub comment: String,
+    /// `sha256:...` of the stored blob.
+    pub digest: String,
+    /// Bytes stored.
+    pub size: u64,
+    /// Bytes uncompressed.
+    pub uncompressed: u64,
+}
+
+/// What `relpack image` wrote.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ImageReport {
+    /// The archive or directory written.
+    pub path: PathBuf,
+    /// The image's name and tag.
+    pub tag: String,
+    /// `sha256:...` of the image manifest (what engines call the digest).
+    pub digest: String,
+    /// `sha256:...` of the image config (what podman calls the image ID).
+    pub config_digest: String,
+    /// The layers, base first.
+    pub layers: Vec<LayerInfo>,
+    /// Bytes of the layers as stored (compressed).
+    pub size: u64,
+    /// Bytes of the layers uncompressed (what `podman images` shows).
+    pub uncompressed: u64,
+    /// Things worth a look: libraries or tools the image lacks.
+    pub warnings: Vec<String>,
+}
+
+/// The image's default file name beside the tarball's: `<build
+/// dir>/<name>-<vsn>-oci.tar` (or `-oci/` for a directory).
+pub fn default_out(build_dir: &Path, plan: &ReleasePlan, format: Format) -> PathBuf {
+    let stem = format!("{}-{}-oci", plan.name, plan.version);
+    match format {
+        Format::OciArchive => build_dir.join(format!("{stem}.tar")),
+        Format::OciDir => build_dir.join(stem),
+    }
+}
+
+/// The OCI name of the build machine's architecture.
+fn architecture() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        "powerpc64" => "ppc64le",
+        other => other,
+    }
+}
+
+/// Writes the release (`plan`, which must not ask for a tarball) and the
+/// image of it. Everything that can be checked is checked first: a bad
+/// option or base image leaves nothing written.
+pub fn write_image(plan: &ReleasePlan, options: &ImageOptions) -> Result<ImageReport> {
+    let tag = options
+        .tag
+        .clone()
+        .unwrap_or_else(|| format!("{}:{}", plan.name, plan.version));
+    check_tag(&tag)?;
+    let ports = options
+        .expose
+        .iter()
+        .map(|p| port(p))
+        .collect::<Result<Vec<_>>>()?;
+    for (key, _) in options.env.iter().chain(&options.labels) {
+        if key.is_empty() || key.contains(char::is_whitespace) {
+            return Err(Error::Option(format!(
+                "`{key}`: not a variable or label name"
+            )));
+        }
+    }
+    if plan.dev_mode {
+        return Err(Error::Option(
+            "dev_mode links the project's applications into the release: an image needs them copied; build the image without dev_mode".into(),
+        ));
+    }
+    let base = match &options.base {
+        Some(path) => Some(base::read(path, architecture())?),
+        None => None,
+    };
+    let user = app_user(base.as_ref().and_then(|b| b.passwd.as_deref()));
+    let mut warnings = Vec::new();
+    if let Some(base) = &base {
+        warnings.extend(check_base(
+            plan,
+            base,
+            options.base.as_deref().unwrap_or(Path::new("")),
+        )?);
+    } else if !plan.include_erts {
+        return Err(Error::Option(
+            "--include-erts false: the default base has no Erlang; bundle ERTS or give a --base that has it".into(),
+        ));
+    }
+
+    // The image's temporary path first: an --out that cannot be written
+    // stops the build before the release is.
+    let tmp = TempPath::beside(&options.out)?;
+    crate::write(plan)?;
+    let mtime = crate::archive::source_date_epoch();
+    let mut layers: Vec<Blob> = Vec::new();
+    let mut runtime = Tree::default();
+    match &base {
+        Some(base) => {
+            layers.extend(base.layers.iter().cloned());
+            rootfs::etc_files(
+                &mut runtime,
+                &user,
+                base.passwd.as_deref(),
+                base.group.as_deref(),
+            );
+            let tmp = view::resolve(&base.files, "/tmp");
+            if tmp.is_none_or(|t| t.kind != view::Kind::Dir) {
+                runtime.dir("tmp", 0o1777, Owner::ROOT);
+            }
+        }
+        None => {
+            let libraries = crate::inspect::runtime_libraries(plan);
+            let bin = plan.otp.erts_dir().join("bin");
+            let executables: Vec<PathBuf> = crate::assemble::ERTS_RUNTIME
+                .iter()
+                .map(|n| bin.join(n))
+                .collect();
+            let ssl = plan
+                .apps
+                .iter()
+                .any(|a| matches!(a.name(), "ssl" | "public_key"));
+            let (tree, found) = rootfs::host_base(&libraries, &executables, ssl, &user);
+            warnings.extend(found);
+            layers.push(tree.blob(
+                "relpack base: the build machine's libraries, loader, shell and tools".into(),
+                mtime,
+            )?);
+        }
+    }
+    let (deps, app) = release_layers(plan, &options.project_dir, &user, &mut runtime)?;
+    for (tree, comment) in [
+        (runtime, "ERTS and the OTP and Elixir applications"),
+        (deps, "third-party dependencies"),
+        (app, "the project's applications, bin/ and releases/"),
+    ] {
+        if !tree.is_empty() {
+            layers.push(tree.blob(comment.into(), mtime)?);
+        }
+    }
+
+    let config = image_config(plan, options, base.as_ref(), &user, &ports, &layers, mtime);
+    let config = serde_json::to_vec(&config).expect("JSON values serialize");
+    let created = rfc3339(mtime);
+    let manifest = json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {
+            "mediaType": "application/vnd.oci.image.config.v1+json",
+            "digest": sha256(&config),
+            "size": config.len(),
+        },
+        "layers": layers.iter().map(|l| json!({
+            "mediaType": l.media_type,
+            "digest": l.digest,
+            "size": l.bytes.len(),
+        })).collect::<Vec<_>>(),
+        "annotations": {
+            "org.opencontainers.image.created": created,
+            "org.opencontainers.image.title": plan.name,
+            "org.opencontainers.image.version": plan.version,
+        },
+    });
+    let manifest = serde_json::to_vec(&manifest).expect("JSON values serialize");
+    let index = json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [{
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": sha256(&manifest),
+            "size": manifest.len(),
+            "platform": {"architecture": architecture(), "os": "linux"},
+            "annotations": {"org.opencontainers.image.ref.name": tag},
+        }],
+    });
+    let blob_path = |digest: &str| format!("blobs/sha256/{}", &digest["sha256:".len()..]);
+    let docker_manifest = json!([{
+        "Config": blob_path(&sha256(&config)),
+        "RepoTags": [tag],
+        "Layers": layers.iter().map(|l| blob_path(&l.digest)).collect::<Vec<_>>(),
+    }]);
+
+    let mut files: BTreeMap<String, &[u8]> = BTreeMap::new();
+    for l in &layers {
+        files.insert(blob_path(&l.digest), &l.bytes);
+    }
+    files.insert(blob_path(&sha256(&config)), &config);
+    files.insert(blob_path(&sha256(&manifest)), &manifest);
+    let index = serde_json::to_vec(&index).expect("JSON values serialize");
+    let docker_manifest = serde_json::to_vec(&docker_manifest).expect("JSON values serialize");
+    files.insert("index.json".into(), &index);
+    files.insert("manifest.json".into(), &docker_manifest);
+    files.insert("oci-layout".into(), br#"{"imageLayoutVersion":"1.0.0"}"#);
+    write_layout(tmp, &options.out, options.format, &files, mtime)?;
+
+    Ok(ImageReport {
+        path: options.out.clone(),
+        tag,
+        digest: sha256(&manifest),
+        config_digest: sha256(&config),
+        size: layers.iter().map(|l| l.bytes.len() as u64).sum(),
+        uncompressed: layers.iter().map(|l| l.tar_size).sum(),
+        layers: layers
+            .iter()
+            .map(|l| LayerInfo {
+                comment: l.comment.clone(),
+                digest: l.digest.clone(),
+                size: l.bytes.len() as u64,
+                uncompressed: l.tar_size,
+            })
+            .collect(),
+        warnings,
+    })
+}
+
+/// The application user: `app`, uid and gid 1000, or the first free id
+/// from 1000 in a base image's `/etc/passwd`.
+fn app_user(passwd: Option<&str>) -> AppUser {
+    let taken: Vec<u64> = passwd
+        .unwrap_or("")
+        .lines()
+        .filter_map(|l| l.split(':').nth(2)?.parse().ok())
+        .collect();
+    let id = (1000..).find(|id| !taken.contains(id)).unwrap_or(1000);
+    AppUser {
+        name: "app".into(),
+        uid: id,
+        gid: id,
+    }
+}
+
+/// The base image has what the release needs: a shell for the launcher
+/// (an error without), Erlang when ERTS is not bundled, the launcher's
+/// tools and the libraries the release's ELF files need (warnings).
+fn check_base(plan: &ReleasePlan, base: &base::BaseImage, path: &Path) -> Result<Vec<String>> {
+    let bad = |message: String| Error::Image {
+        path: path.to_owned(),
+        message,
+    };
+    if !rootfs::has_file(&base.files, rootfs::SHELL) {
+        return Err(bad(format!(
+            "the image has no {}, which the launcher bin/{} (a POSIX sh script) needs: use a base with a shell, or the default base",
+            rootfs::SHELL, plan.name
+        )));
+    }
+    let on_path = |name: &str| {
+        ["/usr/local/bin", "/usr/bin", "/bin"]
+            .iter()
+            .any(|d| rootfs::has_file(&base.files, &format!("{d}/{name}")))
+    };
+    if !plan.include_erts && !on_path("erl") {
+        return Err(bad(
+            "the release does not bundle ERTS (--include-erts false) and the image has no erl: bundle ERTS or use a base with Erlang".into(),
+        ));
+    }
+    let mut warnings = Vec::new();
+    let missing: Vec<&str> = rootfs::LAUNCHER_TOOLS
+        .iter()
+        .copied()
+        .filter(|t| !on_path(t))
+        .collect();
+    if !missing.is_empty() {
+        warnings.push(format!(
+            "the base image lacks {}, which the launcher runs",
+            missing.join(", ")
+        ));
+    }
+    let dirs = crate::inspect::library_dirs();
+    for lib in crate::inspect::runtime_libraries(plan) {
+        let found = lib.bundled
+            || dirs
+                .iter()
+                .any(|d| rootfs::has_file(&base.files, &d.join(&lib.soname).to_string_lossy()));
+        if !found {
+            warnings.push(format!(
+                "{} (needed by {}) is in neither the base image nor the release: install it in the base",
+                lib.soname,
+                lib.needed_by.join(", ")
+            ));
+        }
+    }
+    Ok(warnings)
+}
+
+/// Whether the application `name` is a third-party dependency of the
+/// project at `project`: fetched into `deps/` (Mix), or,
+/// in a rebar3 project, neither the top-level application nor one under
+/// `apps/`. Path dependencies elsewhere count as the project's own: they
+/// are usually in-house code that changes with it.
+fn third_party(project: &Path, name: &str) -> bool {
+    if project.join("deps").join(name).is_dir() {
+        return true;
+    }
+    let rebar = project.join("rebar.config").is_file() && !project.join("mix.exs").is_file();
+    rebar
+        && !project.join("apps").join(name).is_dir()
+        && !project
+            .join("src")
+            .join(format!("{name}.app.src"))
+            .is_file()
+}
+
+/// Sorts the written release's files into the runtime (ERTS, OTP and
+/// Elixir applications; added to `runtime`), dependencies and project
+/// layers, under [`RELEASE_ROOT`]. Files only their owner may read (the
+/// cookie) belong to the application user, as does `tmp/`; the rest is
+/// root's, so the running release cannot change its own code.
+fn release_layers(
+    plan: &ReleasePlan,
+    project: &Path,
+    user: &AppUser,
+    runtime: &mut Tree,
+) -> Result<(Tree, Tree)> {
+    let (mut deps, mut app) = (Tree::default(), Tree::default());
+    let kinds: BTreeMap<String, Origin> = plan
+        .apps
+        .iter()
+        .map(|a| (a.dir_name(), a.source.origin))
+        .collect();
+    let root = &plan.output_dir;
+    let prefix = RELEASE_ROOT.trim_start_matches('/');
+    for entry in walkdir::WalkDir::new(root).min_depth(1).sort_by_file_name() {
+        let entry = entry.map_err(|e| Error::Io {
+            path: e.path().unwrap_or(root).to_owned(),
+            action: "cannot read the release",
+            source: e.into(),
+        })?;
+        let rel = entry.path().strip_prefix(root).unwrap_or(entry.path());
+        let mut parts = rel.iter().map(|p| p.to_string_lossy());
+        let first = parts.next().unwrap_or_default();
+        let second = parts.next();
+        let tree = if first.starts_with("erts-") {
+            &mut *runtime
+        } else if first == "lib" {
+            match second.as_deref().and_then(|d| kinds.get(d).map(|o| (d, o))) {
+                None => &mut *runtime,
+                Some((_, Origin::Otp | Origin::Elixir)) => &mut *runtime,
+                Some((dir, Origin::Project)) => {
+                    let name = dir.rsplit_once('-').map_or(dir, |(n, _)| n);
+                    if third_party(project, name) {
+                        &mut deps
+                    } else {
+                        &mut app
+                    }
+                }
+            }
+        } else {
+            &mut app
+        };
+        let path = format!("{prefix}/{}", rel.to_string_lossy());
+        let meta = entry
+            .path()
+            .symlink_metadata()
+            .at(entry.path(), "cannot read")?;
+        if meta.file_type().is_symlink() {
+            let target = std::fs::read_link(entry.path()).at(entry.path(), "cannot read")?;
+            tree.link(&path, &target.to_string_lossy());
+        } else if meta.is_dir() {
+            tree.dir(&path, 0o755, Owner::ROOT);
+        } else {
+            let mode = file_mode(meta.permissions().mode());
+            let owner = match mode {
+                0o600 => user.owner(),
+                _ => Owner::ROOT,
+            };
+            tree.file(&path, Source::Host(entry.path().to_owned()), mode, owner);
+        }
+    }
+    app.dir(&format!("{prefix}/tmp"), 0o755, user.owner());
+    Ok((deps, app))
+}
+
+/// The image config: how the engine runs the release.
+fn image_config(
+    plan: &ReleasePlan,
+    options: &ImageOptions,
+    base: Option<&base::BaseImage>,
+    user: &AppUser,
+    ports: &[String],
+    layers: &[Blob],
+    mtime: u64,
+) -> Value {
+    // The base's variables (its PATH), then relpack's, then --env.
+    let mut env: Vec<(String, String)> = vec![(
+        "PATH".into(),
+        "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into(),
+    )];
+    let inherited = base
+        .and_then(|b| b.config.pointer("/config/Env"))
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let ours = [
+        ("LANG", "C.UTF-8"),
+        ("HOME", RELEASE_ROOT),
+        ("RELEASE_TMP", "/tmp"),
+        // The working directory is the release, which is not writable.
+        ("ERL_CRASH_DUMP", "/tmp/erl_crash.dump"),
+    ];
+    let pairs = inherited
+        .iter()
+        .filter_map(|v| v.as_str()?.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .chain(ours.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+        .chain(options.env.iter().cloned());
+    for (key, value) in pairs {
+        match env.iter_mut().find(|(k, _)| *k == key) {
+            Some(slot) => slot.1 = value,
+            None => env.push((key, value)),
+        }
+    }
+    let created = rfc3339(mtime);
+    let mut config = json!({
+        "User": format!("{}:{}", user.uid, user.gid),
+        "Env": env.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>(),
+        "Entrypoint": [format!("{RELEASE_ROOT}/bin/{}", plan.name)],
+        "Cmd": ["foreground"],
+        "WorkingDir": RELEASE_ROOT,
+        "StopSignal": "SIGTERM",
+    });
+    if !ports.is_empty() {
+        config["ExposedPorts"] = ports.iter().map(|p| (p.clone(), json!({}))).collect();
+    }
+    if !options.labels.is_empty() {
+        config["Labels"] = options
+            .labels
+            .iter()
+            .map(|(k, v)| (k.clone(), json!(v)))
+            .collect();
+    }
+    json!({
+        "created": created,
+        "architecture": architecture(),
+        "os": "linux",
+        "config": config,
+        "rootfs": {
+            "type": "layers",
+            "diff_ids": layers.iter().map(|l| l.diff_id.clone()).collect::<Vec<_>>(),
+        },
+        "history": layers.iter().map(|l| json!({
+            "created": created,
+            "created_by": format!("relpack image: {}", l.comment),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// `PORT` or `PORT/PROTO` as the config names it (`4000/tcp`).
+fn port(spec: &str) -> Result<String> {
+    let (number, proto) = spec.split_once('/').unwrap_or((spec, "tcp"));
+    match (number.parse::<u16>(), proto) {
+        (Ok(n), "tcp" | "udp" | "sctp") if n > 0 => Ok(format!("{n}/{proto}")),
+        _ => Err(Error::Option(format!(
+            "--expose {spec}: expected PORT or PORT/tcp|udp|sctp"
+        ))),
+    }
+}
+
+/// A reference engines accept: lowercase name components, an optional tag
+/// of at most 128 letters, digits, `_`, `.` and `-`.
+fn check_tag(tag: &str) -> Result<()> {
+    let (name, tag_part) = match tag.rsplit_once(':') {
+        Some((n, t)) if !t.contains('/') => (n, Some(t)),
+        _ => (tag, None),
+    };
+    let name_ok = !name.is_empty()
+        && name.split('/').all(|c| {
+            !c.is_empty()
+                && c.chars()
+                    .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || "._-:".contains(ch))
+        });
+    let tag_ok = tag_part.is_none_or(|t| {
+        !t.is_empty()
+            && t.len() <= 128
+            && !t.starts_with(['.', '-'])
+            && t.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+    });
+    if name_ok && tag_ok {
+        Ok(())
+    } else {
+        Err(Error::Option(format!(
+            "image tag `{tag}` is not a valid reference: pass --tag NAME:TAG (lowercase name; tag of letters, digits, _ . -)"
+        )))
+    }
+}
+
+/// Seconds since the epoch as RFC 3339 UTC.
+fn rfc3339(secs: u64) -> String {
+    let days = (secs / 86400) as i64;
+    let rem = secs % 86400;
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Writes the layout's `files` (sorted by path) as a tar archive or a
+/// directory at `dest`, atomically.
+fn write_layout(
+    tmp: TempPath,
+    dest: &Path,
+    format: Format,
+    files: &BTreeMap<String, &[u8]>,
+    mtime: u64,
+) -> Result<()> {
+    match format {
+        Format::OciArchive => {
+            let file = std::fs::File::create(tmp.path()).at(dest, "cannot create the image")?;
+            let mut builder = tar::Builder::new(std::io::BufWriter::new(file));
+            let mut dirs: Vec<&str> = Vec::new();
+            for (path, bytes) in files {
+                crate::fsutil::check_interrupted()?;
+                for (i, _) in path.match_indices('/') {
+                    let dir = &path[..i];
+                    if !dirs.contains(&dir) {
+                        dirs.push(dir);
+                        let mut header = tar::Header::new_gnu();
+                        header.set_entry_type(tar::EntryType::Directory);
+                        header.set_mode(0o755);
+                        header.set_mtime(mtime);
+                        header.set_size(0);
+                        builder
+                            .append_data(&mut header, format!("{dir}/"), std::io::empty())
+                            .at(dest, "cannot write the image")?;
+                    }
+                }
+                let mut header = tar::Header::new_gnu();
+                header.set_mode(0o644);
+                header.set_mtime(mtime);
+                header.set_size(bytes.len() as u64);
+                builder
+                    .append_data(&mut header, path, *bytes)
+                    .at(dest, "cannot write the image")?;
+            }
+            builder
+                .into_inner()
+                .and_then(|mut w| w.flush())
+                .at(dest, "cannot write the image")?;
+        }
+        Format::OciDir => {
+            for (path, bytes) in files {
+                crate::fsutil::check_interrupted()?;
+                let target = tmp.path().join(path);
+                if let Some(parent) = target.parent() {
+                    std::fs::create_dir_all(parent).at(dest, "cannot create the image")?;
+                }
+                std::fs::write(&target, bytes).at(dest, "cannot write the image")?;
+            }
+        }
+    }
+    tmp.publish(dest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_and_references() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert!(check_tag("hello:0.1.0").is_ok());
+        assert!(check_tag("localhost:5000/team/hello").is_ok());
+        assert!(check_tag("Hello:1").is_err());
+        assert!(check_tag("hello:1.0.0+build").is_err());
+        assert_eq!(port("4000").unwrap(), "4000/tcp");
+        assert_eq!(port("53/udp").unwrap(), "53/udp");
+        assert!(port("0").is_err() && port("http").is_err() && port("80/xyz").is_err());
+    }
+
+    #[test]
+    fn the_user_avoids_taken_ids() {
+        assert_eq!(app_user(None).uid, 1000);
+        let passwd = "root:x:0:0::/root:/bin/sh\nbob:x:1000:1000::/home/bob:/bin/sh\n";
+        assert_eq!(app_user(Some(passwd)).uid, 1001);
+    }
+}

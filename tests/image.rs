@@ -1,0 +1,795 @@
+//! `relpack image` in the real container engine (Debian's podman, as root,
+//! with runc and the host's resource limits set in a containers.conf of
+//! the test's own): images of the fixtures loaded, run with `-p` on a
+//! random loopback port, answering HTTP, `bin/<name> rpc` and
+//! `remote_console` through `podman exec`, stopped cleanly; the same on a
+//! base image imported from the debootstrap rootfs; reproducible digests
+//! and a code change that changes only the last layer (`skopeo inspect`);
+//! bad input. Every image and container is named with a prefix unique to
+//! this test process and removed at the end.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+/// The containers.conf the tests run podman with: runc (crun fails on
+/// this kernel's hybrid cgroups) and limits no higher than the host's.
+fn containers_conf() -> &'static Path {
+    static CONF: OnceLock<Scratch> = OnceLock::new();
+    CONF.get_or_init(|| {
+        let dir = Scratch::new("image-conf");
+        std::fs::write(
+            dir.path().join("containers.conf"),
+            "[containers]\ndefault_ulimits = [\"nofile=1024:1024\", \"nproc=1024:1024\"]\n\n[engine]\nruntime = \"runc\"\n",
+        )
+        .unwrap();
+        dir
+    })
+    .path()
+}
+
+fn podman() -> Command {
+    require("podman", "apt-get install podman runc (scripts/setup.sh)");
+    require("runc", "apt-get install runc (scripts/setup.sh)");
+    let mut cmd = Command::new("podman");
+    cmd.env("CONTAINERS_CONF", containers_conf().join("containers.conf"));
+    cmd
+}
+
+fn podman_ok(args: &[&str]) -> String {
+    run_ok(podman().args(args))
+}
+
+/// A name unique to this test process: other developers share the
+/// machine's podman storage.
+fn unique(label: &str) -> String {
+    format!("relpack-test-{}-{label}", std::process::id())
+}
+
+/// Removes the containers and images a test made, whatever happens.
+#[derive(Default)]
+struct Cleanup {
+    containers: Vec<String>,
+    images: Vec<String>,
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        for c in &self.containers {
+            let _ = podman().args(["rm", "-f", "-t", "0", c]).output();
+        }
+        for i in &self.images {
+            let _ = podman().args(["rmi", "-f", i]).output();
+        }
+    }
+}
+
+/// A free loopback port.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The body of `GET /` on 127.0.0.1:`port`, retried until `timeout`.
+fn http_get(port: u16, timeout: Duration) -> Option<String> {
+    let start = Instant::now();
+    while start.elapsed() < timeout {
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+            let _ = s.write_all(b"GET / HTTP/1.1\r\nhost: localhost\r\n\r\n");
+            let mut text = String::new();
+            if s.read_to_string(&mut text).is_ok() && text.starts_with("HTTP/1.1 200") {
+                return text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned());
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    None
+}
+
+/// Builds the image of the compiled project `dir` under `root`, tagged
+/// `tag`; returns the archive and relpack's output.
+fn image(root: &Path, dir: &str, tag: &str, extra: &[&str]) -> (PathBuf, Output) {
+    let out_file = root.join(format!("{dir}-image.tar"));
+    let mut args = vec!["image", "--tag", tag, "--out", out_file.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let out = relpack(&root.join(dir), &args);
+    assert!(
+        out.status.success(),
+        "relpack {args:?} failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out_file, out)
+}
+
+fn load(archive: &Path, tag: &str, cleanup: &mut Cleanup) {
+    cleanup.images.push(tag.to_owned());
+    let out = podman_ok(&["load", "-i", archive.to_str().unwrap()]);
+    assert!(out.contains(tag), "podman load: {out}");
+}
+
+/// Runs `tag` detached as `name`, publishing container port 4000 on a
+/// random loopback port; returns that port.
+fn run_detached(tag: &str, name: &str, cleanup: &mut Cleanup, extra: &[&str]) -> u16 {
+    let port = free_port();
+    cleanup.containers.push(name.to_owned());
+    let publish = format!("127.0.0.1:{port}:4000");
+    let mut args = vec!["run", "-d", "--name", name, "-p", &publish];
+    args.extend_from_slice(extra);
+    args.push(tag);
+    podman_ok(&args);
+    port
+}
+
+/// `podman exec NAME CMD...` (in the image's WorkingDir, as its User).
+fn exec(name: &str, cmd: &[&str]) -> Output {
+    let mut args = vec!["exec", name];
+    args.extend_from_slice(cmd);
+    run(podman().args(&args))
+}
+
+/// Stops the container; requires it to end within the timeout with the
+/// VM's clean exit (0) and nothing of it left running.
+fn stop_cleanly(name: &str) {
+    let started = Instant::now();
+    podman_ok(&["stop", "-t", "30", name]);
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(25), "podman stop took {took:?}");
+    let state = podman_ok(&[
+        "inspect",
+        name,
+        "--format",
+        "{{.State.Status}} {{.State.ExitCode}}",
+    ]);
+    assert_eq!(state.trim(), "exited 0", "state after stop");
+    let running = podman_ok(&["ps", "-q", "--filter", &format!("name=^{name}$")]);
+    assert!(running.trim().is_empty(), "still running: {running}");
+}
+
+/// Drives `bin/<release> remote_console` in the container through a
+/// terminal (`script`): evaluates `expr`, waits for `expect`, leaves with
+/// Ctrl-G q.
+fn remote_console(name: &str, release: &str, expr: &str, expect: &str) {
+    require("script", "apt-get install bsdutils");
+    let conf = containers_conf().join("containers.conf");
+    let inner = format!(
+        "CONTAINERS_CONF='{}' podman exec -it {name} bin/{release} remote_console",
+        conf.display()
+    );
+    let mut terminal = Terminal::spawn(Command::new("script").args(["-qec", &inner, "/dev/null"]));
+    let prompt = terminal.wait_for(&format!("iex({release}@"));
+    let mut printed = false;
+    if prompt {
+        terminal.send(format!("{expr}\n").as_bytes());
+        printed = terminal.wait_for(expect);
+    }
+    // Ctrl-G opens the job menu of the local (hidden) node; q quits it.
+    terminal.send(b"\x07");
+    std::thread::sleep(Duration::from_secs(1));
+    terminal.send(b"q\r");
+    let text = terminal.close();
+    assert!(
+        prompt && printed,
+        "remote_console in the container:\n{text}"
+    );
+}
+
+/// The image's config as `podman image inspect` reports it.
+fn inspect_config(tag: &str) -> serde_json::Value {
+    let out = podman_ok(&["image", "inspect", tag]);
+    let all: serde_json::Value = serde_json::from_str(&out).unwrap();
+    all[0]["Config"].clone()
+}
+
+/// `skopeo inspect` of an archive: (manifest digest, layer digests).
+fn skopeo_layers(transport: &str, archive: &Path) -> (String, Vec<String>) {
+    require("skopeo", "apt-get install skopeo (scripts/setup.sh)");
+    let out = run_ok(
+        Command::new("skopeo").args(["inspect", &format!("{transport}:{}", archive.display())]),
+    );
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let layers = v["Layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap().to_owned())
+        .collect();
+    (v["Digest"].as_str().unwrap_or_default().to_owned(), layers)
+}
+
+/// A base image: the debootstrap rootfs (with `packages`) imported with
+/// `podman import`; returns its tag.
+fn base_image(packages: &[String], dir: &Path, cleanup: &mut Cleanup) -> String {
+    let tag = unique(&format!("base-{}", packages.len()));
+    import_rootfs(&rootfs_with(packages), &tag, dir, cleanup);
+    tag
+}
+
+/// `podman save` of `tag` (`docker-archive`, its default, or
+/// `oci-archive`) into `dir`.
+fn save(tag: &str, format: &str, dir: &Path) -> PathBuf {
+    let archive = dir.join(format!("base-{format}.tar"));
+    podman_ok(&[
+        "save",
+        "--format",
+        format,
+        "-o",
+        archive.to_str().unwrap(),
+        tag,
+    ]);
+    archive
+}
+
+/// The web fixture's image on the default base: HTTP through `-p`, the
+/// VM as PID 1, `rpc` and `remote_console` in the container, the config
+/// (user, ports, env, labels), a clean stop.
+#[test]
+fn web_image_serves_http_and_answers_the_launcher() {
+    let project = compiled_fixture("web");
+    let tag = format!("{}/web:1", unique("default"));
+    let (archive, out) = image(
+        project.path(),
+        "web",
+        &tag,
+        &[
+            "--expose",
+            "4000",
+            "--env",
+            "PORT=4000",
+            "--env",
+            "WEB_MODE=test",
+            "--label",
+            "org.example.team=relpack",
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("third-party dependencies"), "{stdout}");
+    let mut cleanup = Cleanup::default();
+    load(&archive, &tag, &mut cleanup);
+    let config = inspect_config(&tag);
+    assert_eq!(config["User"], "1000:1000");
+    assert_eq!(config["WorkingDir"], "/opt/app");
+    assert_eq!(config["Entrypoint"][0], "/opt/app/bin/web");
+    assert_eq!(config["Cmd"][0], "foreground");
+    assert!(config["ExposedPorts"].get("4000/tcp").is_some(), "{config}");
+    assert_eq!(config["Labels"]["org.example.team"], "relpack");
+    let env: Vec<&str> = config["Env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap())
+        .collect();
+    for var in [
+        "PORT=4000",
+        "WEB_MODE=test",
+        "RELEASE_TMP=/tmp",
+        "LANG=C.UTF-8",
+    ] {
+        assert!(env.contains(&var), "{var} not in {env:?}");
+    }
+
+    let name = unique("web-default");
+    let started = Instant::now();
+    let port = run_detached(&tag, &name, &mut cleanup, &[]);
+    let body = http_get(port, Duration::from_secs(30));
+    let logs = || podman_ok(&["logs", &name]);
+    assert_eq!(
+        body.as_deref(),
+        Some("hello from web\n"),
+        "logs:\n{}",
+        logs()
+    );
+    eprintln!("first HTTP answer {:?} after podman run", started.elapsed());
+
+    let rpc = exec(&name, &["bin/web", "rpc", "IO.puts(Web.body())"]);
+    assert_printed(&rpc, "hello from web");
+    // The VM is PID 1: `podman stop`'s SIGTERM reaches it.
+    assert_printed(&exec(&name, &["bin/web", "pid"]), "1");
+    // Not root, and the release's own files are not its to change (echo:
+    // a failed redirection of a special builtin like `:` ends dash).
+    let write = exec(&name, &["sh", "-c", "echo >bin/x || echo refused"]);
+    assert!(String::from_utf8_lossy(&write.stdout).contains("refused"));
+    // Where the launcher writes stays writable: RELEASE_TMP and tmp/.
+    let write = exec(
+        &name,
+        &[
+            "sh",
+            "-c",
+            "echo >\"$RELEASE_TMP/x\" && echo >tmp/x && echo written",
+        ],
+    );
+    assert_printed(&write, "written");
+    remote_console(
+        &name,
+        "web",
+        "IO.puts(:from_remote_console)",
+        "from_remote_console",
+    );
+    stop_cleanly(&name);
+}
+
+/// The crypto fixture finds libcrypto in the default base, and with
+/// `:public_key` in the release the CA bundle is there too.
+#[test]
+fn crypto_image_runs_with_libcrypto_and_ca_certificates() {
+    let project = compiled_fixture("crypto");
+    let tag = format!("{}/crypto:1", unique("crypto"));
+    let (archive, _) = image(project.path(), "crypto", &tag, &["--app", "public_key"]);
+    let mut cleanup = Cleanup::default();
+    load(&archive, &tag, &mut cleanup);
+    let name = unique("crypto");
+    run_detached(&tag, &name, &mut cleanup, &[]);
+    let expected = fixture("crypto").eval.1;
+    let start = Instant::now();
+    let digest = loop {
+        let out = exec(
+            &name,
+            &[
+                "bin/crypto_app",
+                "rpc",
+                "IO.puts(CryptoApp.digest(\"abc\"))",
+            ],
+        );
+        if out.status.success() || start.elapsed() > Duration::from_secs(30) {
+            break out;
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    assert_printed(&digest, expected);
+    let certs = exec(
+        &name,
+        &[
+            "bin/crypto_app",
+            "rpc",
+            "IO.puts(length(:public_key.cacerts_get()) > 10)",
+        ],
+    );
+    assert_printed(&certs, "true");
+    stop_cleanly(&name);
+}
+
+/// The release layered on a Debian base imported from the debootstrap
+/// rootfs, as `docker save` and as OCI archives; the crypto release warns
+/// when the base lacks libssl3 and runs on one that has it.
+#[test]
+fn on_an_imported_debian_base() {
+    let project = compiled_fixture("web");
+    let crypto = compiled_fixture("crypto");
+    let mut cleanup = Cleanup::default();
+    let minbase = base_image(&[], project.path(), &mut cleanup);
+    let docker = save(&minbase, "docker-archive", project.path());
+    let oci = save(&minbase, "oci-archive", project.path());
+    for (label, base) in [("docker", &docker), ("oci", &oci)] {
+        let tag = format!("{}/web:1", unique(&format!("base-{label}")));
+        let (archive, out) = image(
+            project.path(),
+            "web",
+            &tag,
+            &["--base", base.to_str().unwrap()],
+        );
+        assert!(
+            !String::from_utf8_lossy(&out.stderr).contains("warning"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // The base's layer is reused byte for byte.
+        let (_, base_layers) = skopeo_layers(
+            if label == "oci" {
+                "oci-archive"
+            } else {
+                "docker-archive"
+            },
+            base,
+        );
+        let (_, layers) = skopeo_layers("oci-archive", &archive);
+        assert_eq!(layers[..base_layers.len()], base_layers[..]);
+        load(&archive, &tag, &mut cleanup);
+        let name = unique(&format!("web-base-{label}"));
+        let port = run_detached(&tag, &name, &mut cleanup, &["-e", "PORT=4000"]);
+        let body = http_get(port, Duration::from_secs(30));
+        assert_eq!(body.as_deref(), Some("hello from web\n"));
+        assert_printed(
+            &exec(&name, &["bin/web", "rpc", "IO.puts(Web.body())"]),
+            "hello from web",
+        );
+        assert_printed(&exec(&name, &["id", "-un"]), "app");
+        remote_console(&name, "web", "IO.puts(:on_the_base)", "on_the_base");
+        stop_cleanly(&name);
+    }
+
+    // The minimal base has no libssl3: relpack says so.
+    let tag = format!("{}/crypto:1", unique("base-nossl"));
+    let (_, out) = image(
+        crypto.path(),
+        "crypto",
+        &tag,
+        &["--base", docker.to_str().unwrap()],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("warning: libcrypto.so.3") && stderr.contains("neither the base image"),
+        "{stderr}"
+    );
+    let with_ssl = base_image(&fixture_packages("crypto"), crypto.path(), &mut cleanup);
+    let ssl = save(&with_ssl, "docker-archive", crypto.path());
+    let tag = format!("{}/crypto:2", unique("base-ssl"));
+    let (archive, out) = image(
+        crypto.path(),
+        "crypto",
+        &tag,
+        &["--base", ssl.to_str().unwrap()],
+    );
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("warning"));
+    load(&archive, &tag, &mut cleanup);
+    let eval = run(podman().args([
+        "run",
+        "--rm",
+        &tag,
+        "eval",
+        "IO.puts(CryptoApp.digest(\"abc\"))",
+    ]));
+    assert_printed(&eval, fixture("crypto").eval.1);
+}
+
+/// The Debian packages `relpack inspect --packages` reports for a fixture.
+fn fixture_packages(dir: &str) -> Vec<String> {
+    let project = compiled_fixture(dir);
+    relpack_ok(&project.path().join(dir), &["inspect", "--packages"])
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Two clean builds give the same image digest (as an archive and as a
+/// layout directory); after a code change only the last layer differs;
+/// the Docker-style manifest.json reads as a docker-archive too;
+/// SOURCE_DATE_EPOCH dates the image.
+#[test]
+fn reproducible_digests_and_one_layer_per_code_change() {
+    let first = compiled_fixture("web");
+    let second = compiled_fixture("web");
+    let tag = format!("{}/web:1", unique("repro"));
+    let args = ["--cookie", "fixed-cookie-for-reproducibility"];
+    let (a, _) = image(first.path(), "web", &tag, &args);
+    let (b, _) = image(second.path(), "web", &tag, &args);
+    let (digest_a, layers_a) = skopeo_layers("oci-archive", &a);
+    let (digest_b, layers_b) = skopeo_layers("oci-archive", &b);
+    assert!(digest_a.starts_with("sha256:"));
+    assert_eq!(digest_a, digest_b);
+    assert_eq!(layers_a, layers_b);
+    assert_eq!(
+        layers_a.len(),
+        4,
+        "base, runtime, deps, project: {layers_a:?}"
+    );
+    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+    // Read through manifest.json as older engines do, the layers are
+    // named by the config's diff_ids.
+    let (_, docker_layers) = skopeo_layers("docker-archive", &a);
+    let config = run_ok(Command::new("skopeo").args([
+        "inspect",
+        "--config",
+        &format!("oci-archive:{}", a.display()),
+    ]));
+    let config: serde_json::Value = serde_json::from_str(&config).unwrap();
+    assert_eq!(
+        serde_json::json!(docker_layers),
+        config["rootfs"]["diff_ids"]
+    );
+
+    let dir = first.path().join("layout");
+    let out = relpack(
+        &first.path().join("web"),
+        &[
+            "image",
+            "--tag",
+            &tag,
+            "--format",
+            "oci-dir",
+            "--out",
+            dir.to_str().unwrap(),
+            args[0],
+            args[1],
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (digest_dir, _) = skopeo_layers("oci", &dir);
+    assert_eq!(digest_dir, digest_a);
+
+    // A code change: only the project's layer changes.
+    let source = second.path().join("web/lib/web.ex");
+    let text = std::fs::read_to_string(&source).unwrap();
+    std::fs::write(&source, text.replace("from web", "from the changed web")).unwrap();
+    run_ok(
+        Command::new("mix")
+            .arg("compile")
+            .current_dir(second.path().join("web"))
+            .env("MIX_ENV", "prod"),
+    );
+    let (c, _) = image(second.path(), "web", &tag, &args);
+    let (digest_c, layers_c) = skopeo_layers("oci-archive", &c);
+    assert_ne!(digest_c, digest_a);
+    assert_eq!(layers_c[..3], layers_a[..3]);
+    assert_ne!(layers_c[3], layers_a[3]);
+
+    // The manifest's OCI annotations.
+    let raw = run_ok(Command::new("skopeo").args([
+        "inspect",
+        "--raw",
+        &format!("oci-archive:{}", a.display()),
+    ]));
+    let manifest: serde_json::Value = serde_json::from_str(&raw).unwrap();
+    let annotations = &manifest["annotations"];
+    assert_eq!(annotations["org.opencontainers.image.version"], "0.1.0");
+    assert_eq!(annotations["org.opencontainers.image.title"], "web");
+    assert_eq!(
+        annotations["org.opencontainers.image.created"],
+        "1970-01-01T00:00:00Z"
+    );
+
+    // SOURCE_DATE_EPOCH is the creation time.
+    let out = run(Command::new(env!("CARGO_BIN_EXE_relpack"))
+        .args([
+            "image",
+            "--tag",
+            &tag,
+            "--out",
+            "dated.tar",
+            args[0],
+            args[1],
+        ])
+        .current_dir(first.path().join("web"))
+        .env("SOURCE_DATE_EPOCH", "1700000000"));
+    assert!(out.status.success());
+    let inspected = run_ok(Command::new("skopeo").args([
+        "inspect",
+        &format!(
+            "oci-archive:{}",
+            first.path().join("web/dated.tar").display()
+        ),
+    ]));
+    let v: serde_json::Value = serde_json::from_str(&inspected).unwrap();
+    assert_eq!(v["Created"], "2023-11-14T22:13:20Z");
+}
+
+/// Bad input: one line naming the file, exit 1, nothing written.
+#[test]
+fn bad_input_is_one_line_and_leaves_nothing() {
+    let project = compiled_fixture("web");
+    let dir = project.path().join("web");
+    let out_file = project.path().join("out/web.tar");
+    let one_line_error = |out: &Output, needle: &str| {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(needle), "{stderr}");
+        assert!(!out_file.exists() && !out_file.parent().unwrap().exists());
+        assert!(no_temporary_files(project.path()));
+    };
+    let image_with = |extra: &[&str]| {
+        let mut args = vec!["image", "--out", out_file.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        relpack(&dir, &args)
+    };
+
+    // Not an image archive: a plain file, and a tar without a manifest.
+    let junk = project.path().join("junk.tar");
+    std::fs::write(&junk, b"not a tar at all").unwrap();
+    one_line_error(
+        &image_with(&["--base", junk.to_str().unwrap()]),
+        "junk.tar: not an image archive",
+    );
+    run_ok(
+        Command::new("tar")
+            .arg("-cf")
+            .arg(&junk)
+            .arg("-C")
+            .arg(&dir)
+            .arg("mix.exs"),
+    );
+    one_line_error(
+        &image_with(&["--base", junk.to_str().unwrap()]),
+        "junk.tar: not an image archive",
+    );
+    assert!(
+        !dir.join("_build/prod/rel/web").exists(),
+        "the release was written before the base was checked"
+    );
+
+    // An image without a shell: the release's own image has /bin/sh, so
+    // a base made of its last layer alone (no shell) is refused.
+    let mut cleanup = Cleanup::default();
+    let shell_less = shell_less_base(project.path(), &mut cleanup);
+    one_line_error(
+        &image_with(&["--base", shell_less.to_str().unwrap()]),
+        "has no /bin/sh, which the launcher bin/web (a POSIX sh script) needs",
+    );
+
+    // An unwritable --out: under a file.
+    let blocker = project.path().join("blocker");
+    std::fs::write(&blocker, "").unwrap();
+    let out = relpack(
+        &dir,
+        &["image", "--out", blocker.join("web.tar").to_str().unwrap()],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("blocker"), "{stderr}");
+    assert!(no_temporary_files(project.path()));
+
+    // No ERTS and no Erlang in the default base.
+    one_line_error(
+        &image_with(&["--include-erts", "false"]),
+        "the default base has no Erlang",
+    );
+
+    // Bad options.
+    one_line_error(&image_with(&["--tag", "Web:1"]), "not a valid reference");
+    one_line_error(&image_with(&["--expose", "http"]), "--expose http");
+    one_line_error(&image_with(&["--format", "zip"]), "unknown image format");
+    one_line_error(
+        &image_with(&["--compress", "zstd"]),
+        "relpack image writes no tarball",
+    );
+}
+
+/// Whether `dir` holds no temporary file of relpack's.
+fn no_temporary_files(dir: &Path) -> bool {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .all(|e| !e.file_name().to_string_lossy().contains(".relpack-"))
+}
+
+/// A base image with no shell: a scratch image holding one file.
+fn shell_less_base(dir: &Path, cleanup: &mut Cleanup) -> PathBuf {
+    let rootfs = dir.join("shell-less");
+    std::fs::create_dir_all(rootfs.join("etc")).unwrap();
+    std::fs::write(rootfs.join("etc/hostname"), "none\n").unwrap();
+    let tar = dir.join("shell-less.tar");
+    run_ok(
+        Command::new("tar")
+            .arg("-C")
+            .arg(&rootfs)
+            .arg("-cf")
+            .arg(&tar)
+            .arg("."),
+    );
+    let tag = unique("shell-less");
+    cleanup.images.push(tag.clone());
+    podman_ok(&["import", tar.to_str().unwrap(), &tag]);
+    let archive = dir.join("shell-less-image.tar");
+    podman_ok(&["save", "-o", archive.to_str().unwrap(), &tag]);
+    archive
+}
+
+/// Runs the web fixture's image `tag`: it answers HTTP, and stops cleanly.
+fn serves_web(tag: &str, label: &str, cleanup: &mut Cleanup) {
+    let name = unique(label);
+    let port = run_detached(tag, &name, cleanup, &[]);
+    let body = http_get(port, Duration::from_secs(30));
+    assert_eq!(
+        body.as_deref(),
+        Some("hello from web\n"),
+        "{}",
+        podman_ok(&["logs", &name])
+    );
+    stop_cleanly(&name);
+}
+
+/// Imports a rootfs directory as the image `tag`.
+fn import_rootfs(rootfs: &Path, tag: &str, dir: &Path, cleanup: &mut Cleanup) {
+    cleanup.images.push(tag.to_owned());
+    let tar = dir.join(format!("{}.tar", tag.replace(['/', ':'], "_")));
+    run_ok(
+        Command::new("tar")
+            .arg("-C")
+            .arg(rootfs)
+            .args(["--exclude=./.relpack-complete", "-cf"])
+            .arg(&tar)
+            .arg("."),
+    );
+    podman_ok(&["import", tar.to_str().unwrap(), tag]);
+    std::fs::remove_file(&tar).unwrap();
+}
+
+/// The packages the Dockerfile's builder stage installs with apt-get.
+fn builder_packages(dockerfile: &str) -> Vec<String> {
+    let line = dockerfile
+        .lines()
+        .find(|l| l.contains("apt-get install") && l.contains("elixir"))
+        .expect("the builder's apt-get line");
+    let after = line.split("--no-install-recommends").nth(1).unwrap();
+    after
+        .split_whitespace()
+        .take_while(|w| !w.starts_with('\\') && *w != "&&")
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `examples/docker/Dockerfile` built by `podman build` without a
+/// network: base images imported from debootstrap rootfses with what its
+/// stages install (the builder's packages, and the runner's that relpack
+/// reports), relpack the binary under test as the prebuilt build context.
+/// The final image answers HTTP; so does the two-stage variant (target
+/// `image`, exported with `--output` and loaded).
+#[test]
+fn dockerfile_builds_with_podman_and_its_images_answer() {
+    let dockerfile = Path::new(REPO).join("examples/docker/Dockerfile");
+    let text = std::fs::read_to_string(&dockerfile).unwrap();
+    let scratch = Scratch::new("dockerfile");
+    let mut cleanup = Cleanup::default();
+    let builder = format!("{}/builder:1", unique("dockerfile"));
+    let runner = format!("{}/runner:1", unique("dockerfile"));
+    import_rootfs(
+        &rootfs_with(&builder_packages(&text)),
+        &builder,
+        scratch.path(),
+        &mut cleanup,
+    );
+    import_rootfs(
+        &rootfs_with(&fixture_packages("web")),
+        &runner,
+        scratch.path(),
+        &mut cleanup,
+    );
+    let bin = scratch.path().join("relpack-bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::copy(env!("CARGO_BIN_EXE_relpack"), bin.join("relpack")).unwrap();
+    let context = scratch.path().join("web");
+    copy_dir(&Path::new(REPO).join("fixtures/web"), &context);
+    let _ = std::fs::remove_dir_all(context.join("_build"));
+
+    let build = |extra: &[&str]| {
+        let mut cmd = podman();
+        cmd.args(["build", "--network", "none", "--layers=false", "-f"])
+            .arg(&dockerfile)
+            .arg(format!("--build-context=relpack-src={}", bin.display()))
+            .args(["--build-arg", "RELPACK=prebuilt"])
+            .args(["--build-arg", &format!("BUILDER_IMAGE={builder}")])
+            .args(["--build-arg", &format!("RUNNER_IMAGE={runner}")])
+            .args(["--build-arg", "APP=web"])
+            .args(extra)
+            .arg(&context);
+        run_ok(&mut cmd)
+    };
+    let final_tag = format!("{}/final:1", unique("dockerfile"));
+    cleanup.images.push(final_tag.clone());
+    build(&["-t", &final_tag]);
+    serves_web(&final_tag, "dockerfile-final", &mut cleanup);
+
+    let image_tag = format!("{}/two-stage:1", unique("dockerfile"));
+    let out = scratch.path().join("out");
+    // The exported stage is committed too, untagged: removed by its id.
+    let iid = scratch.path().join("iid");
+    build(&[
+        "--iidfile",
+        iid.to_str().unwrap(),
+        "--target",
+        "image",
+        "--build-arg",
+        &format!("IMAGE_ARGS=--tag {image_tag} --expose 4000"),
+        "--output",
+        &format!("type=local,dest={}", out.display()),
+    ]);
+    cleanup
+        .images
+        .push(std::fs::read_to_string(&iid).unwrap().trim().to_owned());
+    load(&out.join("image.tar"), &image_tag, &mut cleanup);
+    serves_web(&image_tag, "dockerfile-two-stage", &mut cleanup);
+}
