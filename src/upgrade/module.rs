@@ -1,6 +1,7 @@
 //! What appup generation needs to know about a compiled module, read from
 //! its BEAM chunks: its name, the modules it calls (`ImpT`), the functions
-//! it exports (`ExpT`), its behaviours (`Attr`) and a digest of the chunks
+//! it exports (`ExpT`), its behaviours (`Attr`, through
+//! [`beam::attributes`]) and a digest of the chunks
 //! that make up its code. Stripped BEAMs keep all of these.
 
 use std::collections::BTreeSet;
@@ -102,11 +103,14 @@ impl ModuleFacts {
     }
 }
 
+/// The `behaviour` (or `behavior`) attributes' modules.
 fn read_behaviours(bytes: &[u8]) -> Result<Vec<String>, BeamError> {
-    match beam::chunk(bytes, b"Attr")? {
-        Some(data) => Ok(behaviours(data).ok_or(BeamError::BadChunk { offset: 0 })?),
-        None => Ok(Vec::new()),
-    }
+    Ok(beam::attributes(bytes)?
+        .iter()
+        .filter(|(k, _)| k == "behaviour" || k == "behavior")
+        .flat_map(|(_, v)| v.as_list().unwrap_or_default())
+        .filter_map(|b| b.as_atom().map(str::to_owned))
+        .collect())
 }
 
 /// A table of `count` entries of `width` big-endian u32s.
@@ -167,156 +171,9 @@ fn atom_table(data: &[u8], utf8: bool) -> Result<Vec<String>, BeamError> {
     Ok(out)
 }
 
-/// The `behaviour`/`behavior` values of an `Attr` chunk: the external term
-/// format of a list of `{Key, Value}`. Other values are skipped unread
-/// (the `vsn` attribute is an integer wider than relpack's terms).
-fn behaviours(data: &[u8]) -> Option<Vec<String>> {
-    let mut r = Reader { data, pos: 0 };
-    if r.u8()? != 131 {
-        return None;
-    }
-    let mut out = Vec::new();
-    let count = match r.u8()? {
-        106 => 0,
-        108 => r.u32()?,
-        _ => return None,
-    };
-    for _ in 0..count {
-        if r.u8()? != 104 || r.u8()? != 2 {
-            return None;
-        }
-        let key = r.atom()?;
-        if key == "behaviour" || key == "behavior" {
-            match r.u8()? {
-                106 => {}
-                108 => {
-                    let n = r.u32()?;
-                    for _ in 0..n {
-                        out.push(r.atom()?);
-                    }
-                    r.skip()?;
-                }
-                _ => return None,
-            }
-        } else {
-            r.skip()?;
-        }
-    }
-    Some(out)
-}
-
-struct Reader<'a> {
-    data: &'a [u8],
-    pos: usize,
-}
-
-impl Reader<'_> {
-    fn take(&mut self, n: usize) -> Option<&[u8]> {
-        let s = self.data.get(self.pos..self.pos.checked_add(n)?)?;
-        self.pos += n;
-        Some(s)
-    }
-
-    fn u8(&mut self) -> Option<u8> {
-        Some(self.take(1)?[0])
-    }
-
-    fn u16(&mut self) -> Option<usize> {
-        let b = self.take(2)?;
-        Some(u16::from_be_bytes([b[0], b[1]]) as usize)
-    }
-
-    fn u32(&mut self) -> Option<usize> {
-        let b = self.take(4)?;
-        Some(u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize)
-    }
-
-    fn atom(&mut self) -> Option<String> {
-        let len = match self.u8()? {
-            100 | 118 => self.u16()?,
-            115 | 119 => self.u8()? as usize,
-            _ => return None,
-        };
-        String::from_utf8(self.take(len)?.to_vec()).ok()
-    }
-
-    /// Skips one term.
-    fn skip(&mut self) -> Option<()> {
-        self.skip_depth(0)
-    }
-
-    fn skip_depth(&mut self, depth: usize) -> Option<()> {
-        if depth > 128 {
-            return None;
-        }
-        let n = match self.u8()? {
-            97 => 1,
-            98 => 4,
-            70 => 8,
-            106 => 0,
-            100 | 118 => self.u16()?,
-            115 | 119 => self.u8()? as usize,
-            107 => self.u16()?,
-            109 => self.u32()?,
-            77 => self.u32()? + 1,
-            110 => self.u8()? as usize + 1,
-            111 => self.u32()? + 1,
-            104 => {
-                let arity = self.u8()?;
-                for _ in 0..arity {
-                    self.skip_depth(depth + 1)?;
-                }
-                0
-            }
-            105 => {
-                let arity = self.u32()?;
-                for _ in 0..arity {
-                    self.skip_depth(depth + 1)?;
-                }
-                0
-            }
-            108 => {
-                let len = self.u32()?;
-                for _ in 0..=len {
-                    self.skip_depth(depth + 1)?;
-                }
-                0
-            }
-            116 => {
-                let pairs = self.u32()?;
-                for _ in 0..pairs.checked_mul(2)? {
-                    self.skip_depth(depth + 1)?;
-                }
-                0
-            }
-            _ => return None,
-        };
-        self.take(n).map(|_| ())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn attributes_with_wide_integers_are_skipped() {
-        // [{vsn, [2^100]}, {behaviour, [gen_server]}]
-        let mut attr = vec![131, 108, 0, 0, 0, 2];
-        attr.extend([104, 2, 119, 3]);
-        attr.extend(b"vsn");
-        attr.extend([108, 0, 0, 0, 1, 110, 13, 0]);
-        attr.extend([0; 12]);
-        attr.push(16);
-        attr.push(106);
-        attr.extend([104, 2, 119, 9]);
-        attr.extend(b"behaviour");
-        attr.extend([108, 0, 0, 0, 1, 119, 10]);
-        attr.extend(b"gen_server");
-        attr.extend([106, 106]);
-        assert_eq!(behaviours(&attr), Some(vec!["gen_server".to_owned()]));
-        assert_eq!(behaviours(&attr[..attr.len() - 3]), None);
-    }
 
     #[test]
     fn hostile_tables_are_errors() {
