@@ -249,10 +249,46 @@ bench() {
     }' >>"$work/table"
 }
 
+# What --upgrade costs: the large project with app_NN at 1.0.1 and one of
+# its modules changed, built as release 1.0.1 from the same start each
+# time (release 1.0.0 in the output directory, its cache warm), plainly and
+# with --upgrade (appups, relup, the upgrade package, 1.0.0 kept).
+bench_upgrade() {
+  local dir=$runfs/large/relpack base=$work/upgrade-base app=app_$LARGE_APPS kind r
+  local args=(build --path "$dir" --name large --app "$app")
+  rm -rf "$dir/_build/prod/rel" "$dir/_build/prod/relpack-cache" "$dir"/_build/prod/large-*.tar.gz
+  "$relpack" "${args[@]}" --release-version 1.0.0 >/dev/null
+  sed -i 's/version: "1.0.0"/version: "1.0.1"/' "$dir/apps/$app/mix.exs"
+  sed -i 's/:big/:large/' "$dir/apps/$app/lib/$app/mod_01.ex"
+  (cd "$dir" && MIX_ENV=prod mix compile >/dev/null)
+  rm -rf "$base" && mkdir -p "$base" && cp -a "$dir/_build/prod/rel" "$dir/_build/prod/relpack-cache" "$base/"
+  : >"$work/upgrade.plain" && : >"$work/upgrade.upgrade"
+  for r in $(seq "$runs"); do
+    echo "bench: upgrade run $r/$runs" >&2
+    for kind in plain upgrade; do
+      rm -rf "$dir/_build/prod/rel" "$dir/_build/prod/relpack-cache" "$dir/_build/prod/large-1.0.1.tar.gz"
+      cp -a "$base/rel" "$base/relpack-cache" "$dir/_build/prod/" && sync
+      if [ "$kind" = plain ]; then
+        timed "$relpack" "${args[@]}" --release-version 1.0.1 >>"$work/upgrade.plain"
+      else
+        timed "$relpack" "${args[@]}" --release-version 1.0.1 --upgrade >>"$work/upgrade.upgrade"
+      fi
+    done
+  done
+  awk -v app="$app" -v p="$(cut -d' ' -f1 "$work/upgrade.plain" | median)" \
+    -v u="$(cut -d' ' -f1 "$work/upgrade.upgrade" | median)" \
+    -v pk="$(cut -d' ' -f2 "$work/upgrade.plain" | median)" \
+    -v uk="$(cut -d' ' -f2 "$work/upgrade.upgrade" | median)" \
+    -v pkg="$(stat -c %s "$dir/_build/prod/rel/large/releases/1.0.1/large.tar.gz")" 'BEGIN {
+      printf "large, %s changed, release 1.0.1 from 1.0.0: plain build %.3f s (%.1f MB RSS), --upgrade %.3f s (%.1f MB RSS), x%.2f; upgrade package %.2f MB\n", app, p, pk / 1024, u, uk / 1024, u / p, pkg / 1e6
+    }' >"$work/upgrade"
+}
+
 : >"$work/table" && : >"$work/growth"
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 bench hello hello 0.1.0
 bench large large 1.0.0 --name large --release-version 1.0.0 --app app_$LARGE_APPS
+bench_upgrade
 
 echo
 echo "$runs runs each, medians; $(nproc) cores, load average $load_before before and $(cut -d' ' -f1-3 /proc/loadavg) after; $(erl -noshell -eval 'io:format("OTP ~s", [erlang:system_info(otp_release)]), halt().'), $(elixir --version | tail -n 1)"
@@ -263,6 +299,7 @@ cat "$work/table"
 echo
 awk 'NR == 1 {s = $2; b = $3; f = $4; c = $5} NR == 2 {
   printf "large/hello: relpack time x%.1f, bytes written x%.1f, files written x%.1f; cp -a of the release directory x%.1f (%.3f s, %.3f s)\n", $2 / s, $3 / b, $4 / f, $5 / c, c, $5 }' "$work/growth"
+cat "$work/upgrade"
 
 echo
 # The one-file executable, on the same file system.

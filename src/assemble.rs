@@ -569,6 +569,12 @@ fn write_releases(plan: &ReleasePlan, root: &Path) -> Result<()> {
     if let Some(env_sh) = &plan.env_sh {
         write_with_mode(&vsn_dir.join("env.sh"), env_sh.as_bytes(), 0o755)?;
     }
+    if plan.include_erts {
+        // release_handler reads it when sasl starts: without it a later
+        // downgrade back to this release fails.
+        let text = crate::upgrade::package::releases_file(plan);
+        write(&releases.join("RELEASES"), text.as_bytes())?;
+    }
     write(
         &releases.join("start_erl.data"),
         format!("{} {}", plan.otp.erts_vsn, plan.version).as_bytes(),

@@ -91,6 +91,14 @@ pub fn chunk_ids(beam: &[u8]) -> Result<Vec<ChunkId>, BeamError> {
         .collect())
 }
 
+/// The data of chunk `id` (without its header), if `beam` has one.
+pub fn chunk<'a>(beam: &'a [u8], id: &ChunkId) -> Result<Option<&'a [u8]>, BeamError> {
+    Ok(chunks(beam)?
+        .into_iter()
+        .find(|c| c.starts_with(id))
+        .map(|c| &c[8..]))
+}
+
 /// The module attributes (`Attr` chunk) as `(name, value)` pairs, in
 /// file order: `behaviour`, `vsn`, ... A module without the chunk has none.
 pub fn attributes(beam: &[u8]) -> Result<Vec<(String, crate::term::Term)>, BeamError> {

@@ -46,7 +46,7 @@ impl CheckReport {
 /// `path` (an executable's payload first against its digest).
 pub fn check(path: &Path) -> Result<CheckReport> {
     if path.is_dir() {
-        return Ok(check_dir(path));
+        return Ok(check_dir(path, true));
     }
     let tar: Box<dyn std::io::Read> = match executable::read_header(path)? {
         Some(header) => {
@@ -67,7 +67,7 @@ pub fn check(path: &Path) -> Result<CheckReport> {
     let scratch = TempPath::beside(&std::env::temp_dir().join("relpack-check"))?;
     fs::create_dir_all(scratch.path()).at(scratch.path(), "cannot create a scratch directory")?;
     let mut problems = unpack_checked(path, tar, scratch.path())?;
-    let mut report = check_dir(scratch.path());
+    let mut report = check_dir(scratch.path(), false);
     problems.append(&mut report.problems);
     // Name files as the tarball holds them, not by the scratch path.
     let prefix = format!("{}/", scratch.path().display());
@@ -115,10 +115,13 @@ fn unpack_checked(tarball: &Path, tar: Box<dyn std::io::Read>, dest: &Path) -> R
     Ok(problems)
 }
 
-fn check_dir(root: &Path) -> CheckReport {
+/// `directory`: a release directory, which may keep the releases an
+/// upgrade starts from (a tarball holds only its own).
+fn check_dir(root: &Path, directory: bool) -> CheckReport {
     let mut c = Checker {
         root: root.to_owned(),
         report: CheckReport::default(),
+        directory,
     };
     c.run();
     c.report
@@ -127,6 +130,7 @@ fn check_dir(root: &Path) -> CheckReport {
 struct Checker {
     root: PathBuf,
     report: CheckReport,
+    directory: bool,
 }
 
 impl Checker {
@@ -203,6 +207,9 @@ impl Checker {
         for boot in ["start", "start_clean"] {
             self.check_boot(&vsn_dir, boot, bundled);
         }
+        let upgrade =
+            crate::upgrade::check::relup_problems(&self.root, &name, &vsn, &apps, self.directory);
+        self.report.problems.extend(upgrade);
         self.consult(&vsn_dir.join("sys.config"));
         if !vsn_dir.join("vm.args").is_file() {
             self.problem(&vsn_dir.join("vm.args"), "missing");

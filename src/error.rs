@@ -170,6 +170,15 @@ pub enum Error {
         message: String,
     },
 
+    /// A hot upgrade cannot be built: no previous release, a bad appup, ...
+    #[error("{}: {message}", path.display())]
+    Upgrade {
+        /// The file or directory at fault.
+        path: PathBuf,
+        /// What is wrong, and what to do.
+        message: String,
+    },
+
     /// A container image cannot be made as asked: a `--base` that is not an
     /// image archive or lacks what the release needs.
     #[error("{}: {message}", path.display())]

@@ -27,6 +27,11 @@ pub const BUILTIN_COMMANDS: &[&str] = &[
     "pid",
     "rpc",
     "eval",
+    "releases",
+    "unpack",
+    "install",
+    "upgrade",
+    "downgrade",
     "describe",
     "version",
     "help",
@@ -50,17 +55,23 @@ pub enum Hook {
     PreStop,
     /// Once the stopped node's process is gone.
     PostStop,
+    /// Before `upgrade`, `install` or `downgrade` changes the running node.
+    PreUpgrade,
+    /// Once such a change is done.
+    PostUpgrade,
 }
 
 impl Hook {
     /// Every hook, in the order they run over a node's life.
-    pub const ALL: [Hook; 6] = [
+    pub const ALL: [Hook; 8] = [
         Hook::PreConfigure,
         Hook::PostConfigure,
         Hook::PreStart,
         Hook::PostStart,
         Hook::PreStop,
         Hook::PostStop,
+        Hook::PreUpgrade,
+        Hook::PostUpgrade,
     ];
 
     /// The hook's name as in configuration and directory names, e.g. `pre_start`.
@@ -72,6 +83,8 @@ impl Hook {
             Hook::PostStart => "post_start",
             Hook::PreStop => "pre_stop",
             Hook::PostStop => "post_stop",
+            Hook::PreUpgrade => "pre_upgrade",
+            Hook::PostUpgrade => "post_upgrade",
         }
     }
 
@@ -89,7 +102,7 @@ impl FromStr for Hook {
             .find(|h| h.as_str() == s)
             .ok_or_else(|| {
                 Error::Option(format!(
-                    "unknown hook `{s}` (use pre_configure, post_configure, pre_start, post_start, pre_stop or post_stop)"
+                    "unknown hook `{s}` (use pre_configure, post_configure, pre_start, post_start, pre_stop, post_stop, pre_upgrade or post_upgrade)"
                 ))
             })
     }
@@ -190,7 +203,7 @@ mod tests {
         for hook in Hook::ALL {
             assert_eq!(hook.as_str().parse::<Hook>().unwrap(), hook);
         }
-        assert!("pre_upgrade".parse::<Hook>().is_err());
+        assert!("pre_boot".parse::<Hook>().is_err());
     }
 
     #[test]
@@ -229,6 +242,7 @@ mod tests {
                     l.starts_with(&format!("{name})"))
                         || l.starts_with(&format!("{name} |"))
                         || l.contains(&format!("| {name})"))
+                        || l.contains(&format!("| {name} |"))
                 }),
                 "`{name}` is not a case of the launcher"
             );

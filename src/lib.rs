@@ -25,6 +25,10 @@
 //!    With [`ReleasePlan::executable`], [`executable`] puts the finished
 //!    tarball behind a self-extracting sh header, as one `.run` file.
 //!
+//! A hot upgrade ([`upgrade`]) plans the appups and the relup from the
+//! previous release beside the release, and writes the upgrade package
+//! into the staged release before it is published.
+//!
 //! Nothing is visible at the destinations until every stage has
 //! succeeded: the release directory and the tarball are renamed into place
 //! at the end, so a failed build leaves the previous output intact.
@@ -77,6 +81,7 @@ pub mod resolve;
 pub mod sys_config;
 pub mod templates;
 pub mod term;
+pub mod upgrade;
 
 use std::path::PathBuf;
 
@@ -149,6 +154,9 @@ pub fn write_observed(
     };
     let staged = assemble::stage(plan, packer.as_ref().zip(writer.as_mut()))?;
     let packed = writer.map(archive::TarWriter::finish).transpose()?;
+    if let Some(upgrade) = &plan.upgrade {
+        upgrade::package::finish(plan, upgrade, staged.dir.path())?;
+    }
     phase_done("write");
     let exe = match (&plan.executable, &packed) {
         (Some(exe), Some(packed)) => Some(executable::stage(

@@ -41,6 +41,52 @@ enum Command {
     /// Write a commented Distillery-style rel/config.exs and rel/vm.args
     /// for the project in the current directory.
     Init,
+    /// Write the appup relpack would generate for an application to
+    /// rel/appups/<app>/<from>_to_<to>.appup, to edit (it then wins).
+    Appup(AppupArgs),
+}
+
+#[derive(clap::Args)]
+struct UpgradeArgs {
+    /// Also build the appups, the relup and the upgrade package
+    /// releases/<vsn>/<name>.tar.gz for a node running the previous release.
+    #[arg(long)]
+    upgrade: bool,
+    /// A version to upgrade from, repeatable (one relup entry each)
+    /// [default: the newest other version in the output directory].
+    #[arg(long, value_name = "VSN")]
+    upfrom: Vec<String>,
+    /// The previous release's tarball, instead of the output directory.
+    #[arg(long, value_name = "PATH")]
+    upfrom_tarball: Option<PathBuf>,
+}
+
+impl UpgradeArgs {
+    fn options(&self) -> relpack::upgrade::UpgradeOptions {
+        relpack::upgrade::UpgradeOptions {
+            upfrom: self.upfrom.clone(),
+            upfrom_tarball: self.upfrom_tarball.clone(),
+        }
+    }
+}
+
+#[derive(clap::Args)]
+struct AppupArgs {
+    #[command(flatten)]
+    project: ProjectArgs,
+    /// The release directory holding the previous release [default:
+    /// _build/<env>/rel/<name>].
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// The version to upgrade from [default: the newest other version there].
+    #[arg(long, value_name = "VSN")]
+    upfrom: Option<String>,
+    /// The previous release's tarball, instead of the output directory.
+    #[arg(long, value_name = "PATH")]
+    upfrom_tarball: Option<PathBuf>,
+    /// The application whose appup to write.
+    #[arg(long, value_name = "APP")]
+    app: String,
 }
 
 /// Which project, environment and release: shared by build, inspect and
@@ -84,6 +130,8 @@ struct ConfigArgs {
 struct BuildCommand {
     #[command(flatten)]
     build: BuildArgs,
+    #[command(flatten)]
+    upgrade: UpgradeArgs,
     /// Print nothing but warnings and errors.
     #[arg(long, short, conflicts_with_all = ["verbose", "json"])]
     quiet: bool,
@@ -276,6 +324,25 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Inspect(args) => inspect(args),
         Command::Check { path } => check(&path),
         Command::Config(args) => show_config(args),
+        Command::Appup(args) => {
+            let project = args.project;
+            let mut options = BuildOptions::new(&project.path);
+            options.env = mix_env(project.env, &project.path);
+            options.name = project.name;
+            options.output_dir = args.out;
+            options.use_elixir = !project.no_elixir;
+            options.strict = project.strict;
+            let upgrade = relpack::upgrade::UpgradeOptions {
+                upfrom: args.upfrom.into_iter().collect(),
+                upfrom_tarball: args.upfrom_tarball,
+            };
+            let path = relpack::upgrade::write_appup(&options, &upgrade, &args.app)?;
+            println!(
+                "wrote {}: edit it; `relpack build --upgrade` uses it",
+                path.display()
+            );
+            Ok(())
+        }
         Command::Init => {
             for file in relpack::config::init::init(std::path::Path::new("."))? {
                 println!("wrote {}", file.display());
@@ -410,7 +477,16 @@ fn build(cmd: BuildCommand) -> anyhow::Result<()> {
         }
     };
     let started = std::time::Instant::now();
-    let plan = relpack::plan(&options(cmd.build)?)?;
+    let options = options(cmd.build)?;
+    let upgrade = &cmd.upgrade;
+    anyhow::ensure!(
+        upgrade.upgrade || (upgrade.upfrom.is_empty() && upgrade.upfrom_tarball.is_none()),
+        "--upfrom and --upfrom-tarball need --upgrade"
+    );
+    let plan = match upgrade.upgrade {
+        true => relpack::upgrade::plan(&options, &upgrade.options())?,
+        false => relpack::plan(&options)?,
+    };
     let planned = started.elapsed();
     show("plan", planned);
     if !cmd.json {
@@ -451,6 +527,11 @@ fn build(cmd: BuildCommand) -> anyhow::Result<()> {
             "packages": relpack::inspect::packages(&libraries),
             "runtime_deps": libraries,
             "warnings": plan.warnings,
+            "upgrade": plan.upgrade.as_ref().map(|u| serde_json::json!({
+                "from": u.from_vsns,
+                "package": report.release_dir.join(relpack::upgrade::UpgradePlan::package_path(&plan)),
+                "appups": u.appups.iter().map(|a| &a.app).collect::<Vec<_>>(),
+            })),
         });
         println!("{}", serde_json::to_string_pretty(&json)?);
     } else if !cmd.quiet {
@@ -477,6 +558,15 @@ fn build(cmd: BuildCommand) -> anyhow::Result<()> {
                 "  executable: {} ({:.1} MB)",
                 path.display(),
                 *size as f64 / 1e6
+            );
+        }
+        if let Some(u) = &plan.upgrade {
+            let package = relpack::upgrade::UpgradePlan::package_path(&plan);
+            println!(
+                "  upgrade:   from {} ({} appups), package {}",
+                u.from_vsns.join(", "),
+                u.appups.len(),
+                report.release_dir.join(package).display()
             );
         }
         print_deps(&libraries, false);

@@ -226,6 +226,9 @@ pub struct ReleasePlan {
     pub cache_dir: Option<PathBuf>,
     /// The one-file executable to write beside the tarball, if any.
     pub executable: Option<PlannedExecutable>,
+    /// What a hot upgrade from the previous release needs
+    /// ([`crate::upgrade::plan`] sets it).
+    pub upgrade: Option<crate::upgrade::UpgradePlan>,
 }
 
 /// A change to the release tree, relative to its root.
@@ -503,6 +506,7 @@ pub fn plan(options: &BuildOptions) -> Result<ReleasePlan> {
         release_config: project_config.release,
         commands,
         hooks,
+        upgrade: None,
     })
 }
 

@@ -187,6 +187,126 @@ end.
 ERLANG
 }
 
+# Hot upgrades through release_handler on the running node. Plain
+# arguments: the command (unpack, install, upgrade, downgrade, releases)
+# and the version. Each step's failure is release_handler's own answer,
+# on one line.
+upgrade_code() {
+  cat <<'ERLANG'
+[Action, Vsn] = init:get_plain_arguments(),
+Name = os:getenv("RELEASE_NAME"),
+Root = os:getenv("RELEASE_ROOT"),
+Fail = fun(Step, Reason) ->
+         io:format(standard_error, "~s ~s failed: ~s: ~0tp~n", [Action, Vsn, Step, Reason]),
+         halt(1)
+       end,
+Call = fun(M, F, A) ->
+         case rpc:call(T, M, F, A, infinity) of
+           {badrpc, nodedown} -> Down();
+           {badrpc, RpcWhy} -> Fail(F, RpcWhy);
+           R -> R
+         end
+       end,
+case Call(application, ensure_all_started, [sasl]) of
+  {ok, _} -> ok;
+  NoSasl -> Fail(start_sasl, NoSasl)
+end,
+Releases = fun() -> Call(release_handler, which_releases, []) end,
+Status = fun() ->
+           case lists:keyfind(Vsn, 2, Releases()) of
+             {_, _, _, S} -> S;
+             false -> missing
+           end
+         end,
+Running = fun() ->
+            All = Releases(),
+            case [V || {_, V, _, current} <- All] of
+              [V | _] -> V;
+              [] -> hd([V || {_, V, _, permanent} <- All])
+            end
+          end,
+Unpack = fun() ->
+  case Status() of
+    missing ->
+      Tar = filename:join([Root, "releases", Vsn, Name ++ ".tar.gz"]),
+      filelib:is_regular(Tar) orelse Fail(unpack, {no_upgrade_package, Tar}),
+      %% unpack_release deletes the .rel it extracts; the launcher reads it.
+      RelPath = "releases/" ++ Vsn ++ "/" ++ Name ++ ".rel",
+      Rel = case erl_tar:extract(Tar, [{files, [RelPath]}, memory, compressed]) of
+              {ok, [{_, Bin}]} -> Bin;
+              NoRel -> Fail(unpack, {no_rel_file, RelPath, NoRel})
+            end,
+      case Call(release_handler, unpack_release, [Vsn ++ "/" ++ Name]) of
+        {ok, _} -> ok;
+        {error, UnpackWhy} -> Fail(unpack, UnpackWhy)
+      end,
+      RelFile = filename:join(Root, RelPath),
+      filelib:is_regular(RelFile) orelse file:write_file(RelFile, Rel),
+      io:format("unpacked ~s~n", [Vsn]);
+    _ -> ok
+  end
+end,
+Install = fun() ->
+  Status() =/= missing orelse Fail(install, {no_such_release, Vsn}),
+  case Running() of
+    Vsn -> ok;
+    From ->
+      %% release_handler looks for the other direction in the running
+      %% release's relup, and reports a missing file when it has none.
+      Relup = fun(V) ->
+                case file:consult(filename:join([Root, "releases", V, "relup"])) of
+                  {ok, [{_, _, _} = R]} -> R;
+                  _ -> {V, [], []}
+                end
+              end,
+      {_, UpFrom, _} = Relup(Vsn),
+      {_, _, DownTo} = Relup(From),
+      lists:keymember(From, 1, UpFrom) orelse lists:keymember(Vsn, 1, DownTo)
+        orelse Fail(check_install_release, {no_matching_relup, Vsn, From}),
+      case Call(release_handler, check_install_release, [Vsn]) of
+        {ok, _, _} -> ok;
+        {error, CheckWhy} -> Fail(check_install_release, CheckWhy)
+      end,
+      case Call(release_handler, install_release, [Vsn, [{update_paths, true}]]) of
+        {ok, _, _} -> io:format("installed ~s (was ~s)~n", [Vsn, From]);
+        {continue_after_restart, _, _} ->
+          io:format("installing ~s: the emulator restarts with the new ERTS (under heart or a supervisor); once the node is back, `upgrade ~s` again makes it permanent~n", [Vsn, Vsn]),
+          halt(0);
+        {error, InstallWhy} -> Fail(install_release, InstallWhy)
+      end
+  end
+end,
+Permanent = fun() ->
+  case Status() =:= permanent orelse Call(release_handler, make_permanent, [Vsn]) of
+    true -> io:format("~s ~s is permanent~n", [Name, Vsn]);
+    ok -> io:format("~s ~s is permanent~n", [Name, Vsn]);
+    {error, PermWhy} -> Fail(make_permanent, PermWhy)
+  end
+end,
+case Action of
+  "releases" -> [io:format("~s ~s ~s~n", [N, V, S]) || {N, V, _, S} <- Releases()];
+  "unpack" -> Unpack();
+  "install" -> Unpack(), Install();
+  "upgrade" -> Unpack(), Install(), Permanent();
+  "downgrade" -> Install(), Permanent()
+end,
+halt(0).
+ERLANG
+}
+
+# Runs `upgrade_code` for command argument 1 and version argument 2, with
+# the running release's pre_upgrade hooks before what changes the node and
+# the installed release's post_upgrade hooks (RELEASE_VSN its version) after.
+release_command() {
+  [ -n "$2" ] || die "$1 needs a version, e.g.: $(basename "$SELF") $1 1.2.0"
+  [ "$1" = unpack ] || run_hooks pre_upgrade
+  tool_node run "$(upgrade_code)" "$1" "$2"
+  [ "$1" != unpack ] || return 0
+  RELEASE_VSN=$2
+  HOOKS_DIR=$RELEASE_ROOT/releases/$2/hooks
+  run_hooks post_upgrade
+}
+
 usage() {
   cat <<USAGE
 Usage: $(basename "$SELF") COMMAND [ARGS]
@@ -208,6 +328,13 @@ Usage: $(basename "$SELF") COMMAND [ARGS]
                           and print the result
   eval EXPR               evaluate an {{ language }} expression on a new node with the
                           release's code loaded and its applications not started
+  releases                list the releases release_handler knows, with their
+                          status (permanent, current, old, unpacked)
+  unpack VSN              unpack releases/VSN/<name>.tar.gz on the running node
+  install VSN             unpack and install VSN on the running node (a restart
+                          goes back to the permanent release)
+  upgrade VSN             unpack, install and make VSN permanent, live
+  downgrade VSN           install an older, unpacked VSN and make it permanent
   describe                print what this release is and where it lives
   version                 print the release name and version
   help                    print this help
@@ -553,6 +680,12 @@ case $COMMAND in
       -boot_var RELEASE_LIB "$RELEASE_ROOT/lib" \
       -extra --eval "$EXPR" -- "$@"
 {% endif %}
+    ;;
+  releases)
+    tool_node run "$(upgrade_code)" releases -
+    ;;
+  unpack | install | upgrade | downgrade)
+    release_command "$COMMAND" "${1:-}"
     ;;
   describe)
     describe

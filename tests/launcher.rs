@@ -602,16 +602,7 @@ fn daemon_in_a_minimal_debian_rootfs() {
     let _guard = DaemonGuard(dest.join("tmp/daemon.pid"));
     let launcher = format!("/{opt}/bin/hello");
     let in_rootfs = |args: &[&str]| {
-        run(Command::new("unshare")
-            .args(["-m", "sh", "-c"])
-            .arg(r#"mount --rbind /dev "$0/dev" && mount -t proc proc "$0/proc" && exec chroot "$0" "$@""#)
-            .arg(&rootfs)
-            .arg(&launcher)
-            .args(args)
-            .env_clear()
-            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-            .env("HOME", "/root")
-            .env("RELEASE_NODE", &rel.node))
+        run(rootfs_command(&rootfs, &launcher, args).env("RELEASE_NODE", &rel.node))
     };
     let started = in_rootfs(&["daemon"]);
     assert!(

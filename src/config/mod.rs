@@ -634,7 +634,7 @@ impl ReleaseSettings {
                 k if k.ends_with("_hooks") || k.ends_with("_hook") => {
                     let name = k.trim_end_matches('s').trim_end_matches("_hook");
                     let hook = name.parse::<Hook>().map_err(|_| {
-                        at(s, format!("`{k}` is not supported: the launcher runs pre_configure, post_configure, pre_start, post_start, pre_stop and post_stop hooks"))
+                        at(s, format!("`{k}` is not supported: the launcher runs pre_configure, post_configure, pre_start, post_start, pre_stop, post_stop, pre_upgrade and post_upgrade hooks"))
                     })?;
                     r.hooks.push((hook, path_of(s, key)?));
                 }

@@ -193,6 +193,21 @@ pub fn rootfs_with(packages: &[String]) -> PathBuf {
     PathBuf::from(out.trim())
 }
 
+/// `program args` inside `rootfs` as a container runs it: in a private
+/// mount namespace with /dev and /proc mounted, a clean environment.
+pub fn rootfs_command(rootfs: &Path, program: &str, args: &[&str]) -> Command {
+    let mut cmd = Command::new("unshare");
+    cmd.args(["-m", "sh", "-c"])
+        .arg(r#"mount --rbind /dev "$0/dev" && mount -t proc proc "$0/proc" && exec chroot "$0" "$@""#)
+        .arg(rootfs)
+        .arg(program)
+        .args(args)
+        .env_clear()
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .env("HOME", "/root");
+    cmd
+}
+
 /// Runs `program args` inside `rootfs` with a clean environment.
 pub fn chroot(rootfs: &Path, program: &str, args: &[&str]) -> Output {
     require("chroot", "apt-get install coreutils");

@@ -14,6 +14,11 @@
 %%   A `{apply,{'Elixir.Config.Provider',boot,[]}}` (runtime configuration)
 %%   must come right after stdlib starts, where mix release puts it; it is
 %%   removed before comparing, as systools knows nothing of it.
+%% oracle.escript relup RELEASE_DIR NAME VSN FROM[,FROM...] WORK_DIR
+%%   systools:make_relup/4 for RELEASE_DIR/releases/VSN/NAME.rel from (and
+%%   back to) each releases/FROM/NAME.rel, the applications and their appups
+%%   (relpack's) from RELEASE_DIR/lib/*/ebin; compares the relup, as a
+%%   term, with relpack's releases/VSN/relup.
 %% oracle.escript rel_equal FILE_A FILE_B
 %%   Whether two .rel files hold the same term.
 %% oracle.escript config_equal FILE_A FILE_B
@@ -29,6 +34,23 @@ main(["script", RelDir, Name, Vsn, Work]) ->
     R1 = check("start", Rel, VsnDir, Paths, Lib, Work, Consolidated),
     R2 = check("start_clean", Clean, VsnDir, Paths, Lib, Work, Consolidated),
     halt(case {R1, R2} of {ok, ok} -> 0; _ -> 1 end);
+main(["relup", RelDir, Name, Vsn, From, Work]) ->
+    Rel = fun(V) -> filename:join([RelDir, "releases", V, Name]) end,
+    Opts = [silent, {path, [filename:join([RelDir, "lib", "*", "ebin"])]}, {outdir, Work}],
+    Froms = [Rel(F) || F <- string:split(From, ",", all)],
+    case systools:make_relup(Rel(Vsn), Froms, Froms, Opts) of
+        {ok, Theirs, _, _Warnings} ->
+            {ok, [Ours]} = file:consult(filename:join([RelDir, "releases", Vsn, "relup"])),
+            case Ours =:= Theirs of
+                true -> io:format("relup equals systools~n"), halt(0);
+                false ->
+                    io:format("relup differs:~nrelpack:~n~p~nsystools:~n~p~n", [Ours, Theirs]),
+                    halt(1)
+            end;
+        Error ->
+            io:format("systools failed: ~p~n", [Error]),
+            halt(1)
+    end;
 main(["rel_equal", A, B]) ->
     {ok, TA} = file:consult(A),
     {ok, TB} = file:consult(B),
