@@ -179,7 +179,10 @@ fn runtime_exs_validates_compile_env() {
         "{ok,<<\"at-boot\">>}"
     );
 
+    // The refused boot leaves its crash dump in the test's own directory.
     let refused = run(without_system_erlang(&bin, &["foreground"])
+        .current_dir(scratch.path())
+        .env("ERL_CRASH_DUMP", scratch.path().join("erl_crash.dump"))
         .env("RELEASE_NODE", node_name("shapes"))
         .env("SHAPES_LIMIT", "9"));
     let said = format!(
