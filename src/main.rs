@@ -1,6 +1,6 @@
 //! The `relpack` command line: a thin layer over the library.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -436,14 +436,10 @@ fn options(args: BuildArgs) -> anyhow::Result<BuildOptions> {
     options.cache = !args.no_cache;
     options.executable = args.executable;
     options.transient = args.transient;
-    if let Some(value) = &args.include_erts {
-        options.include_erts = match value.as_str() {
-            "true" => IncludeErts::Yes,
-            "false" => IncludeErts::No,
-            path => IncludeErts::From(PathBuf::from(path)),
-        };
-        options.include_erts_explicit = true;
-    }
+    options.include_erts = args
+        .include_erts
+        .as_deref()
+        .map(|value| IncludeErts::parse(value, Path::new("")));
     options.use_elixir = !project.no_elixir;
     options.strict = project.strict;
     for spec in &args.apps {

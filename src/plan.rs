@@ -30,6 +30,20 @@ pub enum IncludeErts {
     From(PathBuf),
 }
 
+impl IncludeErts {
+    /// The one reading of an `include_erts` value, whoever gives it (the
+    /// command line, `rel/config.exs`, `mix.exs`, `relx`): `true`,
+    /// `false`, or the path, relative to `dir`, of an OTP root or an
+    /// `erts-<vsn>` directory.
+    pub fn parse(text: &str, dir: &Path) -> IncludeErts {
+        match text {
+            "true" => IncludeErts::Yes,
+            "false" => IncludeErts::No,
+            path => IncludeErts::From(dir.join(path)),
+        }
+    }
+}
+
 /// What the caller asks for.
 #[derive(Debug, Clone)]
 pub struct BuildOptions {
@@ -46,17 +60,15 @@ pub struct BuildOptions {
     pub apps: Vec<(String, StartType)>,
     /// Release directory; defaults to `_build/<env>/rel/<name>`.
     pub output_dir: Option<PathBuf>,
-    /// Whether to bundle ERTS, and from where.
-    pub include_erts: IncludeErts,
+    /// Whether to bundle ERTS, and from where; `None`: as the project's
+    /// release configuration says, else [`IncludeErts::Yes`].
+    pub include_erts: Option<IncludeErts>,
     /// Whether to write `_build/<env>/<name>-<vsn>.tar.gz`.
     pub tar: bool,
     /// The OTP installation to build against; defaults to the `erl` on PATH.
     pub otp_root: Option<PathBuf>,
     /// The Elixir installation; defaults to the `elixir` on PATH.
     pub elixir_root: Option<PathBuf>,
-    /// Whether `include_erts` was given by the caller: it then wins over
-    /// the project's release configuration.
-    pub include_erts_explicit: bool,
     /// Whether configuration code beyond relpack's native subset may be
     /// evaluated with the `elixir` on PATH (else it is an error).
     pub use_elixir: bool,
@@ -100,11 +112,10 @@ impl BuildOptions {
             version: None,
             apps: Vec::new(),
             output_dir: None,
-            include_erts: IncludeErts::Yes,
+            include_erts: None,
             tar: true,
             otp_root: None,
             elixir_root: None,
-            include_erts_explicit: false,
             use_elixir: true,
             commands: Vec::new(),
             hooks: Vec::new(),
@@ -298,10 +309,12 @@ pub fn plan(options: &BuildOptions) -> Result<ReleasePlan> {
         &options.env,
         project_config.project.app.clone(),
     )?;
-    let include_erts = match release.and_then(|r| r.include_erts.clone()) {
-        Some(configured) if !options.include_erts_explicit => configured,
-        _ => options.include_erts.clone(),
-    };
+    // The caller's choice, else the configuration's, else ERTS bundled.
+    let include_erts = options
+        .include_erts
+        .clone()
+        .or_else(|| release.and_then(|r| r.include_erts.clone()))
+        .unwrap_or(IncludeErts::Yes);
     let otp = match (&include_erts, &options.otp_root) {
         (IncludeErts::From(path), _) => OtpInstall::open(&otp_root_of(path))?,
         (_, Some(root)) => OtpInstall::open(root)?,

@@ -495,11 +495,10 @@ impl ReleaseSettings {
                 },
                 "applications" => r.applications = applications(s)?,
                 "include_erts" => {
-                    r.include_erts = Some(match s.value.as_atom() {
-                        Some("true") => IncludeErts::Yes,
-                        Some("false") => IncludeErts::No,
-                        _ => IncludeErts::From(path_of(s, key)?),
-                    })
+                    let text = text_of(&s.value).ok_or_else(|| {
+                        at(s, "`include_erts` must be true, false or a path".into())
+                    })?;
+                    r.include_erts = Some(IncludeErts::parse(&text, dir));
                 }
                 "cookie" => {
                     let c = text_of(&s.value)

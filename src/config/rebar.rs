@@ -160,15 +160,9 @@ pub fn read(dir: &Path, profile: &str, name: Option<&str>) -> Result<Option<Rele
             }
             ("vm_args" | "vm_args_src", [file]) => r.vm_args = Some(dir.join(text(file, key)?)),
             ("include_erts", [Term::Atom(b)]) if b == "true" || b == "false" => {
-                r.include_erts = Some(if b == "true" {
-                    IncludeErts::Yes
-                } else {
-                    IncludeErts::No
-                });
+                r.include_erts = Some(IncludeErts::parse(b, dir));
             }
-            ("include_erts", [p]) => {
-                r.include_erts = Some(IncludeErts::From(dir.join(text(p, key)?)))
-            }
+            ("include_erts", [p]) => r.include_erts = Some(IncludeErts::parse(&text(p, key)?, dir)),
             ("overlay", [Term::List(items)]) => {
                 for item in items {
                     r.overlays.push(match item.as_tuple() {
