@@ -56,7 +56,11 @@ echo "fresh-check: the repository's tracked files, copied in" >&2
 mkdir -p "$root/repo"
 git -C "$repo" ls-files -z | (cd "$repo" && xargs -0 cp --parents -a -t "$root/repo")
 
+# What this machine's network needs, not the project's state: its name
+# servers and the certificate authorities it trusts (a proxy in the way
+# may have its own).
 cp /etc/resolv.conf "$root/etc/resolv.conf"
+cp /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/ca-certificates.crt"
 bind /proc "$root/proc"
 bind /sys "$root/sys"
 bind /dev "$root/dev"
