@@ -5,7 +5,12 @@
 //!
 //! # The pipeline
 //!
-//! Data flows one way through four stages, each in its own module:
+//! Data flows one way through four stages, each in its own module, after
+//! the project's configuration is read ([`config`]: `mix.exs`,
+//! Distillery's `rel/config.exs`, `config/*.exs`, a rebar3 `relx`
+//! section), natively or, for code beyond the native subset, by the real
+//! `elixir` with the semantics mix or Distillery gave it
+//! ([`config::fallback`]):
 //!
 //! 1. **inputs** ([`inputs`]): find the project's compiled applications,
 //!    the Erlang/OTP installation and Elixir's applications, and read
@@ -13,7 +18,8 @@
 //! 2. **resolve and plan** ([`resolve`], [`plan`](mod@plan)): the application
 //!    closure with start types, checked for missing applications, cycles
 //!    and duplicate modules, becomes a [`ReleasePlan`], which holds every
-//!    decision about the release.
+//!    decision about the release; [`sys_config`] renders its `sys.config`
+//!    and the config providers' settings as `mix release` writes them.
 //! 3. **assemble** ([`assemble`]): write the release directory (files,
 //!    BEAMs stripped by [`beam`], boot scripts from [`boot`], `.boot` files
 //!    through [`etf`], launcher from [`templates`], a `MANIFEST` of
@@ -27,7 +33,9 @@
 //!
 //! A hot upgrade ([`upgrade`]) plans the appups and the relup from the
 //! previous release beside the release, and writes the upgrade package
-//! into the staged release before it is published.
+//! into the staged release before it is published. [`image`] writes a
+//! plan's release as a layered OCI image, with the files the release
+//! needs from the build machine as its base.
 //!
 //! Nothing is visible at the destinations until every stage has
 //! succeeded: the release directory and the tarball are renamed into place
