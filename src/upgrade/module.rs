@@ -27,7 +27,7 @@ pub struct ModuleFacts {
     pub exports: BTreeSet<String>,
     /// Its `behaviour` (or `behavior`) attributes.
     pub behaviours: Vec<String>,
-    /// SHA-256 over [`CODE_CHUNKS`], each with its id and size.
+    /// SHA-256 over the code chunks (`CODE_CHUNKS`), each with its id and size.
     pub code_digest: [u8; 32],
 }
 
