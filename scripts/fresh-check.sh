@@ -26,7 +26,11 @@ root=$fresh/root
 
 mounts=()
 cleanup() {
-  local m
+  local m p
+  # Whatever still runs inside the root (an interrupted test run).
+  for p in /proc/[0-9]*; do
+    [[ $(readlink "$p/root" 2>/dev/null) == "$root"* ]] && kill -9 "${p#/proc/}" 2>/dev/null
+  done
   for ((i = ${#mounts[@]} - 1; i >= 0; i--)); do
     m=${mounts[i]}
     umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
