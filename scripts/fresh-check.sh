@@ -9,12 +9,17 @@
 #
 #   scripts/fresh-check.sh            # takes 20-30 minutes on 2 cores
 #
+# The root is entered as a machine's root is: a mount namespace of its own
+# whose `/` is the new root (pivot_root, not chroot), with /proc, /sys (and
+# its cgroups, for podman) and /dev. The pristine debootstrap result is
+# cached by scripts/rootfs.sh and copied afresh for every run.
+#
 # Environment: FRESH_DIR (default /var/tmp/relpack-fresh; removed first),
 # RELPACK_DEBIAN_MIRROR (as for scripts/rootfs.sh). Needs root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
-[[ $(id -u) -eq 0 ]] || { echo "fresh-check: needs root (debootstrap, chroot, mounts)" >&2; exit 1; }
+[[ $(id -u) -eq 0 ]] || { echo "fresh-check: needs root (debootstrap, mounts)" >&2; exit 1; }
 rustup_home=${RUSTUP_HOME:-$HOME/.rustup}
 cargo_bin=${CARGO_HOME:-$HOME/.cargo}/bin
 [[ -d $rustup_home && -x $cargo_bin/cargo ]] || {
@@ -24,40 +29,28 @@ cargo_bin=${CARGO_HOME:-$HOME/.cargo}/bin
 fresh=${FRESH_DIR:-/var/tmp/relpack-fresh}
 root=$fresh/root
 
-mounts=()
-cleanup() {
-  local m p
-  # Whatever still runs inside the root (an interrupted test run).
+# Whatever still runs inside a root of an earlier, interrupted check.
+stop_inside() {
+  local p
   for p in /proc/[0-9]*; do
     [[ $(readlink "$p/root" 2>/dev/null) == "$root"* ]] && kill -9 "${p#/proc/}" 2>/dev/null
   done
-  for ((i = ${#mounts[@]} - 1; i >= 0; i--)); do
-    m=${mounts[i]}
-    umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
-  done
-  # Mounts the tests made inside (their own rootfs's /proc, say).
-  awk '{print $2}' /proc/mounts | { grep -E "^$root/" || true; } | LC_ALL=C sort -r |
-    while read -r m; do umount -l "$m" 2>/dev/null || true; done
+  return 0
 }
-trap cleanup EXIT
-bind() { # bind SRC DEST [ro]
-  mkdir -p "$2"
-  mount --bind "$1" "$2"
-  mounts+=("$2")
-  if [[ ${3:-} == ro ]]; then mount -o remount,bind,ro "$2"; fi
-}
-
-cleanup
+trap stop_inside EXIT
+stop_inside
 rm -rf --one-file-system "$fresh"
 mkdir -p "$fresh"
-echo "fresh-check: debootstrap of a new root at $root" >&2
+
 # A linker for rustc's output, and certificates for crates.io: what a
 # machine with Rust installed by rustup has.
-RELPACK_ROOTFS=$root RELPACK_ROOTFS_INCLUDE='' scripts/rootfs.sh >/dev/null
-chroot "$root" /bin/sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gcc libc6-dev ca-certificates >/dev/null'
+echo "fresh-check: a pristine debootstrap root" >&2
+base=$(RELPACK_ROOTFS_INCLUDE=gcc,libc6-dev,ca-certificates scripts/rootfs.sh)
+cp -a "$base" "$root"
+rm -f "$root/.relpack-complete"
 
 echo "fresh-check: the repository's tracked files, copied in" >&2
-mkdir -p "$root/repo"
+mkdir -p "$root/repo" "$root/opt/rustup" "$root/opt/cargo-bin"
 git -C "$repo" ls-files -z | (cd "$repo" && xargs -0 cp --parents -a -t "$root/repo")
 
 # What this machine's network needs, not the project's state: its name
@@ -69,23 +62,36 @@ if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
   cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
   chroot "$root" update-ca-certificates >/dev/null
 fi
-# The root is a mount point, as on a machine: the tests' `unshare -m`
-# changes the propagation of `/`, which only a mount point has.
-bind "$root" "$root"
-bind /proc "$root/proc"
-bind /sys "$root/sys"
-bind /dev "$root/dev"
-bind /dev/pts "$root/dev/pts"
-bind "$rustup_home" "$root/opt/rustup" ro
-bind "$cargo_bin" "$root/opt/cargo-bin" ro
 
+# Runs $2 in the new root $1, which becomes `/` of a new mount namespace.
+# The mounts live and die with the namespace.
+enter='
+set -e
+root=$1 rustup=$2 cargo_bin=$3 command=$4
+mount --make-rprivate /
+mount --rbind "$root" "$root"
+mount --rbind /proc "$root/proc"
+mount --rbind /sys "$root/sys"
+mount --rbind /dev "$root/dev"
+mount --bind "$rustup" "$root/opt/rustup"
+mount -o remount,bind,ro "$root/opt/rustup"
+mount --bind "$cargo_bin" "$root/opt/cargo-bin"
+mount -o remount,bind,ro "$root/opt/cargo-bin"
+cd "$root"
+mkdir -p .old-root
+pivot_root . .old-root
+cd /
+umount -l /.old-root
+rmdir /.old-root
+exec /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM="${TERM:-xterm}" CI=true \
+  PATH=/opt/cargo-bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+  RUSTUP_HOME=/opt/rustup CARGO_HOME=/root/.cargo \
+  /bin/bash -c "cd /repo && $command"
+'
 run_inside() {
-  chroot "$root" /usr/bin/env -i \
-    HOME=/root LANG=C.UTF-8 TERM=dumb CI=true \
-    PATH=/opt/cargo-bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-    RUSTUP_HOME=/opt/rustup CARGO_HOME=/root/.cargo \
-    /bin/bash -c "cd /repo && $1"
+  unshare --mount --fork /bin/bash -c "$enter" enter "$root" "$rustup_home" "$cargo_bin" "$1"
 }
+
 echo "fresh-check: scripts/demo.sh" >&2
 run_inside scripts/demo.sh
 echo "fresh-check: scripts/test.sh" >&2
