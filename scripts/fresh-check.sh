@@ -65,6 +65,7 @@ fi
 
 # Runs $2 in the new root $1, which becomes `/` of a new mount namespace.
 # The mounts live and die with the namespace.
+# shellcheck disable=SC2016 # expanded by the shell in the new namespace
 enter='
 set -e
 root=$1 rustup=$2 cargo_bin=$3 command=$4
