@@ -3,8 +3,10 @@
 
 use std::path::PathBuf;
 
-/// Everything that can stop a build.
+/// Everything that can stop a build. New kinds may be added: match with a
+/// catch-all arm.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// A file-system operation failed.
     #[error("{}: {action}: {source}", path.display())]
@@ -197,16 +199,27 @@ pub enum Error {
     #[error("Elixir not found: {0}")]
     Elixir(String),
 
-    /// An option or template is invalid, or a facility relpack needs (e.g. OS randomness) is unavailable.
+    /// An option the caller gave is invalid or contradicts another.
     #[error("invalid option: {0}")]
     Option(String),
+
+    /// The applications asked for cannot make a bootable release (no
+    /// kernel, runtime configuration without stdlib started).
+    #[error("cannot boot: {0}")]
+    Boot(String),
+
+    /// Something relpack needs from the machine is unavailable: OS
+    /// randomness, the Elixir grammar, one of its own templates.
+    #[error("{0}")]
+    System(String),
 
     /// Something relpack would only warn about, under `--strict`: what
     /// the tool would have done and relpack does not.
     #[error("{0} (an error with --strict)")]
     Strict(String),
 
-    /// A signal arrived during the build (see [`crate::interrupt`]); carries the signal number.
+    /// The build was cancelled ([`crate::Cancel`]); carries the code it was
+    /// given (the signal number, for the command line).
     #[error("interrupted by signal {0}: no output written, the previous output is intact")]
     Interrupted(i32),
 }

@@ -64,152 +64,22 @@
 
 #![warn(missing_docs)]
 
-pub mod app;
-pub mod archive;
-pub mod assemble;
-pub mod beam;
-pub mod boot;
-pub mod check;
 pub mod config;
-pub mod cookie;
-mod deflate;
-pub mod digest;
-pub mod elf;
 pub mod error;
-pub mod etf;
-pub mod executable;
-mod fsutil;
+pub mod formats;
 pub mod image;
-pub mod inputs;
-pub mod inspect;
-pub mod launcher;
-mod parallel;
-pub mod plan;
-pub mod resolve;
-pub mod sys_config;
-pub mod templates;
-pub mod term;
-pub mod upgrade;
+pub(crate) mod launcher;
+pub(crate) mod pipeline;
+pub mod tools;
+pub(crate) mod util;
+pub mod vocab;
 
-use std::path::PathBuf;
-
-pub use archive::Codec;
 pub use error::{Error, Result};
-pub use fsutil::{interrupt, remove_pending as abandon_unfinished_output};
-pub use launcher::Hook;
-pub use plan::{plan, BuildOptions, IncludeErts, ReleasePlan};
-pub use resolve::StartType;
-
-/// What a build produced.
-#[derive(Debug, Clone)]
-pub struct BuildReport {
-    /// The release name.
-    pub name: String,
-    /// The release version.
-    pub version: String,
-    /// The ERTS version the release boots with.
-    pub erts_vsn: String,
-    /// Where the release directory was written.
-    pub release_dir: PathBuf,
-    /// The tarball and its size in bytes, if one was written.
-    pub tarball: Option<(PathBuf, u64)>,
-    /// The one-file executable and its size in bytes, if one was written.
-    pub executable: Option<(PathBuf, u64)>,
-    /// Number of applications in the release.
-    pub apps: usize,
-    /// Entries in the tarball.
-    pub entries: usize,
-    /// Each phase of [`write_observed`] and how long it took, in order.
-    pub phases: Vec<(&'static str, std::time::Duration)>,
-    /// Tarball entries whose compressed form was reused from the previous
-    /// build.
-    pub reused: usize,
-}
-
-/// Plans and writes a release: [`plan()`] followed by [`write()`].
-pub fn build(options: &BuildOptions) -> Result<BuildReport> {
-    write(&plan(options)?)
-}
-
-/// Writes the release directory and, if the plan asks for it, the tarball.
-pub fn write(plan: &ReleasePlan) -> Result<BuildReport> {
-    write_observed(plan, &mut |_, _| {})
-}
-
-/// [`write()`], calling `on_phase(name, duration)` as each phase ends:
-/// `write` (the release directory staged and, if the plan asks for one,
-/// the tarball packed along), `executable` (if the plan asks for one: the
-/// tarball behind its header) and `publish` (all renamed into place).
-pub fn write_observed(
-    plan: &ReleasePlan,
-    on_phase: &mut dyn FnMut(&'static str, std::time::Duration),
-) -> Result<BuildReport> {
-    let mut phases = Vec::new();
-    let mut clock = std::time::Instant::now();
-    let mut phase_done = |name: &'static str| {
-        let took = clock.elapsed();
-        on_phase(name, took);
-        phases.push((name, took));
-        clock = std::time::Instant::now();
-    };
-    let packer = plan
-        .tarball
-        .as_ref()
-        .map(|_| archive::Packer::new(plan.codec, plan.cache_dir.as_deref()));
-    let mut writer = match (&plan.tarball, &packer) {
-        (Some(dest), Some(packer)) => Some(archive::TarWriter::create(dest, packer)?),
-        _ => None,
-    };
-    let staged = assemble::stage(plan, packer.as_ref().zip(writer.as_mut()))?;
-    let packed = writer.map(archive::TarWriter::finish).transpose()?;
-    if let Some(upgrade) = &plan.upgrade {
-        upgrade::package::finish(plan, upgrade, staged.dir.path())?;
-    }
-    phase_done("write");
-    let exe = match (&plan.executable, &packed) {
-        (Some(exe), Some(packed)) => Some(executable::stage(
-            exe,
-            &plan.name,
-            &plan.version,
-            packed.path(),
-            plan.codec,
-        )?),
-        _ => None,
-    };
-    if exe.is_some() {
-        phase_done("executable");
-    }
-    staged.publish(&plan.output_dir)?;
-    let (mut entries, mut reused) = (0, 0);
-    let tarball = match packed {
-        Some(packed) => {
-            let (dest, size) = (packed.dest.clone(), packed.size);
-            (entries, reused) = (packed.entries, packed.reused);
-            packed.publish()?;
-            Some((dest, size))
-        }
-        None => None,
-    };
-    let executable = match exe {
-        Some(exe) => {
-            let made = (exe.dest.clone(), exe.size);
-            exe.publish()?;
-            Some(made)
-        }
-        None => None,
-    };
-    cookie::remember(&plan.cookie, &plan.cookie_store)?;
-    phase_done("publish");
-    Ok(BuildReport {
-        name: plan.name.clone(),
-        version: plan.version.clone(),
-        erts_vsn: plan.otp.erts_vsn.clone(),
-        release_dir: plan.output_dir.clone(),
-        tarball,
-        executable,
-        apps: plan.apps.len(),
-        entries,
-        reused,
-        phases,
-    })
-}
+pub use pipeline::upgrade;
+pub use pipeline::{
+    build, plan, write, write_observed, BuildOptions, BuildReport, Phase, PlannedApp, ReleasePlan,
+    Written,
+};
+pub use util::cancel::Cancel;
+pub use util::fs::remove_pending as abandon_unfinished_output;
+pub use vocab::{Codec, Hook, IncludeErts, StartType};

@@ -302,19 +302,26 @@ fn main() -> ExitCode {
 /// exits 128+signal. Should it not stop within 10 s, the unfinished output
 /// is removed from here.
 fn exit_cleanly_on_signals() {
+    let cancel = signal_cancel().clone();
     use signal_hook::consts::{SIGINT, SIGTERM};
     let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
         return;
     };
     std::thread::spawn(move || {
         if let Some(signal) = signals.forever().next() {
-            relpack::interrupt(signal);
+            cancel.cancel(signal);
             std::thread::sleep(std::time::Duration::from_secs(10));
             let _held = relpack::abandon_unfinished_output();
             eprintln!("relpack: error: interrupted: no output written");
             std::process::exit(128 + signal);
         }
     });
+}
+
+/// The command's one build, which the signals cancel.
+fn signal_cancel() -> &'static relpack::Cancel {
+    static CANCEL: std::sync::OnceLock<relpack::Cancel> = std::sync::OnceLock::new();
+    CANCEL.get_or_init(relpack::Cancel::new)
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -327,6 +334,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Appup(args) => {
             let project = args.project;
             let mut options = BuildOptions::new(&project.path);
+            options.cancel = signal_cancel().clone();
             options.env = mix_env(project.env, &project.path);
             options.name = project.name;
             options.output_dir = args.out;
@@ -344,7 +352,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Init => {
-            for file in relpack::config::init::init(std::path::Path::new("."))? {
+            for file in relpack::tools::init::init(std::path::Path::new("."))? {
                 println!("wrote {}", file.display());
             }
             Ok(())
@@ -353,7 +361,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 fn check(path: &std::path::Path) -> anyhow::Result<()> {
-    let report = relpack::check::check(path)?;
+    let report = relpack::tools::check::check(path)?;
     for p in &report.problems {
         println!("problem: {p}");
     }
@@ -422,20 +430,21 @@ fn show_config(args: ConfigArgs) -> anyhow::Result<()> {
 fn options(args: BuildArgs) -> anyhow::Result<BuildOptions> {
     let project = args.project;
     let mut options = BuildOptions::new(&project.path);
+    options.cancel = signal_cancel().clone();
     options.env = mix_env(project.env, &project.path);
     options.name = project.name;
     options.version = args.version;
     options.output_dir = args.out;
-    options.tar = !args.no_tar;
+    options.tar = args.no_tar.then_some(false);
     options.otp_root = args.otp_root;
     options.elixir_root = args.elixir_root;
-    options.strip_beams = !args.no_strip_beams;
+    options.strip_beams = args.no_strip_beams.then_some(false);
     options.keep_chunks = args.keep_chunks;
     options.compress = args.compress.parse()?;
     options.cookie = args.cookie;
     options.cache = !args.no_cache;
-    options.executable = args.executable;
-    options.transient = args.transient;
+    options.executable = args.executable.then_some(true);
+    options.transient = args.transient.then_some(true);
     options.include_erts = args
         .include_erts
         .as_deref()
@@ -473,20 +482,18 @@ fn build(cmd: BuildCommand) -> anyhow::Result<()> {
         }
     };
     let started = std::time::Instant::now();
-    let options = options(cmd.build)?;
+    let mut options = options(cmd.build)?;
     let upgrade = &cmd.upgrade;
     anyhow::ensure!(
         upgrade.upgrade || (upgrade.upfrom.is_empty() && upgrade.upfrom_tarball.is_none()),
         "--upfrom and --upfrom-tarball need --upgrade"
     );
-    let plan = match upgrade.upgrade {
-        true => relpack::upgrade::plan(&options, &upgrade.options())?,
-        false => relpack::plan(&options)?,
-    };
+    options.upgrade = upgrade.upgrade.then(|| upgrade.options());
+    let plan = relpack::plan(&options)?;
     let planned = started.elapsed();
     show("plan", planned);
     if !cmd.json {
-        for w in &plan.warnings {
+        for w in plan.warnings() {
             eprintln!("relpack: warning: {w}");
         }
     }
@@ -494,8 +501,8 @@ fn build(cmd: BuildCommand) -> anyhow::Result<()> {
     // packages only for --json (`relpack inspect --packages` lists them).
     let (report, libraries) = std::thread::scope(|s| {
         let scan = s.spawn(|| match cmd.json {
-            true => relpack::inspect::runtime_deps(&plan),
-            false => relpack::inspect::runtime_libraries(&plan),
+            true => relpack::tools::inspect::runtime_deps(&plan),
+            false => relpack::tools::inspect::runtime_libraries(&plan),
         });
         let report = relpack::write_observed(&plan, &mut |phase, took| show(phase, took));
         (report, scan.join())
@@ -503,29 +510,29 @@ fn build(cmd: BuildCommand) -> anyhow::Result<()> {
     let report = report?;
     let libraries = libraries.map_err(|_| anyhow::anyhow!("the shared-library scan failed"))?;
     if cmd.json {
-        let phases: Vec<serde_json::Value> = std::iter::once(&("plan", planned))
-            .chain(&report.phases)
-            .map(
-                |(phase, took)| serde_json::json!({"phase": phase, "ms": took.as_secs_f64() * 1e3}),
-            )
-            .collect();
+        let plan_phase = relpack::Phase {
+            phase: "plan",
+            ms: planned.as_secs_f64() * 1e3,
+        };
+        let phases: Vec<&relpack::Phase> =
+            std::iter::once(&plan_phase).chain(&report.phases).collect();
         let json = serde_json::json!({
             "name": report.name,
             "version": report.version,
             "erts_vsn": report.erts_vsn,
             "apps": report.apps,
             "release_dir": report.release_dir,
-            "tarball": report.tarball.as_ref().map(|(path, size)| serde_json::json!({"path": path, "size": size})),
-            "executable": report.executable.as_ref().map(|(path, size)| serde_json::json!({"path": path, "size": size})),
+            "tarball": report.tarball,
+            "executable": report.executable,
             "entries": report.entries,
             "reused": report.reused,
             "phases": phases,
-            "packages": relpack::inspect::packages(&libraries),
+            "packages": relpack::tools::inspect::packages(&libraries),
             "runtime_deps": libraries,
-            "warnings": plan.warnings,
-            "upgrade": plan.upgrade.as_ref().map(|u| serde_json::json!({
+            "warnings": plan.warnings(),
+            "upgrade": plan.upgrade().zip(plan.upgrade_package()).map(|(u, package)| serde_json::json!({
                 "from": u.from_vsns,
-                "package": report.release_dir.join(relpack::upgrade::UpgradePlan::package_path(&plan)),
+                "package": report.release_dir.join(package),
                 "appups": u.appups.iter().map(|a| &a.app).collect::<Vec<_>>(),
             })),
         });
@@ -540,7 +547,7 @@ fn build(cmd: BuildCommand) -> anyhow::Result<()> {
             started.elapsed().as_secs_f64()
         );
         println!("  directory: {}", report.release_dir.display());
-        if let Some((path, size)) = &report.tarball {
+        if let Some(relpack::Written { path, size }) = &report.tarball {
             println!(
                 "  tarball:   {} ({:.1} MB, {} of {} entries unchanged)",
                 path.display(),
@@ -549,15 +556,14 @@ fn build(cmd: BuildCommand) -> anyhow::Result<()> {
                 report.entries
             );
         }
-        if let Some((path, size)) = &report.executable {
+        if let Some(relpack::Written { path, size }) = &report.executable {
             println!(
                 "  executable: {} ({:.1} MB)",
                 path.display(),
                 *size as f64 / 1e6
             );
         }
-        if let Some(u) = &plan.upgrade {
-            let package = relpack::upgrade::UpgradePlan::package_path(&plan);
+        if let Some((u, package)) = plan.upgrade().zip(plan.upgrade_package()) {
             println!(
                 "  upgrade:   from {} ({} appups), package {}",
                 u.from_vsns.join(", "),
@@ -579,10 +585,10 @@ fn image(cmd: ImageCommand) -> anyhow::Result<()> {
     );
     let out = build.out.take();
     let mut options = options(build)?;
-    options.tar = false;
+    options.tar = Some(false);
     let started = std::time::Instant::now();
     let plan = relpack::plan(&options)?;
-    for w in &plan.warnings {
+    for w in plan.warnings() {
         eprintln!("relpack: warning: {w}");
     }
     let format: relpack::image::Format = cmd.format.parse()?;
@@ -640,7 +646,7 @@ fn format_name(format: relpack::image::Format) -> &'static str {
 
 fn inspect(args: InspectArgs) -> anyhow::Result<()> {
     let plan = relpack::plan(&options(args.build)?)?;
-    let inspection = relpack::inspect::inspect(&plan)?;
+    let inspection = relpack::tools::inspect::inspect(&plan)?;
     if args.packages {
         for p in inspection.packages() {
             println!("{p}");
@@ -662,7 +668,7 @@ fn inspect(args: InspectArgs) -> anyhow::Result<()> {
 
 /// Lists the libraries the target needs, with their Debian packages when
 /// they were looked up.
-fn print_deps(libraries: &[relpack::inspect::Library], with_packages: bool) {
+fn print_deps(libraries: &[relpack::tools::inspect::Library], with_packages: bool) {
     let external: Vec<_> = libraries.iter().filter(|l| !l.bundled).collect();
     println!(
         "Runtime shared libraries the target needs ({}):",
@@ -679,7 +685,7 @@ fn print_deps(libraries: &[relpack::inspect::Library], with_packages: bool) {
             lib.needed_by.join(", ")
         );
     }
-    let packages = relpack::inspect::packages(libraries);
+    let packages = relpack::tools::inspect::packages(libraries);
     if !packages.is_empty() {
         println!("Debian packages: {}", packages.join(" "));
     } else if !with_packages && !external.is_empty() {
@@ -687,7 +693,7 @@ fn print_deps(libraries: &[relpack::inspect::Library], with_packages: bool) {
     }
 }
 
-fn print_inspection(i: &relpack::inspect::Inspection) {
+fn print_inspection(i: &relpack::tools::inspect::Inspection) {
     println!(
         "Release {} {} on ERTS {}{}",
         i.name,

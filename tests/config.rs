@@ -635,8 +635,12 @@ fn native_app_config_equals_config_reader() {
             IO.write(:io_lib.format(~c\"~tp.~n\", [Config.Reader.read!(hd(System.argv()), env: :prod, target: :host)]))";
         let theirs =
             run_ok(corpus_command(&dir, Command::new("elixir")).args(["-e", script, &name]));
-        let theirs = relpack::term::parse_consult(theirs.as_bytes()).unwrap();
-        assert_eq!(ours, relpack::term::to_compact(&theirs[0]), "{name}");
+        let theirs = relpack::formats::term::parse_consult(theirs.as_bytes()).unwrap();
+        assert_eq!(
+            ours,
+            relpack::formats::term::to_compact(&theirs[0]),
+            "{name}"
+        );
         checked += 1;
     }
     assert!(checked >= 6, "only {checked} files checked");

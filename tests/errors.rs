@@ -417,19 +417,19 @@ fn shadowed_otp_app_and_otp_mismatch_are_warnings() {
     let text = std::fs::read_to_string(p.app_file(shadowed)).unwrap();
     p.raw_app(shadowed, &text.replace("\"0.1.0\"", "\"9.9.9\""));
     let installed = installed();
-    let scm = relpack::term::Term::tuple(vec![
-        relpack::term::Term::Integer(1),
-        relpack::term::Term::tuple(vec![
-            relpack::term::Term::Binary(installed.elixir.as_bytes().to_vec()),
-            relpack::term::Term::string("99"),
+    let scm = relpack::formats::term::Term::tuple(vec![
+        relpack::formats::term::Term::Integer(1),
+        relpack::formats::term::Term::tuple(vec![
+            relpack::formats::term::Term::Binary(installed.elixir.as_bytes().to_vec()),
+            relpack::formats::term::Term::string("99"),
         ]),
-        relpack::term::Term::atom("Elixir.Mix.SCM.Path"),
+        relpack::formats::term::Term::atom("Elixir.Mix.SCM.Path"),
     ]);
     let mix_dir = p.root().join("_build/prod/lib/foo/.mix");
     std::fs::create_dir_all(&mix_dir).unwrap();
     std::fs::write(
         mix_dir.join("compile.elixir_scm"),
-        relpack::etf::encode(&scm, relpack::etf::AtomEncoding::Latin1),
+        relpack::formats::etf::encode(&scm, relpack::formats::etf::AtomEncoding::Latin1),
     )
     .unwrap();
     let out = relpack(p.root(), &["build", "--no-tar"]);

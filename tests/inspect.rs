@@ -14,11 +14,11 @@ fn inspect_json_matches_the_resolved_plan() {
 
     let plan = relpack::plan(&relpack::BuildOptions::new(&root)).unwrap();
     let apps = json["apps"].as_array().unwrap();
-    assert_eq!(apps.len(), plan.apps.len());
-    for (a, p) in apps.iter().zip(&plan.apps) {
+    assert_eq!(apps.len(), plan.apps().len());
+    for (a, p) in apps.iter().zip(plan.apps()) {
         assert_eq!(a["name"], p.name());
         assert_eq!(a["vsn"], p.vsn());
-        assert_eq!(a["start_type"], p.start_type.to_string());
+        assert_eq!(a["start_type"], p.start_type().to_string());
     }
     let order: Vec<&str> = json["boot_order"]
         .as_array()

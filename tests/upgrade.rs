@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use common::*;
-use relpack::term::{parse_consult, to_compact};
+use relpack::formats::term::{parse_consult, to_compact};
 
 const NAME: &str = "upgrader";
 

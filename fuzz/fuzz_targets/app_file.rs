@@ -3,5 +3,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = relpack::app::AppSpec::parse(data, std::path::Path::new("fuzz.app"), "fuzz");
+    let _ = relpack::formats::app::AppSpec::parse(data, std::path::Path::new("fuzz.app"), "fuzz");
 });

@@ -3,5 +3,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = relpack::elf::needed_libraries(data);
+    let _ = relpack::formats::elf::needed_libraries(data);
 });

@@ -2,7 +2,7 @@
 //! what it decoded decodes to the same term (for both atom encodings).
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use relpack::etf::{decode, encode, AtomEncoding};
+use relpack::formats::etf::{decode, encode, AtomEncoding};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(term) = decode(data) {

@@ -2,7 +2,7 @@
 //! term it read reads back to the same term.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use relpack::term::{parse_consult, to_consult_text};
+use relpack::formats::term::{parse_consult, to_consult_text};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(terms) = parse_consult(data) {

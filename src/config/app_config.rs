@@ -14,7 +14,7 @@ use crate::config::elixir::{
 };
 use crate::config::fallback;
 use crate::error::{Error, Result};
-use crate::term::Term;
+use crate::formats::term::Term;
 
 /// How the application config was evaluated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,7 +10,7 @@ use crate::config::elixir::{
 use crate::config::fallback;
 use crate::config::{text_of, Format, LoadOptions, MixProject, ReleaseSettings, Setting, Settings};
 use crate::error::{Error, Result};
-use crate::term::Term;
+use crate::formats::term::Term;
 
 /// The options Distillery 2.x accepts in `set`.
 pub const OPTIONS: &[&str] = &[
@@ -336,7 +336,7 @@ impl DistilleryDsl {
             .join(app)
             .join("ebin")
             .join(format!("{app}.app"));
-        if let Ok(spec) = crate::app::AppSpec::read(&app_file, app) {
+        if let Ok(spec) = crate::formats::app::AppSpec::read(&app_file, app) {
             return Some(spec.vsn);
         }
         [self.dir.clone(), self.dir.join("apps").join(app)]

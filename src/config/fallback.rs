@@ -20,7 +20,7 @@ use std::process::Command;
 
 use crate::config::elixir::Context;
 use crate::error::{Error, Result};
-use crate::term::{parse_consult, Term};
+use crate::formats::term::{parse_consult, Term};
 
 const SCRIPT: &str = include_str!("../../templates/fallback.exs");
 
@@ -179,7 +179,7 @@ pub fn opaque(t: &Term) -> Option<String> {
 /// A fresh file name for the evaluation's output.
 fn temp_path() -> Result<PathBuf> {
     let mut bytes = [0u8; 8];
-    getrandom::fill(&mut bytes).map_err(|e| Error::Option(format!("no OS randomness: {e}")))?;
+    getrandom::fill(&mut bytes).map_err(|e| Error::System(format!("no OS randomness: {e}")))?;
     let name: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     Ok(std::env::temp_dir().join(format!("relpack-config-{name}.term")))
 }

@@ -13,7 +13,7 @@ use crate::config::elixir::{children, keyword_pairs, line_of, Context, Evaluator
 use crate::config::fallback;
 use crate::config::{Setting, Settings};
 use crate::error::{Error, Result};
-use crate::term::Term;
+use crate::formats::term::Term;
 
 /// What `mix.exs` says.
 #[derive(Debug, Clone)]

@@ -10,25 +10,24 @@
 //!
 //! All of them are evaluated by [`elixir`], a small evaluator over a real
 //! Elixir parser. The result is plain data ([`ProjectConfig`]) that
-//! [`crate::plan`](mod@crate::plan) reads.
+//! [`crate::pipeline::plan`](mod@crate::pipeline::plan) reads.
 
 pub mod app_config;
 pub mod distillery;
-pub mod eex;
+pub(crate) mod eex;
 pub mod elixir;
-pub mod fallback;
-pub mod init;
-pub mod mix_project;
-pub mod rebar;
+pub(crate) mod fallback;
+pub(crate) mod mix_project;
+pub(crate) mod rebar;
 
 use std::path::{Path, PathBuf};
 
 use crate::config::elixir::Context;
 use crate::error::{Error, Result};
-use crate::launcher::Hook;
-use crate::plan::IncludeErts;
-use crate::resolve::StartType;
-use crate::term::Term;
+use crate::formats::term::Term;
+use crate::vocab::Hook;
+use crate::vocab::IncludeErts;
+use crate::vocab::StartType;
 
 pub use app_config::AppConfig;
 pub use mix_project::MixProject;
@@ -503,8 +502,11 @@ impl ReleaseSettings {
                 "cookie" => {
                     let c = text_of(&s.value)
                         .ok_or_else(|| at(s, "`cookie` must be an atom or a string".into()))?;
-                    if !crate::cookie::is_valid(&c) {
-                        return Err(at(s, format!("`cookie` must be {}", crate::cookie::RULE)));
+                    if !crate::vocab::is_valid_cookie(&c) {
+                        return Err(at(
+                            s,
+                            format!("`cookie` must be {}", crate::vocab::COOKIE_RULE),
+                        ));
                     }
                     r.cookie = Some(c);
                 }
@@ -598,8 +600,8 @@ impl ReleaseSettings {
                 "plugins" => {
                     for plugin in s.value.as_list().unwrap_or_default() {
                         let module = plugin.as_tuple().and_then(|t| t.first()).unwrap_or(plugin);
-                        let name =
-                            text_of(module).unwrap_or_else(|| crate::term::to_compact(module));
+                        let name = text_of(module)
+                            .unwrap_or_else(|| crate::formats::term::to_compact(module));
                         let name = name.strip_prefix("Elixir.").unwrap_or(&name).to_owned();
                         r.warnings.push(format!(
                             "{}: plugin {name}: relpack does not run Distillery plugins, so its before_assembly, after_assembly, before_package and after_package callbacks do not run; do what they do another way (an overlay, a hook) or drop the plugin",
@@ -896,7 +898,7 @@ fn settings_entries(prefix: &str, settings: &Settings) -> Vec<Entry> {
         .map(|(k, s)| {
             entry(
                 format!("{prefix}{k}"),
-                crate::term::to_compact(&s.value),
+                crate::formats::term::to_compact(&s.value),
                 &s.origin,
             )
         })
@@ -930,7 +932,7 @@ fn app_config_entries(c: &AppConfig) -> Vec<Entry> {
         ),
         entry(
             "app_config",
-            crate::term::to_compact(&c.config),
+            crate::formats::term::to_compact(&c.config),
             files.join(", "),
         ),
     ];

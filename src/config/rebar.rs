@@ -16,9 +16,9 @@ use std::path::Path;
 
 use super::{Format, Overlay, ReleaseSettings, Setting, Settings};
 use crate::error::{Error, IoContext, Result};
-use crate::plan::IncludeErts;
-use crate::resolve::StartType;
-use crate::term::{parse_consult, to_compact, Term};
+use crate::formats::term::{parse_consult, to_compact, Term};
+use crate::vocab::IncludeErts;
+use crate::vocab::StartType;
 
 const NO_EFFECT: &[&str] = &[
     "extended_start_script",

@@ -392,7 +392,7 @@ mod tests {
                 None,
             ),
         ]);
-        let upper = crate::archive::gzip(&upper).unwrap();
+        let upper = crate::pipeline::archive::gzip(&upper, 2).unwrap();
         let config = format!(
             r#"{{"architecture":"{architecture}","os":"linux","config":{{"Env":["PATH=/bin"]}}}}"#
         );

@@ -3,13 +3,15 @@
 //! 0:0 unless an entry is the application user's by design), gzip-compressed
 //! by the tarball's own compressor, with the digests OCI names it by.
 
+use crate::pipeline::plan::ReleasePlan;
+use crate::util::cancel::Cancel;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use sha2::{Digest, Sha256};
 
-use crate::digest::hex;
 use crate::error::{IoContext, Result};
+use crate::formats::digest::hex;
 
 /// Who owns an entry: root, or the image's application user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,11 +113,11 @@ impl Tree {
 
     /// The layer's tar: entries in path order (a directory before what is
     /// in it), every header fixed but for path, type, mode, owner, size.
-    pub fn tar(&self, mtime: u64) -> Result<Vec<u8>> {
+    pub fn tar(&self, mtime: u64, cancel: &Cancel) -> Result<Vec<u8>> {
         let mut builder = tar::Builder::new(Vec::new());
         let fail = |path: &str| PathBuf::from(format!("/{path}"));
         for (path, node) in &self.nodes {
-            crate::fsutil::check_interrupted()?;
+            cancel.check()?;
             let mut header = tar::Header::new_gnu();
             header.set_mtime(mtime);
             let (uid, gid) = match node {
@@ -187,11 +189,12 @@ pub(crate) fn sha256(bytes: &[u8]) -> String {
 }
 
 impl Tree {
-    /// The tree as a compressed layer blob.
-    pub fn blob(&self, comment: String, mtime: u64) -> Result<Blob> {
-        let tar = self.tar(mtime)?;
-        let bytes =
-            crate::archive::gzip(&tar).at(PathBuf::from("image layer"), "cannot compress")?;
+    /// The tree as a compressed layer blob, with the plan's modification
+    /// time, jobs and cancellation.
+    pub fn blob(&self, comment: String, plan: &ReleasePlan) -> Result<Blob> {
+        let tar = self.tar(plan.mtime, &plan.cancel)?;
+        let bytes = crate::pipeline::archive::gzip(&tar, plan.jobs)
+            .at(PathBuf::from("image layer"), "cannot compress")?;
         Ok(Blob {
             comment,
             media_type: GZIP_LAYER.into(),
@@ -218,8 +221,8 @@ mod tests {
         );
         tree.link("bin", "usr/bin");
         tree.dir("tmp", 0o1777, Owner::ROOT);
-        let tar = tree.tar(7).unwrap();
-        assert_eq!(tar, tree.tar(7).unwrap());
+        let tar = tree.tar(7, &Cancel::new()).unwrap();
+        assert_eq!(tar, tree.tar(7, &Cancel::new()).unwrap());
         let mut archive = tar::Archive::new(tar.as_slice());
         let entries: Vec<(String, u32, u64)> = archive
             .entries()

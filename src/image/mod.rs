@@ -32,9 +32,9 @@ use std::str::FromStr;
 use serde_json::{json, Value};
 
 use crate::error::{Error, IoContext, Result};
-use crate::fsutil::TempPath;
-use crate::inputs::Origin;
-use crate::plan::ReleasePlan;
+use crate::pipeline::inputs::Origin;
+use crate::pipeline::plan::ReleasePlan;
+use crate::util::fs::TempPath;
 use layer::{file_mode, sha256, Blob, Owner, Source, Tree};
 
 /// Where the release is in the image (its `WorkingDir`).
@@ -207,7 +207,7 @@ pub fn write_image(plan: &ReleasePlan, options: &ImageOptions) -> Result<ImageRe
     // stops the build before the release is.
     let tmp = TempPath::beside(&options.out)?;
     crate::write(plan)?;
-    let mtime = crate::archive::source_date_epoch();
+    let mtime = plan.mtime;
     let mut layers: Vec<Blob> = Vec::new();
     let mut runtime = Tree::default();
     match &base {
@@ -225,9 +225,9 @@ pub fn write_image(plan: &ReleasePlan, options: &ImageOptions) -> Result<ImageRe
             }
         }
         None => {
-            let libraries = crate::inspect::runtime_libraries(plan);
+            let libraries = crate::tools::inspect::runtime_libraries(plan);
             let bin = plan.otp.erts_dir().join("bin");
-            let executables: Vec<PathBuf> = crate::assemble::ERTS_RUNTIME
+            let executables: Vec<PathBuf> = crate::pipeline::assemble::ERTS_RUNTIME
                 .iter()
                 .map(|n| bin.join(n))
                 .collect();
@@ -239,7 +239,7 @@ pub fn write_image(plan: &ReleasePlan, options: &ImageOptions) -> Result<ImageRe
             warnings.extend(found);
             layers.push(tree.blob(
                 "relpack base: the build machine's libraries, loader, shell and tools".into(),
-                mtime,
+                plan,
             )?);
         }
     }
@@ -250,7 +250,7 @@ pub fn write_image(plan: &ReleasePlan, options: &ImageOptions) -> Result<ImageRe
         (app, "the project's applications, bin/ and releases/"),
     ] {
         if !tree.is_empty() {
-            layers.push(tree.blob(comment.into(), mtime)?);
+            layers.push(tree.blob(comment.into(), plan)?);
         }
     }
 
@@ -306,7 +306,7 @@ pub fn write_image(plan: &ReleasePlan, options: &ImageOptions) -> Result<ImageRe
     files.insert("index.json".into(), &index);
     files.insert("manifest.json".into(), &docker_manifest);
     files.insert("oci-layout".into(), br#"{"imageLayoutVersion":"1.0.0"}"#);
-    write_layout(tmp, &options.out, options.format, &files, mtime)?;
+    write_layout(tmp, &options.out, options.format, &files, plan)?;
 
     Ok(ImageReport {
         path: options.out.clone(),
@@ -380,8 +380,8 @@ fn check_base(plan: &ReleasePlan, base: &base::BaseImage, path: &Path) -> Result
             missing.join(", ")
         ));
     }
-    let dirs = crate::inspect::library_dirs();
-    for lib in crate::inspect::runtime_libraries(plan) {
+    let dirs = crate::tools::inspect::library_dirs();
+    for lib in crate::tools::inspect::runtime_libraries(plan) {
         let found = lib.bundled
             || dirs
                 .iter()
@@ -628,15 +628,16 @@ fn write_layout(
     dest: &Path,
     format: Format,
     files: &BTreeMap<String, &[u8]>,
-    mtime: u64,
+    plan: &ReleasePlan,
 ) -> Result<()> {
+    let mtime = plan.mtime;
     match format {
         Format::OciArchive => {
             let file = std::fs::File::create(tmp.path()).at(dest, "cannot create the image")?;
             let mut builder = tar::Builder::new(std::io::BufWriter::new(file));
             let mut dirs: Vec<&str> = Vec::new();
             for (path, bytes) in files {
-                crate::fsutil::check_interrupted()?;
+                plan.cancel.check()?;
                 for (i, _) in path.match_indices('/') {
                     let dir = &path[..i];
                     if !dirs.contains(&dir) {
@@ -666,7 +667,7 @@ fn write_layout(
         }
         Format::OciDir => {
             for (path, bytes) in files {
-                crate::fsutil::check_interrupted()?;
+                plan.cancel.check()?;
                 let target = tmp.path().join(path);
                 if let Some(parent) = target.parent() {
                     std::fs::create_dir_all(parent).at(dest, "cannot create the image")?;

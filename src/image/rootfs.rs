@@ -14,8 +14,8 @@ use std::collections::{BTreeSet, VecDeque};
 use super::layer::{file_mode, Owner, Source, Tree};
 use super::view::{resolve, Host, Kind, View};
 use super::{AppUser, RELEASE_ROOT};
-use crate::elf;
-use crate::inspect::{find_library, Library};
+use crate::formats::elf;
+use crate::tools::inspect::{find_library, Library};
 
 /// The commands `templates/launcher.sh` and `templates/erl.sh` run that
 /// are not built into a POSIX shell (dash, busybox sh). The test below
@@ -116,7 +116,7 @@ impl Closure {
 }
 
 /// The default base layer for a release whose ELF files need `libraries`
-/// (as [`crate::inspect::runtime_libraries`] reports them) and whose
+/// (as [`crate::tools::inspect::runtime_libraries`] reports them) and whose
 /// ERTS executables are `executables` (host paths, for their loader).
 /// Returns the layer and warnings (a library or tool the host lacks).
 pub(crate) fn host_base(

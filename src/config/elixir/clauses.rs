@@ -9,7 +9,7 @@ use tree_sitter::Node;
 
 use super::{children, nil, truthy, Arg, Call, Dsl, Evaluator};
 use crate::error::{Error, Result};
-use crate::term::Term;
+use crate::formats::term::Term;
 
 /// The head of a `def` clause.
 struct Head<'s> {

@@ -12,7 +12,7 @@ use super::{
     Source,
 };
 use crate::error::{Error, Result};
-use crate::term::Term;
+use crate::formats::term::Term;
 
 impl<'s> Evaluator<'s> {
     /// An evaluator for `source` with no variables bound yet.
@@ -691,7 +691,7 @@ impl<'s> Evaluator<'s> {
             return Err(self.unsupported(at, "Mix.Project.config()"));
         };
         access(project, key).ok_or_else(|| {
-            let key = crate::term::to_compact(key);
+            let key = crate::formats::term::to_compact(key);
             self.unsupported(
                 at,
                 format!("Mix.Project.config()[:{key}], a key project/0 does not set"),
@@ -907,7 +907,7 @@ fn dedent_heredoc(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::super::tests::{eval_text, eval_with};
-    use crate::term::Term;
+    use crate::formats::term::Term;
 
     const NOT_NATIVE: &str = "not in the subset relpack evaluates natively";
 
@@ -989,7 +989,7 @@ mod tests {
         };
         let value = |code: &str| {
             eval_with(code, project())
-                .map(|(t, _)| crate::term::to_compact(&t))
+                .map(|(t, _)| crate::formats::term::to_compact(&t))
                 .unwrap_or_else(|e| e.to_string())
         };
         for code in [

@@ -30,7 +30,7 @@ use std::path::{Path, PathBuf};
 use tree_sitter::{Node, Parser, Tree};
 
 use crate::error::{Error, Result};
-use crate::term::Term;
+use crate::formats::term::Term;
 
 /// A parsed `.exs` file.
 pub(crate) struct Source {
@@ -57,7 +57,7 @@ impl Source {
         let mut parser = Parser::new();
         parser
             .set_language(&tree_sitter_elixir::LANGUAGE.into())
-            .map_err(|e| Error::Option(format!("the Elixir grammar does not load: {e}")))?;
+            .map_err(|e| Error::System(format!("the Elixir grammar does not load: {e}")))?;
         let tree = parser.parse(&text, None).ok_or_else(|| Error::Parse {
             path: path.to_owned(),
             line: 1,
@@ -330,7 +330,7 @@ pub(super) mod tests {
     /// `code`'s value, compact (`[{a,1}]`), or its error as a message.
     pub(in crate::config::elixir) fn eval_text(code: &str) -> String {
         match eval_with(code, None) {
-            Ok((t, _)) => crate::term::to_compact(&t),
+            Ok((t, _)) => crate::formats::term::to_compact(&t),
             Err(e) => e.to_string(),
         }
     }
@@ -343,7 +343,7 @@ pub(super) mod tests {
     fn literals() {
         let t = eval("[a: 1_000, b: {:x, \"y#{1 + 1}\\n\", 'c'}, c: %{\"k\" => 2.5}, d: ~w(p q)a, e: :\"q a\", f: 0x1f]").unwrap();
         assert_eq!(
-            crate::term::to_compact(&t),
+            crate::formats::term::to_compact(&t),
             "[{a,1000},{b,{x,<<\"y2\\n\"/utf8>>,\"c\"}},{c,#{<<\"k\"/utf8>> => 2.5}},{d,[p,q]},{e,'q a'},{f,31}]"
         );
     }
@@ -352,7 +352,7 @@ pub(super) mod tests {
     fn variables_pipes_and_control_flow() {
         let code = "x = \" v \" |> String.trim()\ny = if Mix.env() == :prod, do: x <> \"!\", else: nil\ncase y do\n  nil -> :none\n  v -> {v, not false}\nend";
         assert_eq!(
-            crate::term::to_compact(&eval(code).unwrap()),
+            crate::formats::term::to_compact(&eval(code).unwrap()),
             "{<<\"v!\"/utf8>>,true}"
         );
     }
@@ -376,7 +376,7 @@ pub(super) mod tests {
         };
         let merged = Term::List(keyword_merge(a, b, &mut |_, _, n| n));
         assert_eq!(
-            crate::term::to_compact(&merged),
+            crate::formats::term::to_compact(&merged),
             "[{a,1},{c,3},{b,20},{d,4}]"
         );
     }

@@ -8,7 +8,7 @@ use tree_sitter::Node;
 
 use super::{access, binary, boolean, keyword_merge, keyword_pairs, nil, Evaluator};
 use crate::error::Result;
-use crate::term::Term;
+use crate::formats::term::Term;
 
 impl<'s> Evaluator<'s> {
     /// The standard-library functions config files call, evaluated at
@@ -156,7 +156,7 @@ impl<'s> Evaluator<'s> {
                     node,
                     format!(
                         "Keyword.fetch!: key {} not found (KeyError)",
-                        crate::term::to_compact(k)
+                        crate::formats::term::to_compact(k)
                     ),
                 )
             })?,
@@ -210,7 +210,7 @@ impl<'s> Evaluator<'s> {
                     [("case", "lower")] => true,
                     _ => return Err(bad()),
                 };
-                let hex = crate::digest::hex(b);
+                let hex = crate::formats::digest::hex(b);
                 binary(&if lower { hex } else { hex.to_uppercase() })
             }
             ("Base", "encode64" | "url_encode64", [Term::Binary(b), rest @ ..]) => {
@@ -469,7 +469,7 @@ mod tests {
             ("Base.url_encode64(<<255, 254>>)", "__4="),
             ("Base.url_encode64(<<251, 255>>, padding: false)", "-_8"),
         ] {
-            let expected = crate::term::to_compact(&super::binary(value));
+            let expected = crate::formats::term::to_compact(&super::binary(value));
             assert_eq!(eval_text(code), expected, "{code}");
         }
         let err = eval_text(":crypto.hash(:blake2b, \"x\")");
@@ -485,7 +485,7 @@ mod tests {
     fn strong_rand_bytes_are_random_and_warned_about() {
         let code = "a = :crypto.strong_rand_bytes(32)\nb = :crypto.strong_rand_bytes(32)\n{byte_size(a), a == b}";
         let (value, warnings) = eval_with(code, None).unwrap();
-        assert_eq!(crate::term::to_compact(&value), "{32,false}");
+        assert_eq!(crate::formats::term::to_compact(&value), "{32,false}");
         assert_eq!(warnings.len(), 2, "{warnings:?}");
         assert!(
             warnings[0]

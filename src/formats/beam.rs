@@ -1,0 +1,292 @@
+//! Stripping BEAM files: keep the chunks the runtime needs, drop debug
+//! info, docs and compiler metadata, as `mix release` does with
+//! `strip_beams: true`.
+//!
+//! A BEAM file is an IFF container: `FOR1`, a big-endian u32 size of what
+//! follows, `BEAM`, then chunks of `id(4) size(u32) data` each padded to a
+//! multiple of 4 bytes. Stripping copies the kept chunks byte for byte in
+//! the order of the keep list, which is what `beam_lib:build_module/1`
+//! writes for the chunks `beam_lib:chunks/3` returns: with the default list
+//! the result is byte-identical to `mix release`'s. The input is validated
+//! before anything is copied, so a truncated or foreign file is an error,
+//! never a panic or a huge allocation.
+
+use std::io::Read;
+
+/// A chunk identifier such as `*b"Code"`.
+pub type ChunkId = [u8; 4];
+
+/// What is kept by default, in this order: the chunks `mix release`
+/// (Elixir 1.14) keeps, `Attr` among them since libraries read module
+/// attributes at run time.
+pub const DEFAULT_KEEP: &[ChunkId] = &[
+    *b"Atom", *b"AtU8", *b"Attr", *b"Code", *b"StrT", *b"ImpT", *b"ExpT", *b"FunT", *b"LitT",
+    *b"Line",
+];
+
+/// Why a file could not be stripped.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BeamError {
+    /// The file does not start with the `FOR1 ... BEAM` header.
+    #[error("not a BEAM file (no FOR1/BEAM header)")]
+    NotBeam,
+    /// The header's size is larger than the file.
+    #[error("truncated: the header promises {expected} bytes, the file has {actual}")]
+    Truncated {
+        /// Bytes the header announces.
+        expected: u64,
+        /// Bytes the file has.
+        actual: u64,
+    },
+    /// A chunk's size runs past the end of the file.
+    #[error("chunk at offset {offset} runs past the end of the file")]
+    BadChunk {
+        /// Byte offset of the chunk header.
+        offset: usize,
+    },
+    /// A gzip-compressed BEAM whose compression is broken.
+    #[error("gzip-compressed BEAM does not decompress: {0}")]
+    Gzip(String),
+}
+
+/// Parses a chunk id given on the command line (`Dbgi`, `Docs`, ...).
+pub fn parse_chunk_id(text: &str) -> Option<ChunkId> {
+    let bytes: ChunkId = text.as_bytes().try_into().ok()?;
+    bytes.iter().all(u8::is_ascii_graphic).then_some(bytes)
+}
+
+/// Returns `beam` with only the chunks in `keep`, in `keep`'s order. A
+/// gzip-compressed BEAM (which the VM also loads) is decompressed first.
+pub fn strip(beam: &[u8], keep: &[ChunkId]) -> Result<Vec<u8>, BeamError> {
+    if beam.starts_with(&[0x1f, 0x8b]) {
+        let mut raw = Vec::new();
+        flate2::read::GzDecoder::new(beam)
+            .read_to_end(&mut raw)
+            .map_err(|e| BeamError::Gzip(e.to_string()))?;
+        return strip(&raw, keep);
+    }
+    let chunks = chunks(beam)?;
+    let kept: Vec<&[u8]> = keep
+        .iter()
+        .filter_map(|k| chunks.iter().find(|c| c.starts_with(k)).copied())
+        .collect();
+    let body: usize = kept.iter().map(|c| padded(c.len())).sum();
+    let mut out = Vec::with_capacity(12 + body);
+    out.extend_from_slice(b"FOR1");
+    // No larger than the input's own 32-bit size field.
+    out.extend_from_slice(&((4 + body) as u32).to_be_bytes());
+    out.extend_from_slice(b"BEAM");
+    for chunk in kept {
+        out.extend_from_slice(chunk);
+        out.resize(out.len() + padded(chunk.len()) - chunk.len(), 0);
+    }
+    Ok(out)
+}
+
+/// The ids of the chunks in `beam`, in file order.
+pub fn chunk_ids(beam: &[u8]) -> Result<Vec<ChunkId>, BeamError> {
+    Ok(chunks(beam)?
+        .iter()
+        .map(|c| [c[0], c[1], c[2], c[3]])
+        .collect())
+}
+
+/// The data of chunk `id` (without its header), if `beam` has one.
+pub fn chunk<'a>(beam: &'a [u8], id: &ChunkId) -> Result<Option<&'a [u8]>, BeamError> {
+    Ok(chunks(beam)?
+        .into_iter()
+        .find(|c| c.starts_with(id))
+        .map(|c| &c[8..]))
+}
+
+/// The module attributes (`Attr` chunk) as `(name, value)` pairs, in
+/// file order: `behaviour`, `vsn`, ... A module without the chunk has none.
+pub fn attributes(beam: &[u8]) -> Result<Vec<(String, crate::formats::term::Term)>, BeamError> {
+    use crate::formats::term::Term;
+    let chunks = chunks(beam)?;
+    let Some(attr) = chunks.iter().find(|c| c.starts_with(b"Attr")) else {
+        return Ok(Vec::new());
+    };
+    let term = crate::formats::etf::decode_lossy(&attr[8..])
+        .map_err(|_| BeamError::BadChunk { offset: 0 })?;
+    Ok(term
+        .as_list()
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|item| match item.as_tuple()? {
+            [Term::Atom(name), value] => Some((name.clone(), value.clone())),
+            _ => None,
+        })
+        .collect())
+}
+
+/// Each chunk as `id size data`, without padding, checked to lie inside
+/// the container.
+fn chunks(beam: &[u8]) -> Result<Vec<&[u8]>, BeamError> {
+    if beam.len() < 12 || &beam[0..4] != b"FOR1" || &beam[8..12] != b"BEAM" {
+        return Err(BeamError::NotBeam);
+    }
+    let declared = u32::from_be_bytes([beam[4], beam[5], beam[6], beam[7]]) as u64;
+    if declared < 4 || declared + 8 > beam.len() as u64 {
+        return Err(BeamError::Truncated {
+            expected: declared + 8,
+            actual: beam.len() as u64,
+        });
+    }
+    let end = declared as usize + 8;
+    let mut out = Vec::new();
+    let mut pos = 12;
+    while pos < end {
+        if end - pos < 8 {
+            return Err(BeamError::BadChunk { offset: pos });
+        }
+        let size = u32::from_be_bytes([beam[pos + 4], beam[pos + 5], beam[pos + 6], beam[pos + 7]])
+            as usize;
+        let data_end = (pos + 8)
+            .checked_add(size)
+            .filter(|&e| e <= end)
+            .ok_or(BeamError::BadChunk { offset: pos })?;
+        out.push(&beam[pos..data_end]);
+        // The last chunk's padding may be missing.
+        pos = padded(data_end).min(end);
+    }
+    Ok(out)
+}
+
+fn padded(n: usize) -> usize {
+    n.div_ceil(4) * 4
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chunk(id: &[u8; 4], data: &[u8]) -> Vec<u8> {
+        let mut c = id.to_vec();
+        c.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        c.extend_from_slice(data);
+        c.resize(padded(c.len()), 0);
+        c
+    }
+
+    fn beam(chunks: &[Vec<u8>]) -> Vec<u8> {
+        let body: Vec<u8> = chunks.concat();
+        let mut b = b"FOR1".to_vec();
+        b.extend_from_slice(&(body.len() as u32 + 4).to_be_bytes());
+        b.extend_from_slice(b"BEAM");
+        b.extend_from_slice(&body);
+        b
+    }
+
+    #[test]
+    fn attributes_are_read_past_a_128_bit_vsn() {
+        use crate::formats::term::Term;
+        let attrs = Term::List(vec![
+            Term::tuple(vec![
+                Term::atom("vsn"),
+                Term::List(vec![Term::Integer(300)]),
+            ]),
+            Term::tuple(vec![
+                Term::atom("behaviour"),
+                Term::List(vec![Term::atom("Elixir.Config.Provider")]),
+            ]),
+        ]);
+        let mut etf = crate::formats::etf::encode(&attrs, crate::formats::etf::AtomEncoding::Utf8);
+        // The vsn's 300 (INTEGER_EXT) becomes what the compiler writes: a
+        // 16-byte MD5 (SMALL_BIG_EXT).
+        let at = etf.windows(5).position(|w| w == [98, 0, 0, 1, 44]).unwrap();
+        etf.splice(at..at + 5, [110, 16, 0].into_iter().chain([0xab; 16]));
+        let module = beam(&[chunk(b"AtU8", b"atoms"), chunk(b"Attr", &etf)]);
+        let read = attributes(&module).unwrap();
+        assert_eq!(
+            read[0],
+            ("vsn".into(), Term::List(vec![Term::atom("$big_integer")]))
+        );
+        assert_eq!(read[1].0, "behaviour");
+        assert!(attributes(&beam(&[chunk(b"Code", b"x")]))
+            .unwrap()
+            .is_empty());
+    }
+
+    #[test]
+    fn keeps_listed_chunks_in_list_order_and_drops_the_rest() {
+        let input = beam(&[
+            chunk(b"AtU8", b"atoms"),
+            chunk(b"Code", b"code!!"),
+            chunk(b"Dbgi", &[7; 1000]),
+            chunk(b"Attr", b"attributes"),
+            chunk(b"Docs", b"docs"),
+        ]);
+        let out = strip(&input, DEFAULT_KEEP).unwrap();
+        assert_eq!(
+            out,
+            beam(&[
+                chunk(b"AtU8", b"atoms"),
+                chunk(b"Attr", b"attributes"),
+                chunk(b"Code", b"code!!"),
+            ])
+        );
+        assert_eq!(chunk_ids(&out).unwrap(), [*b"AtU8", *b"Attr", *b"Code"]);
+        let mut keep = DEFAULT_KEEP.to_vec();
+        keep.push(*b"Docs");
+        assert_eq!(
+            chunk_ids(&strip(&input, &keep).unwrap()).unwrap(),
+            [*b"AtU8", *b"Attr", *b"Code", *b"Docs"]
+        );
+    }
+
+    #[test]
+    fn stripping_is_idempotent_and_reads_gzipped_beams() {
+        let input = beam(&[chunk(b"Code", b"abc"), chunk(b"CInf", b"info")]);
+        let once = strip(&input, DEFAULT_KEEP).unwrap();
+        assert_eq!(strip(&once, DEFAULT_KEEP).unwrap(), once);
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+        std::io::Write::write_all(&mut gz, &input).unwrap();
+        assert_eq!(strip(&gz.finish().unwrap(), DEFAULT_KEEP).unwrap(), once);
+    }
+
+    #[test]
+    fn hostile_input_is_an_error_not_a_panic() {
+        let good = beam(&[chunk(b"Code", b"abcdef"), chunk(b"Attr", b"xy")]);
+        for n in 0..good.len() {
+            assert!(
+                strip(&good[..n], DEFAULT_KEEP).is_err(),
+                "prefix {n} accepted"
+            );
+        }
+        assert_eq!(
+            strip(b"hello world!", DEFAULT_KEEP),
+            Err(BeamError::NotBeam)
+        );
+        let mut huge_chunk = good.clone();
+        huge_chunk[16..20].copy_from_slice(&u32::MAX.to_be_bytes());
+        assert!(matches!(
+            strip(&huge_chunk, DEFAULT_KEEP),
+            Err(BeamError::BadChunk { offset: 12 })
+        ));
+        let mut small = good.clone();
+        small[4..8].copy_from_slice(&2u32.to_be_bytes());
+        assert!(strip(&small, DEFAULT_KEEP).is_err());
+        assert!(matches!(
+            strip(&[0x1f, 0x8b, 8, 0, 1, 2], DEFAULT_KEEP),
+            Err(BeamError::Gzip(_))
+        ));
+        // Pseudo-random garbage after a valid header.
+        let mut x: u32 = 12345;
+        for _ in 0..200 {
+            let mut b = b"FOR1\0\0\0\x40BEAM".to_vec();
+            for _ in 0..60 {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                b.push((x >> 16) as u8);
+            }
+            let _ = strip(&b, DEFAULT_KEEP);
+        }
+    }
+
+    #[test]
+    fn chunk_ids_are_four_printable_bytes() {
+        assert_eq!(parse_chunk_id("Dbgi"), Some(*b"Dbgi"));
+        assert_eq!(parse_chunk_id("Dbg"), None);
+        assert_eq!(parse_chunk_id("Db i"), None);
+    }
+}

@@ -1,0 +1,373 @@
+//! `relpack check`: validates a release directory or tarball on its own,
+//! whoever built it, before it ships.
+//!
+//! It checks what a boot needs: `releases/start_erl.data` and the `.rel`
+//! agree; every application of the `.rel` is present with its `.app` and
+//! the `.beam` of every module it lists; each `.boot` decodes to the term
+//! of its `.script`, and every code path of the script exists; ERTS is
+//! complete when bundled; the launcher is executable. It also checks what
+//! must not ship: symlinks, absolute or `..` paths in a tarball,
+//! world-writable files, a cookie others can read.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Component, Path, PathBuf};
+
+use crate::error::{IoContext, Result};
+use crate::formats::app::AppSpec;
+use crate::formats::etf;
+use crate::formats::term::{parse_consult, Term};
+use crate::pipeline::executable;
+use crate::util::fs::TempPath;
+
+/// The outcome of a check: what was looked at and what is wrong.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct CheckReport {
+    /// The release name from the `.rel` file.
+    pub name: String,
+    /// The release version from the `.rel` file.
+    pub version: String,
+    /// Number of applications checked.
+    pub apps: usize,
+    /// Number of listed modules whose `.beam` file is present.
+    pub modules: usize,
+    /// Each problem as one line naming the file.
+    pub problems: Vec<String>,
+}
+
+impl CheckReport {
+    /// Whether no problems were found.
+    pub fn ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// Checks the release directory, `.tar.gz` or one-file executable at
+/// `path` (an executable's payload first against its digest).
+pub fn check(path: &Path) -> Result<CheckReport> {
+    if path.is_dir() {
+        return Ok(check_dir(path, true));
+    }
+    let tar: Box<dyn std::io::Read> = match executable::read_header(path)? {
+        Some(header) => {
+            if let Err(problem) = executable::verify(path, &header)? {
+                return Ok(CheckReport {
+                    name: header.name,
+                    version: header.vsn,
+                    problems: vec![format!("{}: {problem}", path.display())],
+                    ..CheckReport::default()
+                });
+            }
+            executable::payload(path, &header)?
+        }
+        None => Box::new(flate2::read::GzDecoder::new(
+            fs::File::open(path).at(path, "cannot open")?,
+        )),
+    };
+    let scratch = TempPath::beside(&std::env::temp_dir().join("relpack-check"))?;
+    fs::create_dir_all(scratch.path()).at(scratch.path(), "cannot create a scratch directory")?;
+    let mut problems = unpack_checked(path, tar, scratch.path())?;
+    let mut report = check_dir(scratch.path(), false);
+    problems.append(&mut report.problems);
+    // Name files as the tarball holds them, not by the scratch path.
+    let prefix = format!("{}/", scratch.path().display());
+    report.problems = problems
+        .into_iter()
+        .map(|p| p.replace(&prefix, &format!("{}:", path.display())))
+        .collect();
+    Ok(report)
+}
+
+/// Unpacks a tarball, refusing (and reporting) entries that could write
+/// outside the destination or are links.
+fn unpack_checked(tarball: &Path, tar: Box<dyn std::io::Read>, dest: &Path) -> Result<Vec<String>> {
+    let mut archive = tar::Archive::new(tar);
+    let mut problems = Vec::new();
+    let entries = archive.entries().at(tarball, "not a gzip-compressed tar")?;
+    for entry in entries {
+        let mut entry = entry.at(tarball, "corrupt tarball")?;
+        let name = entry.path().at(tarball, "corrupt tarball")?.into_owned();
+        let unsafe_path = name.components().any(|c| {
+            matches!(
+                c,
+                Component::ParentDir | Component::RootDir | Component::Prefix(_)
+            )
+        });
+        if unsafe_path {
+            problems.push(format!(
+                "{}: entry `{}` escapes the release",
+                tarball.display(),
+                name.display()
+            ));
+            continue;
+        }
+        let kind = entry.header().entry_type();
+        if kind.is_symlink() || kind.is_hard_link() {
+            problems.push(format!(
+                "{}: entry `{}` is a link",
+                tarball.display(),
+                name.display()
+            ));
+            continue;
+        }
+        entry.unpack_in(dest).at(tarball, "cannot unpack")?;
+    }
+    Ok(problems)
+}
+
+/// `directory`: a release directory, which may keep the releases an
+/// upgrade starts from (a tarball holds only its own).
+fn check_dir(root: &Path, directory: bool) -> CheckReport {
+    let mut c = Checker {
+        root: root.to_owned(),
+        report: CheckReport::default(),
+        directory,
+    };
+    c.run();
+    c.report
+}
+
+struct Checker {
+    root: PathBuf,
+    report: CheckReport,
+    directory: bool,
+}
+
+impl Checker {
+    fn problem(&mut self, path: &Path, what: impl std::fmt::Display) {
+        self.report
+            .problems
+            .push(format!("{}: {what}", path.display()));
+    }
+
+    fn consult(&mut self, path: &Path) -> Option<Vec<Term>> {
+        match fs::read(path) {
+            Err(e) => self.problem(path, format!("cannot read: {e}")),
+            Ok(bytes) => match parse_consult(&bytes) {
+                Ok(t) => return Some(t),
+                Err(e) => self.problem(path, format!("does not parse: {e}")),
+            },
+        }
+        None
+    }
+
+    fn run(&mut self) {
+        let start_erl = self.root.join("releases/start_erl.data");
+        let Ok(text) = fs::read_to_string(&start_erl) else {
+            return self.problem(&start_erl, "missing: not a release directory");
+        };
+        let (erts_vsn, vsn) = match text.split_whitespace().collect::<Vec<_>>()[..] {
+            [e, v] => (e.to_owned(), v.to_owned()),
+            _ => return self.problem(&start_erl, "expected `<erts vsn> <release vsn>`"),
+        };
+        let vsn_dir = self.root.join("releases").join(&vsn);
+        let rels: Vec<PathBuf> = fs::read_dir(&vsn_dir)
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "rel"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let [rel_path] = rels.as_slice() else {
+            return self.problem(
+                &vsn_dir,
+                format!("expected one .rel file, found {}", rels.len()),
+            );
+        };
+        let Some(rel) = self.consult(rel_path) else {
+            return;
+        };
+        let Some((name, rel_vsn, rel_erts, apps)) = parse_rel(&rel) else {
+            return self.problem(rel_path, "not `{release, {Name, Vsn}, {erts, Vsn}, Apps}`");
+        };
+        self.report.name = name.clone();
+        self.report.version = rel_vsn.clone();
+        if rel_vsn != vsn || rel_erts != erts_vsn {
+            self.problem(
+                rel_path,
+                format!("says {rel_vsn} on ERTS {rel_erts}, start_erl.data says {vsn} on ERTS {erts_vsn}"),
+            );
+        }
+        let erts_dir = self.root.join(format!("erts-{erts_vsn}"));
+        let bundled = erts_dir.is_dir();
+        if bundled {
+            for exe in [
+                "bin/erl",
+                "bin/erlexec",
+                "bin/beam.smp",
+                "bin/erl_child_setup",
+            ] {
+                self.executable(&erts_dir.join(exe));
+            }
+        }
+        for (app, app_vsn) in &apps {
+            self.check_app(app, app_vsn, bundled);
+        }
+        for boot in ["start", "start_clean"] {
+            self.check_boot(&vsn_dir, boot, bundled);
+        }
+        let upgrade = crate::pipeline::upgrade::check::relup_problems(
+            &self.root,
+            &name,
+            &vsn,
+            &apps,
+            self.directory,
+        );
+        self.report.problems.extend(upgrade);
+        self.consult(&vsn_dir.join("sys.config"));
+        if !vsn_dir.join("vm.args").is_file() {
+            self.problem(&vsn_dir.join("vm.args"), "missing");
+        }
+        self.executable(&self.root.join("bin").join(&name));
+        let cookie = self.root.join("releases/COOKIE");
+        match fs::metadata(&cookie) {
+            Err(_) => self.problem(&cookie, "missing"),
+            Ok(m) if m.permissions().mode() & 0o077 != 0 => {
+                self.problem(&cookie, "readable by others: chmod 600")
+            }
+            Ok(_) => {}
+        }
+        self.check_tree();
+    }
+
+    fn executable(&mut self, path: &Path) {
+        match fs::metadata(path) {
+            Err(_) => self.problem(path, "missing"),
+            Ok(m) if m.permissions().mode() & 0o111 == 0 => self.problem(path, "not executable"),
+            Ok(_) => {}
+        }
+    }
+
+    fn check_app(&mut self, app: &str, vsn: &str, bundled: bool) {
+        let dir = self.root.join("lib").join(format!("{app}-{vsn}"));
+        if !dir.is_dir() {
+            // Without ERTS the OTP applications come from the target's Erlang.
+            if bundled || !self.script_uses_root(app, vsn) {
+                self.problem(
+                    &dir,
+                    format!("missing: application {app} {vsn} of the .rel"),
+                );
+            }
+            return;
+        }
+        self.report.apps += 1;
+        let ebin = dir.join("ebin");
+        let app_file = ebin.join(format!("{app}.app"));
+        let spec = match AppSpec::read(&app_file, app) {
+            Ok(s) => s,
+            Err(e) => return self.report.problems.push(e.to_string()),
+        };
+        if spec.vsn != vsn {
+            self.problem(
+                &app_file,
+                format!("vsn {} but the .rel says {vsn}", spec.vsn),
+            );
+        }
+        for module in &spec.modules {
+            let beam = ebin.join(format!("{module}.beam"));
+            if beam.is_file() {
+                self.report.modules += 1;
+            } else {
+                self.problem(&beam, format!("missing: module of {app}"));
+            }
+        }
+    }
+
+    fn script_uses_root(&self, app: &str, vsn: &str) -> bool {
+        let rel_dir = self.root.join("releases").join(&self.report.version);
+        let script = fs::read_to_string(rel_dir.join("start.script")).unwrap_or_default();
+        script.contains(&format!("\"$ROOT/lib/{app}-{vsn}/ebin\""))
+    }
+
+    fn check_boot(&mut self, vsn_dir: &Path, boot: &str, bundled: bool) {
+        let script_path = vsn_dir.join(format!("{boot}.script"));
+        let boot_path = vsn_dir.join(format!("{boot}.boot"));
+        let Some(script) = self.consult(&script_path) else {
+            return;
+        };
+        let decoded = match fs::read(&boot_path) {
+            Err(e) => return self.problem(&boot_path, format!("cannot read: {e}")),
+            Ok(bytes) => match etf::decode(&bytes) {
+                Ok(t) => t,
+                Err(e) => return self.problem(&boot_path, format!("does not decode: {e}")),
+            },
+        };
+        if script.first() != Some(&decoded) {
+            self.problem(&boot_path, format!("does not match {boot}.script"));
+        }
+        let instructions = decoded
+            .as_tuple()
+            .and_then(|t| t.get(2))
+            .and_then(Term::as_list);
+        for ins in instructions.unwrap_or(&[]) {
+            let Some([Term::Atom(tag), dirs]) = ins.as_tuple() else {
+                continue;
+            };
+            if tag != "path" {
+                continue;
+            }
+            for dir in dirs.as_list().unwrap_or(&[]) {
+                let Some(dir) = dir.as_string() else { continue };
+                let real = if let Some(rest) = dir.strip_prefix("$RELEASE_LIB") {
+                    format!("{}/lib{rest}", self.root.display())
+                } else if let Some(rest) = dir.strip_prefix("$ROOT") {
+                    if !bundled {
+                        continue;
+                    }
+                    format!("{}{rest}", self.root.display())
+                } else {
+                    dir.clone()
+                };
+                if !Path::new(&real).is_dir() {
+                    self.problem(&boot_path, format!("code path {dir} does not exist"));
+                }
+            }
+        }
+    }
+
+    /// Links and world-writable files have no place in a release.
+    fn check_tree(&mut self) {
+        for entry in walkdir::WalkDir::new(&self.root)
+            .into_iter()
+            .filter_map(|e| e.ok())
+        {
+            let path = entry.path();
+            let Ok(meta) = fs::symlink_metadata(path) else {
+                continue;
+            };
+            if meta.file_type().is_symlink() {
+                self.problem(path, "is a symlink");
+            } else if meta.permissions().mode() & 0o002 != 0 {
+                self.problem(path, "is world-writable");
+            }
+        }
+    }
+}
+
+type RelApps = Vec<(String, String)>;
+
+fn parse_rel(terms: &[Term]) -> Option<(String, String, String, RelApps)> {
+    let [Term::Tuple(parts)] = terms else {
+        return None;
+    };
+    let [tag, Term::Tuple(id), Term::Tuple(erts), Term::List(apps)] = parts.as_slice() else {
+        return None;
+    };
+    if tag.as_atom() != Some("release") || erts.first()?.as_atom() != Some("erts") {
+        return None;
+    }
+    let apps = apps
+        .iter()
+        .map(|a| {
+            let t = a.as_tuple()?;
+            Some((t.first()?.as_atom()?.to_owned(), t.get(1)?.as_string()?))
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some((
+        id.first()?.as_string()?,
+        id.get(1)?.as_string()?,
+        erts.get(1)?.as_string()?,
+        apps,
+    ))
+}

@@ -1,0 +1,395 @@
+//! `relpack inspect`: what a planned release holds and why, before it is
+//! built: the application tree (who pulls in whom, with start types), the
+//! boot order, sizes per application and per part, the shared libraries the
+//! target system must provide (read from the ELF files the release would
+//! bundle) and warnings worth a look.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::formats::elf;
+use crate::pipeline::assemble::ERTS_RUNTIME;
+use crate::pipeline::inputs::Origin;
+use crate::pipeline::plan::ReleasePlan;
+
+/// A priv directory above this size gets a warning.
+const BIG_PRIV: u64 = 10 * 1024 * 1024;
+
+/// Everything `inspect` reports, in the shape `--json` prints.
+#[derive(Debug, Clone, Serialize)]
+pub struct Inspection {
+    /// The release name.
+    pub name: String,
+    /// The release version.
+    pub version: String,
+    /// The ERTS version the release boots with.
+    pub erts_vsn: String,
+    /// The full OTP version, e.g. `25.2.3`, if the installation records it.
+    pub otp_version: Option<String>,
+    /// Whether ERTS is bundled in the release.
+    pub include_erts: bool,
+    /// In `.rel` order.
+    pub apps: Vec<AppInfo>,
+    /// The order in which the boot script loads and starts applications.
+    pub boot_order: Vec<String>,
+    /// How many bytes each part of the release takes.
+    pub sizes: Sizes,
+    /// Shared libraries the bundled native code needs on the target system.
+    pub runtime_deps: Vec<Library>,
+    /// Things worth a look, one line each.
+    pub warnings: Vec<String>,
+}
+
+/// One application in an [`Inspection`].
+#[derive(Debug, Clone, Serialize)]
+pub struct AppInfo {
+    /// The application name.
+    pub name: String,
+    /// The application version.
+    pub vsn: String,
+    /// Its start type in the release, e.g. `permanent`.
+    pub start_type: String,
+    /// `project`, `elixir` or `otp`.
+    pub origin: String,
+    /// Copied into the release (OTP's applications are not without ERTS).
+    pub bundled: bool,
+    /// The applications that list this one in `applications`.
+    pub required_by: Vec<String>,
+    /// The application that lists this one in `included_applications`.
+    pub included_by: Option<String>,
+    /// Number of modules it lists.
+    pub modules: usize,
+    /// Bytes of `ebin/` as it would be copied.
+    pub ebin_bytes: u64,
+    /// Bytes of `priv/` as it would be copied; 0 if it has none.
+    pub priv_bytes: u64,
+}
+
+/// Bytes per part of the release, as copied (before compression).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Sizes {
+    /// The bundled ERTS; 0 if ERTS is not included.
+    pub erts: u64,
+    /// Erlang/OTP's applications bundled in the release.
+    pub otp_apps: u64,
+    /// Elixir's applications bundled in the release.
+    pub elixir_apps: u64,
+    /// The project's own applications and its dependencies.
+    pub project_apps: u64,
+    /// Included in the three above.
+    pub priv_dirs: u64,
+    /// The sum of ERTS and the three kinds of applications.
+    pub total: u64,
+}
+
+/// A shared library some bundled ELF file needs.
+#[derive(Debug, Clone, Serialize)]
+pub struct Library {
+    /// The library's soname, e.g. `libcrypto.so.3`.
+    pub soname: String,
+    /// Release-relative paths of the files that need it.
+    pub needed_by: Vec<String>,
+    /// Where the build machine has it, if it does.
+    pub path: Option<String>,
+    /// The Debian package that ships it on the build machine (`dpkg -S`).
+    pub package: Option<String>,
+    /// Shipped inside the release itself (then the target needs nothing).
+    pub bundled: bool,
+}
+
+/// Inspects a plan without writing anything.
+pub fn inspect(plan: &ReleasePlan) -> Result<Inspection> {
+    let boot_apps = plan.boot_apps(false);
+    let boot_order = crate::formats::boot::boot_order(&boot_apps)?
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+
+    let mut required_by: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    let mut included_by: BTreeMap<&str, String> = BTreeMap::new();
+    for app in &plan.apps {
+        for dep in &app.source.spec.applications {
+            required_by
+                .entry(dep)
+                .or_default()
+                .push(app.name().to_owned());
+        }
+        for inc in &app.source.spec.included_applications {
+            included_by.insert(inc, app.name().to_owned());
+        }
+    }
+
+    let mut sizes = Sizes::default();
+    let mut apps = Vec::new();
+    for app in &plan.apps {
+        let ebin_bytes = tree_size(&app.source.dir.join("ebin"));
+        let priv_bytes = app.priv_dir.as_deref().map_or(0, tree_size);
+        if app.bundled {
+            let bytes = ebin_bytes + priv_bytes;
+            match app.source.origin {
+                Origin::Otp => sizes.otp_apps += bytes,
+                Origin::Elixir => sizes.elixir_apps += bytes,
+                Origin::Project => sizes.project_apps += bytes,
+            }
+            sizes.priv_dirs += priv_bytes;
+        }
+        apps.push(AppInfo {
+            name: app.name().to_owned(),
+            vsn: app.vsn().to_owned(),
+            start_type: app.start_type.to_string(),
+            origin: match app.source.origin {
+                Origin::Otp => "otp",
+                Origin::Elixir => "elixir",
+                Origin::Project => "project",
+            }
+            .to_owned(),
+            bundled: app.bundled,
+            required_by: required_by.get(app.name()).cloned().unwrap_or_default(),
+            included_by: included_by.get(app.name()).cloned(),
+            modules: app.source.spec.modules.len(),
+            ebin_bytes,
+            priv_bytes,
+        });
+    }
+    if plan.include_erts {
+        let bin = plan.otp.erts_dir().join("bin");
+        sizes.erts = ERTS_RUNTIME
+            .iter()
+            .filter_map(|name| std::fs::metadata(bin.join(name)).ok())
+            .map(|m| m.len())
+            .sum();
+    }
+    sizes.total = sizes.erts + sizes.otp_apps + sizes.elixir_apps + sizes.project_apps;
+
+    let mut warnings = plan.warnings.clone();
+    warnings.extend(app_warnings(plan, &apps));
+    Ok(Inspection {
+        name: plan.name.clone(),
+        version: plan.version.clone(),
+        erts_vsn: plan.otp.erts_vsn.clone(),
+        otp_version: plan.otp.otp_version.clone(),
+        include_erts: plan.include_erts,
+        apps,
+        boot_order,
+        sizes,
+        runtime_deps: runtime_deps(plan),
+        warnings,
+    })
+}
+
+/// The files under `dir` (following links, as the copy does) with their
+/// paths relative to `dir`.
+fn files_under(dir: &Path) -> impl Iterator<Item = (String, walkdir::DirEntry)> + '_ {
+    walkdir::WalkDir::new(dir)
+        .follow_links(true)
+        .into_iter()
+        .flatten()
+        .filter(|e| e.file_type().is_file())
+        .map(move |e| {
+            let rel = e.path().strip_prefix(dir).unwrap_or(e.path());
+            (rel.to_string_lossy().into_owned(), e)
+        })
+}
+
+/// Bytes of the files under `dir`.
+fn tree_size(dir: &Path) -> u64 {
+    files_under(dir)
+        .map(|(_, e)| e.metadata().map_or(0, |m| m.len()))
+        .sum()
+}
+
+fn app_warnings(plan: &ReleasePlan, apps: &[AppInfo]) -> Vec<String> {
+    let mut out = Vec::new();
+    let defaults = ["kernel", "stdlib", "elixir", "sasl", "iex"];
+    // Apps the release asked for: the defaults and the project's own.
+    let asked: BTreeSet<&str> = plan
+        .apps
+        .iter()
+        .filter(|a| defaults.contains(&a.name()) || a.source.origin == Origin::Project)
+        .map(|a| a.name())
+        .collect();
+    for app in apps {
+        let direct = app.required_by.iter().any(|r| asked.contains(r.as_str()))
+            || app
+                .included_by
+                .as_deref()
+                .is_some_and(|i| asked.contains(i));
+        if !asked.contains(app.name.as_str()) && !direct && !app.required_by.is_empty() {
+            out.push(format!(
+                "{} {} is in the release only because {} need(s) it",
+                app.name,
+                app.vsn,
+                app.required_by.join(", ")
+            ));
+        }
+        if matches!(app.start_type.as_str(), "load" | "none") && !app.required_by.is_empty() {
+            out.push(format!(
+                "{} is `{}` (not started) but {} depend(s) on it",
+                app.name,
+                app.start_type,
+                app.required_by.join(", ")
+            ));
+        }
+        if app.priv_bytes > BIG_PRIV {
+            out.push(format!(
+                "{} ships {:.1} MB in priv/",
+                app.name,
+                app.priv_bytes as f64 / 1e6
+            ));
+        }
+    }
+    out
+}
+
+/// The shared libraries the target must provide for what `plan` bundles,
+/// each with the Debian package that ships it on the build machine: see
+/// [`runtime_libraries`] and [`add_packages`].
+pub fn runtime_deps(plan: &ReleasePlan) -> Vec<Library> {
+    let mut libraries = runtime_libraries(plan);
+    add_packages(&mut libraries);
+    libraries
+}
+
+/// The shared libraries the target must provide for what `plan` bundles:
+/// the `DT_NEEDED` entries of its ERTS executables and of the ELF files in
+/// bundled `priv` directories (NIFs, port programs), found on the build
+/// machine. Only files that start like ELF are read whole. Packages are
+/// left unknown: asking dpkg costs about 0.1 s of CPU.
+pub fn runtime_libraries(plan: &ReleasePlan) -> Vec<Library> {
+    let mut files: Vec<(String, PathBuf)> = Vec::new();
+    if plan.include_erts {
+        let bin = plan.otp.erts_dir().join("bin");
+        files.extend(ERTS_RUNTIME.iter().map(|name| {
+            (
+                format!("erts-{}/bin/{name}", plan.otp.erts_vsn),
+                bin.join(name),
+            )
+        }));
+    }
+    for app in plan.apps.iter().filter(|a| a.bundled) {
+        if let Some(dir) = &app.priv_dir {
+            let release_priv = format!("lib/{}/priv", app.dir_name());
+            files.extend(
+                files_under(dir).map(|(rel, e)| (format!("{release_priv}/{rel}"), e.into_path())),
+            );
+        }
+    }
+    scan_elf(&files)
+}
+
+/// Whether the file at `path` starts with the ELF magic.
+fn starts_like_elf(path: &Path) -> bool {
+    let mut magic = [0u8; 4];
+    std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
+        .is_ok_and(|()| elf::is_elf(&magic))
+}
+
+/// The libraries the ELF files among `files` need.
+fn scan_elf(files: &[(String, PathBuf)]) -> Vec<Library> {
+    let mut needed: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut shipped: BTreeSet<String> = BTreeSet::new();
+    for (rel, path) in files {
+        if !starts_like_elf(path) {
+            continue;
+        }
+        let Ok(bytes) = std::fs::read(path) else {
+            continue;
+        };
+        if let Some(name) = Path::new(rel).file_name() {
+            shipped.insert(name.to_string_lossy().into_owned());
+        }
+        for lib in elf::needed_libraries(&bytes).unwrap_or_default() {
+            needed.entry(lib).or_default().push(rel.clone());
+        }
+    }
+    needed
+        .into_iter()
+        .map(|(soname, needed_by)| Library {
+            bundled: shipped.contains(&soname),
+            package: None,
+            path: find_library(&soname),
+            soname,
+            needed_by,
+        })
+        .collect()
+}
+
+/// Fills in each library's Debian package, asking dpkg once for all.
+pub fn add_packages(libraries: &mut [Library]) {
+    let packages = debian_packages(libraries.iter().filter_map(|l| l.path.as_deref()));
+    for lib in libraries {
+        lib.package = lib.path.as_ref().and_then(|p| packages.get(p).cloned());
+    }
+}
+
+/// The library directories of this architecture, `/lib` spelling first
+/// (dpkg records libc6 there even on merged-/usr systems).
+pub(crate) fn library_dirs() -> Vec<PathBuf> {
+    let triplet = format!("{}-linux-gnu", std::env::consts::ARCH);
+    ["/lib", "/usr/lib", "/lib64", "/usr/lib64"]
+        .iter()
+        .flat_map(|d| [Path::new(d).join(&triplet), PathBuf::from(d)])
+        .collect()
+}
+
+pub(crate) fn find_library(soname: &str) -> Option<String> {
+    library_dirs()
+        .into_iter()
+        .map(|d| d.join(soname))
+        .find(|p| p.exists())
+        .map(|p| p.display().to_string())
+}
+
+/// Asks dpkg which package ships each path (both `/lib` and `/usr/lib`
+/// spellings); empty when dpkg is not there.
+fn debian_packages<'a>(paths: impl Iterator<Item = &'a str>) -> BTreeMap<String, String> {
+    // Each path under both spellings: merged /usr makes them one file.
+    let spellings: Vec<(&str, [String; 2])> = paths
+        .map(|p| {
+            let other = p
+                .strip_prefix("/usr")
+                .map_or_else(|| format!("/usr{p}"), str::to_owned);
+            (p, [p.to_owned(), other])
+        })
+        .collect();
+    let queries = spellings.iter().flat_map(|(_, both)| both);
+    let Ok(out) = Command::new("dpkg").arg("-S").args(queries).output() else {
+        return BTreeMap::new();
+    };
+    let mut found = BTreeMap::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let Some((package, file)) = line.split_once(": ") else {
+            continue;
+        };
+        let package = package.split(':').next().unwrap_or(package);
+        for (path, both) in &spellings {
+            if both.iter().any(|s| s == file) {
+                found.insert((*path).to_owned(), package.to_owned());
+            }
+        }
+    }
+    found
+}
+
+impl Inspection {
+    /// The Debian packages the target must install, sorted.
+    pub fn packages(&self) -> Vec<String> {
+        packages(&self.runtime_deps)
+    }
+}
+
+/// The Debian packages of the libraries the target must install, sorted
+/// and without repeats.
+pub fn packages(libraries: &[Library]) -> Vec<String> {
+    let set: BTreeSet<String> = libraries
+        .iter()
+        .filter(|l| !l.bundled)
+        .filter_map(|l| l.package.clone())
+        .collect();
+    set.into_iter().collect()
+}

@@ -1,0 +1,30 @@
+//! Whether a release bundles ERTS.
+
+use std::path::{Path, PathBuf};
+
+/// Whether and where from the release bundles ERTS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IncludeErts {
+    /// Bundle the ERTS (and OTP applications) of the OTP used to build.
+    Yes,
+    /// Rely on an Erlang installed on the target; OTP applications are not
+    /// copied either (as `mix release` does).
+    No,
+    /// Bundle the ERTS at this path: an OTP root or an `erts-<vsn>`
+    /// directory inside one (e.g. an OTP built for the target platform).
+    From(PathBuf),
+}
+
+impl IncludeErts {
+    /// The one reading of an `include_erts` value, whoever gives it (the
+    /// command line, `rel/config.exs`, `mix.exs`, `relx`): `true`,
+    /// `false`, or the path, relative to `dir`, of an OTP root or an
+    /// `erts-<vsn>` directory.
+    pub fn parse(text: &str, dir: &Path) -> IncludeErts {
+        match text {
+            "true" => IncludeErts::Yes,
+            "false" => IncludeErts::No,
+            path => IncludeErts::From(dir.join(path)),
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! The words every stage shares, below all of them: how an application
+//! starts, whether ERTS is bundled, how a tarball is compressed, when
+//! hooks run, and the rules for release names and cookies. Nothing here
+//! reads or writes a file.
+
+mod codec;
+mod erts;
+mod hook;
+mod names;
+mod start_type;
+
+pub use codec::Codec;
+pub use erts::IncludeErts;
+pub use hook::Hook;
+pub use names::{is_valid_cookie, validate_cookie, validate_release_name, COOKIE_RULE};
+pub use start_type::StartType;
