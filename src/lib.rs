@@ -1,45 +1,53 @@
-//! relpack turns a compiled Mix project (`_build/<env>`) into a
+//! relpack turns a compiled Mix or rebar3 project (`_build/<env>`) into a
 //! self-contained Erlang/OTP release and its tarball, without starting an
 //! Erlang VM: boot scripts, `.boot` files and everything else are computed
 //! natively.
 //!
+//! # The layout
+//!
+//! Each folder is a layer; a module uses only the layers above it in this
+//! list (`tests/layout.rs` checks it, and that no module depends on
+//! itself through others):
+//!
+//! ```text
+//! src/
+//!   error.rs     the typed errors, one kind per cause, each one line
+//!   vocab/       the words every stage shares: start types, the ERTS
+//!                choice, codecs, hooks, release-name and cookie rules
+//!   util/        helpers that know nothing of releases: cancellation,
+//!                atomic file-system writes, ordered parallel maps
+//!   formats/     the file formats, as codecs: Erlang terms, ETF, .app,
+//!                BEAM chunks, ELF, boot scripts, digests, DEFLATE
+//!   config/      reading the project's release configuration: mix.exs,
+//!                config/*.exs, Distillery's rel/config.exs, rebar.config;
+//!                natively, or by the real elixir for code beyond that
+//!   launcher/    bin/<name>'s commands and hooks, and the embedded
+//!                templates of the launcher and the other texts
+//!   pipeline/    the build, a file per stage: options, inputs, resolve,
+//!                planner (into the plan), render, sys_config, assemble,
+//!                archive, executable, write; upgrade/ plans and packs a
+//!                hot upgrade within it
+//!   tools/       built on the pipeline: check, inspect, init
+//!   image/       a release as a layered OCI image
+//!   lib.rs       this page and the public API; main.rs, the CLI over it
+//! ```
+//!
 //! # The pipeline
 //!
-//! Data flows one way through four stages, each in its own module, after
-//! the project's configuration is read ([`config`]: `mix.exs`,
-//! Distillery's `rel/config.exs`, `config/*.exs`, a rebar3 `relx`
-//! section), natively or, for code beyond the native subset, by the real
-//! `elixir` with the semantics mix or Distillery gave it
-//! ([`config::fallback`]):
-//!
-//! 1. **inputs** ([`inputs`]): find the project's compiled applications,
-//!    the Erlang/OTP installation and Elixir's applications, and read
-//!    `.app` files ([`app`]) with the Erlang term reader ([`term`]).
-//! 2. **resolve and plan** ([`resolve`], [`plan`](mod@plan)): the application
-//!    closure with start types, checked for missing applications, cycles
-//!    and duplicate modules, becomes a [`ReleasePlan`], which holds every
-//!    decision about the release; [`sys_config`] renders its `sys.config`
-//!    and the config providers' settings as `mix release` writes them.
-//! 3. **assemble** ([`assemble`]): write the release directory (files,
-//!    BEAMs stripped by [`beam`], boot scripts from [`boot`], `.boot` files
-//!    through [`etf`], launcher from [`templates`], a `MANIFEST` of
-//!    [`digest`]s) into a temporary directory.
-//! 4. **archive** ([`archive`]): pack what assemble writes into a
-//!    deterministic `.tar.gz` (or `.tar.zst`, `.tar`), as it writes it:
-//!    each directory is compressed by the thread that wrote it, from the
-//!    bytes it holds, reusing the previous build's compressed pieces.
-//!    With [`ReleasePlan::executable`], [`executable`] puts the finished
-//!    tarball behind a self-extracting sh header, as one `.run` file.
-//!
-//! A hot upgrade ([`upgrade`]) plans the appups and the relup from the
-//! previous release beside the release, and writes the upgrade package
-//! into the staged release before it is published. [`image`] writes a
-//! plan's release as a layered OCI image, with the files the release
-//! needs from the build machine as its base.
-//!
-//! Nothing is visible at the destinations until every stage has
-//! succeeded: the release directory and the tarball are renamed into place
-//! at the end, so a failed build leaves the previous output intact.
+//! Data flows one way. [`plan()`] reads the project's configuration
+//! ([`config`]), settles each setting (the caller's [`BuildOptions`],
+//! else the configuration's, else the default), locates the compiled
+//! applications, OTP and Elixir, resolves the application closure with
+//! start types, and renders the release's texts (`sys.config`, `vm.args`,
+//! overlays) into a [`ReleasePlan`] that holds every decision; with
+//! [`BuildOptions::upgrade`] it also plans the hot upgrade (appups,
+//! relup) from the previous release. [`write()`] carries the plan out:
+//! it writes the release directory into a staging directory, packs the
+//! deterministic `.tar.gz` (or `.tar.zst`, `.tar`) as each directory is
+//! written, reusing the previous build's compressed pieces, adds the
+//! upgrade package and the one-file executable, and renames everything
+//! into place at the end, so a failed or cancelled build leaves the
+//! previous output intact.
 //!
 //! ```no_run
 //! use relpack::{build, BuildOptions};
@@ -51,16 +59,25 @@
 //! # Ok::<(), relpack::Error>(())
 //! ```
 //!
-//! Or step by step, to inspect or change the plan before writing:
+//! Or step by step, to look at the plan before writing; a plan is
+//! read-only, so what is written is what planning checked:
 //!
 //! ```no_run
 //! let plan = relpack::plan(&relpack::BuildOptions::new("."))?;
-//! for app in &plan.apps {
-//!     println!("{} {} {}", app.name(), app.vsn(), app.start_type);
+//! for app in plan.apps() {
+//!     println!("{} {} {}", app.name(), app.vsn(), app.start_type());
 //! }
 //! let report = relpack::write(&plan)?;
 //! # Ok::<(), relpack::Error>(())
 //! ```
+//!
+//! A build is stopped from another thread through its [`Cancel`]
+//! ([`BuildOptions::cancel`]); the tarball's entry times and the number
+//! of threads are inputs too ([`BuildOptions::mtime`],
+//! [`BuildOptions::jobs`]). Reports ([`BuildReport`],
+//! [`tools::check::CheckReport`], [`tools::inspect::Inspection`],
+//! [`image::ImageReport`]) serialize with serde. No type of a dependency
+//! (tree-sitter, minijinja, tar) appears in the public API.
 
 #![warn(missing_docs)]
 

@@ -173,3 +173,33 @@ fn not_a_release_fails_cleanly() {
     assert!(!ok);
     assert_eq!(out.lines().count(), 1, "{out}");
 }
+
+#[test]
+fn every_format_relpack_writes_is_checked() {
+    let project = compiled_fixture("hello");
+    let root = project.path().join("hello");
+    for (codec, ext) in [("gzip", "tar.gz"), ("zstd", "tar.zst"), ("none", "tar")] {
+        relpack_ok(&root, &["build", "--compress", codec, "--executable"]);
+        for file in [format!("hello-0.1.0.{ext}"), "hello-0.1.0.run".into()] {
+            let path = root.join("_build/prod").join(&file);
+            let (ok, out) = check(&path);
+            assert!(
+                ok && out.contains("ok: hello 0.1.0"),
+                "{file} ({codec}): {out}"
+            );
+        }
+    }
+    // A tarball with a broken member is refused whatever its codec.
+    let tar = root.join("_build/prod/hello-0.1.0.tar");
+    let mut bytes = std::fs::read(&tar).unwrap();
+    bytes.truncate(bytes.len() / 2);
+    std::fs::write(&tar, &bytes).unwrap();
+    let (ok, out) = check(&tar);
+    assert!(!ok, "{out}");
+    // An image is not a release: said in one line.
+    let image = Scratch::new("not-a-release-image");
+    std::fs::write(image.path().join("oci-layout"), "{}").unwrap();
+    let (ok, out) = check(image.path());
+    assert!(!ok && out.lines().count() == 1, "{out}");
+    assert!(out.contains("for an image, check the release"), "{out}");
+}

@@ -1,16 +1,16 @@
 //! The configuration a project already has, read without starting a BEAM:
 //!
-//! - [`mix_project`]: `mix.exs` (application, version, `releases:`);
+//! - `mix_project`: `mix.exs` (application, version, `releases:`);
 //! - [`distillery`]: Distillery's `rel/config.exs`, which wins over
 //!   `mix.exs` `releases:` when present;
-//! - [`rebar`]: the `relx` section of a rebar3 project's `rebar.config`;
+//! - `rebar`: the `relx` section of a rebar3 project's `rebar.config`;
 //! - [`app_config`]: `config/config.exs` and what it imports, the
 //!   application environment that becomes `sys.config`, and
 //!   `config/runtime.exs`, shipped to run at boot.
 //!
 //! All of them are evaluated by [`elixir`], a small evaluator over a real
 //! Elixir parser. The result is plain data ([`ProjectConfig`]) that
-//! [`crate::pipeline::plan`](mod@crate::pipeline::plan) reads.
+//! the planner reads.
 
 pub mod app_config;
 pub mod distillery;

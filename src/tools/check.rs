@@ -13,12 +13,40 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path, PathBuf};
 
-use crate::error::{IoContext, Result};
+use crate::error::{Error, IoContext, Result};
 use crate::formats::app::AppSpec;
 use crate::formats::etf;
 use crate::formats::term::{parse_consult, Term};
 use crate::pipeline::executable;
 use crate::util::fs::TempPath;
+
+/// The tarball at `path`, decompressed as its magic bytes say.
+fn tarball(path: &Path) -> Result<Box<dyn std::io::Read>> {
+    let mut file = fs::File::open(path).at(path, "cannot open")?;
+    let mut magic = [0u8; 262];
+    let n = std::io::Read::read(&mut file, &mut magic).at(path, "cannot read")?;
+    let file = {
+        use std::io::Seek;
+        file.rewind().at(path, "cannot read")?;
+        file
+    };
+    Ok(if magic[..n].starts_with(&[0x1f, 0x8b]) {
+        Box::new(flate2::read::GzDecoder::new(file))
+    } else if magic[..n].starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        Box::new(zstd::stream::read::Decoder::new(file).at(path, "cannot read")?)
+    } else if n >= 262 && &magic[257..262] == b"ustar" {
+        Box::new(file)
+    } else {
+        return Err(not_a_release(path));
+    })
+}
+
+fn not_a_release(path: &Path) -> Error {
+    Error::Project {
+        path: path.to_owned(),
+        message: "not a release directory, tarball (.tar.gz, .tar.zst, .tar) or .run executable: for an image, check the release it was made from".into(),
+    }
+}
 
 /// The outcome of a check: what was looked at and what is wrong.
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -42,9 +70,13 @@ impl CheckReport {
     }
 }
 
-/// Checks the release directory, `.tar.gz` or one-file executable at
-/// `path` (an executable's payload first against its digest).
+/// Checks the release directory, tarball (`.tar.gz`, `.tar.zst` or
+/// `.tar`, told by its first bytes) or one-file executable at `path` (an
+/// executable's payload first against its digest).
 pub fn check(path: &Path) -> Result<CheckReport> {
+    if path.join("oci-layout").is_file() {
+        return Err(not_a_release(path));
+    }
     if path.is_dir() {
         return Ok(check_dir(path, true));
     }
@@ -60,9 +92,7 @@ pub fn check(path: &Path) -> Result<CheckReport> {
             }
             executable::payload(path, &header)?
         }
-        None => Box::new(flate2::read::GzDecoder::new(
-            fs::File::open(path).at(path, "cannot open")?,
-        )),
+        None => tarball(path)?,
     };
     let scratch = TempPath::beside(&std::env::temp_dir().join("relpack-check"))?;
     fs::create_dir_all(scratch.path()).at(scratch.path(), "cannot create a scratch directory")?;

@@ -3,11 +3,13 @@
 //! upgrade package `releases/<vsn>/<name>.tar.gz` that OTP's
 //! `release_handler` unpacks and installs on the running node.
 //!
-//! [`plan`](mod@plan) finds the previous release (kept in the output directory, or
-//! a tarball), decides each changed application's appup ([`appup`]) and
-//! computes the relup ([`relup`]); the files join the release as
-//! overlays. [`package::finish`] writes the upgrade package and keeps the
-//! previous releases in the new release directory before it is published.
+//! Asked for with [`BuildOptions::upgrade`](crate::BuildOptions::upgrade):
+//! `plan.rs` finds the previous release (kept in the output directory, or
+//! a tarball), decides each changed application's appup (`appup.rs`, from
+//! the modules' changes, `module.rs`) and computes the relup (`relup.rs`);
+//! the files join the release as overlays. `package.rs` writes the upgrade
+//! package and keeps the previous releases in the new release directory
+//! before it is published; `check.rs` checks a relup for `relpack check`.
 
 pub(crate) mod appup;
 pub(crate) mod check;
