@@ -31,6 +31,7 @@ pub(crate) fn plan_release(options: &BuildOptions) -> Result<ReleasePlan> {
     })?;
     let config_warnings = project_config.check_strict(options.strict)?;
     let release = project_config.release.as_ref();
+    // Locate: what the release is built from and what it is called.
     let build = MixBuild::open_with(
         &options.project_dir,
         &options.env,
@@ -50,69 +51,11 @@ pub(crate) fn plan_release(options: &BuildOptions) -> Result<ReleasePlan> {
         (None, true) => Some(ElixirInstall::from_path_env()?),
     };
 
-    let project_app = build.project_app.clone();
-    let wanted_name = options.name.clone().or(release.map(|r| r.name.clone()));
-    let wanted_version = match (&options.version, release) {
-        (Some(v), _) => Some(v.clone()),
-        (None, Some(r)) => match (&r.version, &r.version_from_app) {
-            (Some(v), _) => Some(v.clone()),
-            (None, Some(app)) => {
-                let dir = build.apps.get(app).ok_or_else(|| Error::Project {
-                    path: r.file.clone(),
-                    message: format!(
-                        "version: {{:from_app, :{app}}}: `{app}` is not compiled in this project"
-                    ),
-                })?;
-                let app_file = dir.join("ebin").join(format!("{app}.app"));
-                Some(crate::formats::app::AppSpec::read(&app_file, app)?.vsn)
-            }
-            (None, None) => None,
-        },
-        (None, None) => None,
-    };
-    let (name, version) = match (&project_app, wanted_name, wanted_version) {
-        (_, Some(n), Some(v)) => (n, v),
-        (Some(app), name, version) => {
-            let dir = &build.apps[app];
-            let spec =
-                crate::formats::app::AppSpec::read(&dir.join("ebin").join(format!("{app}.app")), app)?;
-            (name.unwrap_or_else(|| app.clone()), version.unwrap_or(spec.vsn))
-        }
-        (None, _, _) => {
-            return Err(Error::Project {
-                path: project_config.project.path.clone(),
-                message: if mix {
-                    "an umbrella project needs a release in mix.exs `releases:` (or --name, --release-version and --app CHILD)"
-                } else {
-                    "no {relx, [{release, {Name, Vsn}, Apps}]} here: add one (or pass --name, --release-version and --app)"
-                }
-                .into(),
-            })
-        }
-    };
+    let (name, version) = release_identity(options, &project_config, &build, mix)?;
     validate_release_name(&name)?;
-    let mut requested = options.apps.clone();
-    for (app, ty) in release
-        .map(|r| r.applications.as_slice())
-        .unwrap_or_default()
-    {
-        if !requested.iter().any(|(n, _)| n == app) {
-            requested.push((app.clone(), *ty));
-        }
-    }
     let (commands, hooks) = launcher_extras(options, release)?;
-    if project_app.is_none() && requested.is_empty() {
-        return Err(Error::Project {
-            path: options.project_dir.join("mix.exs"),
-            message: "an umbrella release must name the children it ships: pass --app CHILD".into(),
-        });
-    }
-
-    if let Some(app) = &project_app {
-        if !requested.iter().any(|(n, _)| n == app) {
-            requested.push((app.clone(), StartType::Permanent));
-        }
-    }
+    let requested = requested_apps(options, release, build.project_app.as_deref())?;
+    // Resolve: the application closure with start types.
     let inputs = Inputs { build, otp, elixir };
     let resolved = resolve(
         &inputs,
@@ -123,23 +66,7 @@ pub(crate) fn plan_release(options: &BuildOptions) -> Result<ReleasePlan> {
     )?;
 
     let include_erts = include_erts != IncludeErts::No;
-    let apps: Vec<PlannedApp> = resolved
-        .into_iter()
-        .map(|r| {
-            let clean_start_type = if matches!(r.name(), "kernel" | "stdlib") {
-                StartType::Permanent
-            } else {
-                StartType::Load
-            };
-            Ok(PlannedApp {
-                bundled: include_erts || r.source.origin != Origin::Otp,
-                priv_dir: priv_dir(&r.source.dir, mix)?,
-                source: r.source,
-                start_type: r.start_type,
-                clean_start_type,
-            })
-        })
-        .collect::<Result<_>>()?;
+    let apps = planned_apps(resolved, include_erts, mix)?;
 
     let mut warnings = config_warnings;
     warnings.extend(plan_warnings(&inputs, &apps));
@@ -170,6 +97,7 @@ pub(crate) fn plan_release(options: &BuildOptions) -> Result<ReleasePlan> {
     let cookie_store = cookie::store_path(&build.build_dir);
     let cookie = cookie::choose(settled.cookie.as_deref(), &output_dir, &cookie_store)?;
     let cache_dir = options.cache.then(|| build.build_dir.join("relpack-cache"));
+    // Render: the release's texts, with its variables.
     let mut vars = vec![
         ("name".to_owned(), name.clone()),
         ("release_name".to_owned(), name.clone()),
@@ -205,6 +133,7 @@ pub(crate) fn plan_release(options: &BuildOptions) -> Result<ReleasePlan> {
         release.and_then(|r| r.sys_config.as_deref()),
         providers.as_ref(),
     )?;
+    // Check: the output may not overlap what the build reads.
     let mut read = vec![build.build_dir.join("lib"), otp.root.clone()];
     read.extend(apps.iter().map(|a| a.source.dir.clone()));
     read.extend(build.consolidated.clone());
@@ -242,6 +171,116 @@ pub(crate) fn plan_release(options: &BuildOptions) -> Result<ReleasePlan> {
         jobs: settled.jobs,
         cancel: options.cancel.clone(),
     })
+}
+
+/// The release's name and version: the caller's, else the release
+/// configuration's (`version: {:from_app, app}` read from that `.app`),
+/// else the project application's.
+fn release_identity(
+    options: &BuildOptions,
+    project_config: &config::ProjectConfig,
+    build: &MixBuild,
+    mix: bool,
+) -> Result<(String, String)> {
+    let release = project_config.release.as_ref();
+    let project_app = &build.project_app;
+    let wanted_name = options.name.clone().or(release.map(|r| r.name.clone()));
+    let wanted_version = match (&options.version, release) {
+        (Some(v), _) => Some(v.clone()),
+        (None, Some(r)) => match (&r.version, &r.version_from_app) {
+            (Some(v), _) => Some(v.clone()),
+            (None, Some(app)) => {
+                let dir = build.apps.get(app).ok_or_else(|| Error::Project {
+                    path: r.file.clone(),
+                    message: format!(
+                        "version: {{:from_app, :{app}}}: `{app}` is not compiled in this project"
+                    ),
+                })?;
+                let app_file = dir.join("ebin").join(format!("{app}.app"));
+                Some(crate::formats::app::AppSpec::read(&app_file, app)?.vsn)
+            }
+            (None, None) => None,
+        },
+        (None, None) => None,
+    };
+    Ok(match (project_app, wanted_name, wanted_version) {
+        (_, Some(n), Some(v)) => (n, v),
+        (Some(app), name, version) => {
+            let dir = &build.apps[app];
+            let spec =
+                crate::formats::app::AppSpec::read(&dir.join("ebin").join(format!("{app}.app")), app)?;
+            (name.unwrap_or_else(|| app.clone()), version.unwrap_or(spec.vsn))
+        }
+        (None, _, _) => {
+            return Err(Error::Project {
+                path: project_config.project.path.clone(),
+                message: if mix {
+                    "an umbrella project needs a release in mix.exs `releases:` (or --name, --release-version and --app CHILD)"
+                } else {
+                    "no {relx, [{release, {Name, Vsn}, Apps}]} here: add one (or pass --name, --release-version and --app)"
+                }
+                .into(),
+            })
+        }
+    })
+}
+
+/// The applications the release names with their start types: the
+/// caller's, the configuration's for the others, and the project's own
+/// application as `permanent` unless named.
+fn requested_apps(
+    options: &BuildOptions,
+    release: Option<&ReleaseSettings>,
+    project_app: Option<&str>,
+) -> Result<Vec<(String, StartType)>> {
+    let mut requested = options.apps.clone();
+    for (app, ty) in release
+        .map(|r| r.applications.as_slice())
+        .unwrap_or_default()
+    {
+        if !requested.iter().any(|(n, _)| n == app) {
+            requested.push((app.clone(), *ty));
+        }
+    }
+    if project_app.is_none() && requested.is_empty() {
+        return Err(Error::Project {
+            path: options.project_dir.join("mix.exs"),
+            message: "an umbrella release must name the children it ships: pass --app CHILD".into(),
+        });
+    }
+
+    if let Some(app) = project_app {
+        if !requested.iter().any(|(n, _)| n == app) {
+            requested.push((app.to_owned(), StartType::Permanent));
+        }
+    }
+    Ok(requested)
+}
+
+/// The resolved applications as the plan ships them: bundled unless OTP's
+/// and ERTS is not, with their `priv`, and their `start_clean` types.
+fn planned_apps(
+    resolved: Vec<crate::pipeline::resolve::ResolvedApp>,
+    include_erts: bool,
+    mix: bool,
+) -> Result<Vec<PlannedApp>> {
+    resolved
+        .into_iter()
+        .map(|r| {
+            let clean_start_type = if matches!(r.name(), "kernel" | "stdlib") {
+                StartType::Permanent
+            } else {
+                StartType::Load
+            };
+            Ok(PlannedApp {
+                bundled: include_erts || r.source.origin != Origin::Otp,
+                priv_dir: priv_dir(&r.source.dir, mix)?,
+                source: r.source,
+                start_type: r.start_type,
+                clean_start_type,
+            })
+        })
+        .collect()
 }
 
 /// `--executable`, else the release configuration's `executable:` (or
