@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs every cargo-fuzz target for a bounded time (default 300 s each),
 # seeding the corpora from the real OTP installation (.app/.rel/.script
-# texts, .boot files, shared objects). Prints one summary line per target;
-# exits non-zero if any target found a crash (artifacts in fuzz/artifacts).
+# texts, .boot files, shared objects) and, for the configuration readers,
+# from the project's fixtures and tests/config_corpus. Prints one summary
+# line per target; exits non-zero if any target found a crash (artifacts
+# in fuzz/artifacts).
 # cargo fuzz needs nightly flags; RUSTC_BOOTSTRAP=1 enables them on stable.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,13 +24,23 @@ seed term_text \( -name '*.app' -o -name '*.rel' -o -name '*.script' -o -name '*
 seed app_file -name '*.app' -type f
 seed etf -name '*.boot' -type f
 seed elf \( -name '*.so' -o -name 'erl_child_setup' -o -name 'heart' \) -type f
-# The config reader's seeds are the project's own fixtures and corpus.
-mkdir -p fuzz/corpus/elixir_config
-find fixtures tests -name '*.exs' -size -64k -type f -print0 |
-  while IFS= read -r -d '' f; do cp "$f" "fuzz/corpus/elixir_config/$(sha1sum "$f" | cut -c1-16)"; done
+# The config readers' seeds are the project's own fixtures and corpus.
+seed_local() { # target, file name pattern, directories...
+  local dir=fuzz/corpus/$1 name=$2
+  shift 2
+  mkdir -p "$dir"
+  find "$@" -name "$name" -size -64k -type f -print0 |
+    while IFS= read -r -d '' f; do cp "$f" "$dir/$(sha1sum "$f" | cut -c1-16)"; done
+}
+seed_local elixir_config '*.exs' fixtures tests
+seed_local rebar_config rebar.config fixtures
+# The corpus's m_*.exs are mix.exs files; its config files exercise the
+# same evaluator.
+seed_local mix_exs mix.exs fixtures
+seed_local mix_exs '*.exs' tests/config_corpus
 
 status=0
-for target in ${FUZZ_TARGETS:-term_text etf app_file elf elixir_config}; do
+for target in ${FUZZ_TARGETS:-term_text etf app_file elf elixir_config rebar_config mix_exs}; do
   log=$(mktemp)
   if cargo fuzz run -O "$target" "fuzz/corpus/$target" -- \
       -max_total_time="$seconds" -rss_limit_mb=1024 -timeout=30 >"$log" 2>&1; then
