@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use relpack::config::{app_config, elixir::Context, load, LoadOptions};
+use relpack::config::{app_config, load, Context, LoadOptions};
 
 fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();

@@ -1,28 +1,28 @@
 //! The configuration a project already has, read without starting a BEAM:
 //!
-//! - `mix_project`: `mix.exs` (application, version, `releases:`);
+//! - [`mix_project`]: `mix.exs` (application, version, `releases:`);
 //! - [`distillery`]: Distillery's `rel/config.exs`, which wins over
 //!   `mix.exs` `releases:` when present;
-//! - `rebar`: the `relx` section of a rebar3 project's `rebar.config`;
+//! - [`rebar`]: the `relx` section of a rebar3 project's `rebar.config`;
 //! - [`app_config`]: `config/config.exs` and what it imports, the
 //!   application environment that becomes `sys.config`, and
 //!   `config/runtime.exs`, shipped to run at boot.
 //!
-//! All of them are evaluated by [`elixir`], a small evaluator over a real
-//! Elixir parser. The result is plain data ([`ProjectConfig`]) that
-//! the planner reads.
+//! All of them are evaluated by `elixir/`, a small evaluator over a real
+//! Elixir parser (its types stay inside the crate), or, for code beyond
+//! it, by the real `elixir` (`fallback.rs`). The result is plain data
+//! ([`ProjectConfig`]) that the planner reads.
 
 pub mod app_config;
 pub mod distillery;
 pub(crate) mod eex;
-pub mod elixir;
+pub(crate) mod elixir;
 pub(crate) mod fallback;
-pub(crate) mod mix_project;
-pub(crate) mod rebar;
+pub mod mix_project;
+pub mod rebar;
 
 use std::path::{Path, PathBuf};
 
-use crate::config::elixir::Context;
 use crate::error::{Error, Result};
 use crate::formats::term::Term;
 use crate::vocab::Hook;
@@ -30,6 +30,7 @@ use crate::vocab::IncludeErts;
 use crate::vocab::StartType;
 
 pub use app_config::AppConfig;
+pub use elixir::Context;
 pub use mix_project::MixProject;
 
 /// One setting and where it was set (`file:line`).

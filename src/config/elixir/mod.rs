@@ -233,16 +233,6 @@ pub fn keyword_pairs(t: &Term) -> Option<Vec<(&str, &Term)>> {
         .collect()
 }
 
-/// A keyword list built from `pairs`.
-pub fn keyword(pairs: Vec<(String, Term)>) -> Term {
-    Term::List(
-        pairs
-            .into_iter()
-            .map(|(k, v)| Term::tuple(vec![Term::Atom(k), v]))
-            .collect(),
-    )
-}
-
 /// `container[key]` for keyword lists and maps.
 fn access(container: &Term, key: &Term) -> Option<Term> {
     match container {
