@@ -196,10 +196,55 @@ fn every_format_relpack_writes_is_checked() {
     std::fs::write(&tar, &bytes).unwrap();
     let (ok, out) = check(&tar);
     assert!(!ok, "{out}");
-    // An image is not a release: said in one line.
-    let image = Scratch::new("not-a-release-image");
-    std::fs::write(image.path().join("oci-layout"), "{}").unwrap();
-    let (ok, out) = check(image.path());
-    assert!(!ok && out.lines().count() == 1, "{out}");
-    assert!(out.contains("for an image, check the release"), "{out}");
+}
+
+#[test]
+fn the_release_inside_an_image_is_checked() {
+    let project = compiled_fixture("hello");
+    let root = project.path().join("hello");
+    let dir = root.join("_build/hello-oci");
+    let archive = root.join("_build/hello-oci.tar");
+    for (format, out) in [("oci-dir", &dir), ("oci-archive", &archive)] {
+        relpack_ok(
+            &root,
+            &["image", "--format", format, "--out", out.to_str().unwrap()],
+        );
+        let (ok, text) = check(out);
+        assert!(ok && text.contains("ok: hello 0.1.0"), "{format}: {text}");
+    }
+    // A layer missing a module is found, named inside the image.
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
+    let blob = |digest: &str| {
+        dir.join("blobs/sha256")
+            .join(digest.trim_start_matches("sha256:"))
+    };
+    let manifest: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(blob(index["manifests"][0]["digest"].as_str().unwrap())).unwrap(),
+    )
+    .unwrap();
+    let last = manifest["layers"].as_array().unwrap().last().unwrap()["digest"]
+        .as_str()
+        .unwrap();
+    let mut tar = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(&std::fs::read(blob(last)).unwrap()[..]),
+        &mut tar,
+    )
+    .unwrap();
+    let mut kept = tar::Builder::new(Vec::new());
+    for entry in tar::Archive::new(&tar[..]).entries().unwrap() {
+        let mut entry = entry.unwrap();
+        if !entry.path().unwrap().ends_with("ebin/Elixir.Hello.beam") {
+            let mut header = entry.header().clone();
+            let path = entry.path().unwrap().into_owned();
+            kept.append_data(&mut header, path, &mut entry).unwrap();
+        }
+    }
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, &kept.into_inner().unwrap()).unwrap();
+    std::fs::write(blob(last), gz.finish().unwrap()).unwrap();
+    let (ok, text) = check(&dir);
+    assert!(!ok, "{text}");
+    assert!(text.contains("Elixir.Hello.beam"), "{text}");
 }

@@ -6,17 +6,16 @@
 //! know which files the base has (whiteouts applied), for the checks and
 //! for its `/etc/passwd` and `/etc/group`.
 
-use std::collections::{BTreeMap, HashMap};
-use std::fs::File;
+use std::collections::BTreeMap;
 use std::io::Read;
-use std::os::unix::fs::FileExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::Value;
 
 use super::layer::{sha256, Blob, GZIP_LAYER};
 use super::view::{Kind, View};
 use crate::error::{Error, IoContext, Result};
+use crate::formats::oci::{self, normalize, uncompress, Image};
 
 /// A base image, read.
 #[derive(Debug)]
@@ -42,192 +41,14 @@ impl View for Files {
     }
 }
 
-/// The archive's members: regular files by name, with where their bytes are.
-struct Members {
-    file: File,
-    path: PathBuf,
-    entries: HashMap<String, (u64, u64)>,
-    links: HashMap<String, String>,
-}
-
-impl Members {
-    fn open(path: &Path) -> Result<Members> {
-        let file = File::open(path).at(path, "cannot open the base image")?;
-        let mut entries = HashMap::new();
-        let mut links = HashMap::new();
-        let mut archive = tar::Archive::new(&file);
-        let list = archive
-            .entries_with_seek()
-            .map_err(|_| not_an_image(path))?;
-        for entry in list {
-            let entry = entry.map_err(|_| not_an_image(path))?;
-            let name = normalize(&entry.path_bytes());
-            match entry.header().entry_type() {
-                tar::EntryType::Regular | tar::EntryType::Continuous => {
-                    entries.insert(name, (entry.raw_file_position(), entry.size()));
-                }
-                tar::EntryType::Symlink | tar::EntryType::Link => {
-                    if let Some(target) = entry.link_name_bytes().map(|t| normalize(&t)) {
-                        let target = match entry.header().entry_type() {
-                            // A symlink is relative to its directory.
-                            tar::EntryType::Symlink if !target.starts_with('/') => {
-                                match name.rsplit_once('/') {
-                                    Some((dir, _)) => format!("{dir}/{target}"),
-                                    None => target,
-                                }
-                            }
-                            _ => target,
-                        };
-                        links.insert(name, target);
-                    }
-                }
-                _ => {}
-            }
-        }
-        Ok(Members {
-            file,
-            path: path.to_owned(),
-            entries,
-            links,
-        })
-    }
-
-    fn has(&self, name: &str) -> bool {
-        self.entries.contains_key(name)
-    }
-
-    fn read(&self, name: &str) -> Result<Vec<u8>> {
-        let name = normalize(name.as_bytes());
-        let name = self.links.get(&name).cloned().unwrap_or(name);
-        let &(offset, size) = self.entries.get(&name).ok_or_else(|| Error::Image {
-            path: self.path.clone(),
-            message: format!("the archive has no {name}, which its manifest names"),
-        })?;
-        let mut bytes = vec![0; size as usize];
-        self.file
-            .read_exact_at(&mut bytes, offset)
-            .at(&self.path, "cannot read the base image")?;
-        Ok(bytes)
-    }
-
-    fn json(&self, name: &str) -> Result<Value> {
-        serde_json::from_slice(&self.read(name)?).map_err(|e| Error::Image {
-            path: self.path.clone(),
-            message: format!("{name} is not valid JSON ({e})"),
-        })
-    }
-
-    fn blob(&self, digest: &str) -> Result<Vec<u8>> {
-        let (algorithm, hex) = digest.split_once(':').unwrap_or(("sha256", digest));
-        self.read(&format!("blobs/{algorithm}/{hex}"))
-    }
-}
-
-fn not_an_image(path: &Path) -> Error {
-    Error::Image {
-        path: path.to_owned(),
-        message: "not an image archive (a tar with index.json or manifest.json): make one with `podman save` or `docker save`".into(),
-    }
-}
-
-/// A member's name without `./` or `/` in front.
-fn normalize(name: &[u8]) -> String {
-    let name = String::from_utf8_lossy(name);
-    let mut name: &str = &name;
-    loop {
-        if let Some(rest) = name.strip_prefix("./") {
-            name = rest;
-        } else if let Some(rest) = name.strip_prefix('/') {
-            name = rest;
-        } else {
-            break;
-        }
-    }
-    name.trim_end_matches('/').to_owned()
-}
-
-fn field<'a>(value: &'a Value, key: &str, path: &Path, what: &str) -> Result<&'a Value> {
-    value.get(key).ok_or_else(|| Error::Image {
-        path: path.to_owned(),
-        message: format!("{what} has no `{key}`"),
-    })
-}
-
-/// A layer's media type, if the manifest says, and its bytes.
-type StoredLayer = (Option<String>, Vec<u8>);
-
 /// Reads the base image archive at `path` for an image of `architecture`
 /// (OCI's name, e.g. `amd64`).
 pub(crate) fn read(path: &Path, architecture: &str) -> Result<BaseImage> {
-    let members = Members::open(path)?;
     let bad = |message: String| Error::Image {
         path: path.to_owned(),
         message,
     };
-    let (config, layers): (Value, Vec<StoredLayer>) = if members.has("index.json") {
-        let mut index = members.json("index.json")?;
-        let manifest = loop {
-            let manifests = field(&index, "manifests", path, "index.json")?
-                .as_array()
-                .cloned()
-                .unwrap_or_default();
-            let chosen = manifests
-                .iter()
-                .find(|m| {
-                    m.pointer("/platform/architecture")
-                        .and_then(Value::as_str)
-                        .is_none_or(|a| a == architecture)
-                })
-                .ok_or_else(|| bad(format!("index.json lists no image for {architecture}")))?;
-            let digest = chosen["digest"].as_str().unwrap_or_default();
-            let value: Value = serde_json::from_slice(&members.blob(digest)?)
-                .map_err(|e| bad(format!("manifest {digest} is not valid JSON ({e})")))?;
-            if value.get("manifests").is_some() {
-                index = value;
-            } else {
-                break value;
-            }
-        };
-        let config_digest = field(&manifest, "config", path, "the manifest")?["digest"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        let config = serde_json::from_slice(&members.blob(&config_digest)?)
-            .map_err(|e| bad(format!("config {config_digest} is not valid JSON ({e})")))?;
-        let layers = field(&manifest, "layers", path, "the manifest")?
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-            .iter()
-            .map(|l| {
-                let digest = l["digest"].as_str().unwrap_or_default();
-                Ok((
-                    l["mediaType"].as_str().map(str::to_owned),
-                    members.blob(digest)?,
-                ))
-            })
-            .collect::<Result<_>>()?;
-        (config, layers)
-    } else if members.has("manifest.json") {
-        let manifest = members.json("manifest.json")?;
-        let image = manifest
-            .get(0)
-            .ok_or_else(|| bad("manifest.json lists no image".into()))?;
-        let config_file = field(image, "Config", path, "manifest.json")?
-            .as_str()
-            .unwrap_or_default();
-        let config = members.json(config_file)?;
-        let layers = field(image, "Layers", path, "manifest.json")?
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-            .iter()
-            .map(|l| Ok((None, members.read(l.as_str().unwrap_or_default())?)))
-            .collect::<Result<_>>()?;
-        (config, layers)
-    } else {
-        return Err(not_an_image(path));
-    };
+    let Image { config, layers } = oci::read(path, Some(architecture))?;
     let found = config["architecture"].as_str().unwrap_or("");
     if found != architecture {
         return Err(bad(format!(
@@ -261,19 +82,6 @@ pub(crate) fn read(path: &Path, architecture: &str) -> Result<BaseImage> {
         passwd,
         group,
     })
-}
-
-/// A layer's tar, whether stored gzip-, zstd-compressed or plain.
-fn uncompress(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
-    let mut out = Vec::new();
-    if bytes.starts_with(&[0x1f, 0x8b]) {
-        flate2::read::MultiGzDecoder::new(bytes).read_to_end(&mut out)?;
-    } else if bytes.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        zstd::stream::read::Decoder::new(bytes)?.read_to_end(&mut out)?;
-    } else {
-        out.extend_from_slice(bytes);
-    }
-    Ok(out)
 }
 
 /// Applies one layer's tar to the merged file system: whiteouts
@@ -342,6 +150,7 @@ fn apply(
 mod tests {
     use super::*;
     use crate::image::view::resolve;
+    use std::path::PathBuf;
 
     /// A tar of `(path, Some(contents) | None for a directory, link)`.
     fn tar_of(entries: &[(&str, Option<&str>, Option<&str>)]) -> Vec<u8> {

@@ -1,5 +1,7 @@
-//! `relpack check`: validates a release directory or tarball on its own,
-//! whoever built it, before it ships.
+//! `relpack check`: validates a release on its own, whoever built it,
+//! before it ships: a release directory, a tarball (`.tar.gz`, `.tar.zst`,
+//! `.tar`), a one-file executable, or the release inside an OCI image
+//! (a layout directory or archive, or a `docker save` archive).
 //!
 //! It checks what a boot needs: `releases/start_erl.data` and the `.rel`
 //! agree; every application of the `.rel` is present with its `.app` and
@@ -16,6 +18,7 @@ use std::path::{Component, Path, PathBuf};
 use crate::error::{Error, IoContext, Result};
 use crate::formats::app::AppSpec;
 use crate::formats::etf;
+use crate::formats::oci;
 use crate::formats::term::{parse_consult, Term};
 use crate::pipeline::executable;
 use crate::util::fs::TempPath;
@@ -44,7 +47,7 @@ fn tarball(path: &Path) -> Result<Box<dyn std::io::Read>> {
 fn not_a_release(path: &Path) -> Error {
     Error::Project {
         path: path.to_owned(),
-        message: "not a release directory, tarball (.tar.gz, .tar.zst, .tar) or .run executable: for an image, check the release it was made from".into(),
+        message: "not a release directory, tarball (.tar.gz, .tar.zst, .tar), .run executable or OCI image".into(),
     }
 }
 
@@ -74,8 +77,8 @@ impl CheckReport {
 /// `.tar`, told by its first bytes) or one-file executable at `path` (an
 /// executable's payload first against its digest).
 pub fn check(path: &Path) -> Result<CheckReport> {
-    if path.join("oci-layout").is_file() {
-        return Err(not_a_release(path));
+    if is_image(path) {
+        return check_image(path);
     }
     if path.is_dir() {
         return Ok(check_dir(path, true));
@@ -94,18 +97,115 @@ pub fn check(path: &Path) -> Result<CheckReport> {
         }
         None => tarball(path)?,
     };
+    let scratch = scratch()?;
+    let problems = unpack_checked(path, tar, scratch.path())?;
+    Ok(report_unpacked(path, scratch.path(), problems))
+}
+
+/// An empty scratch directory, removed when dropped.
+fn scratch() -> Result<TempPath> {
     let scratch = TempPath::beside(&std::env::temp_dir().join("relpack-check"))?;
     fs::create_dir_all(scratch.path()).at(scratch.path(), "cannot create a scratch directory")?;
-    let mut problems = unpack_checked(path, tar, scratch.path())?;
-    let mut report = check_dir(scratch.path(), false);
+    Ok(scratch)
+}
+
+/// The check of a release unpacked at `root` from `path`, after the
+/// `problems` unpacking found; files named as `path` holds them, not by
+/// the scratch path.
+fn report_unpacked(path: &Path, root: &Path, mut problems: Vec<String>) -> CheckReport {
+    let mut report = check_dir(root, false);
     problems.append(&mut report.problems);
-    // Name files as the tarball holds them, not by the scratch path.
-    let prefix = format!("{}/", scratch.path().display());
+    let prefix = format!("{}/", root.display());
     report.problems = problems
         .into_iter()
         .map(|p| p.replace(&prefix, &format!("{}:", path.display())))
         .collect();
-    Ok(report)
+    report
+}
+
+/// An OCI layout (a directory, or a tar of one or of `docker save`)
+/// rather than a release.
+fn is_image(path: &Path) -> bool {
+    if path.is_dir() {
+        return path.join("index.json").is_file() && path.join("oci-layout").is_file();
+    }
+    let Ok(file) = fs::File::open(path) else {
+        return false;
+    };
+    let mut archive = tar::Archive::new(file);
+    let Ok(entries) = archive.entries() else {
+        return false;
+    };
+    // Both kinds put their index or manifest at the top, a release never.
+    entries.flatten().any(|e| {
+        e.path().is_ok_and(|p| {
+            matches!(
+                p.to_str(),
+                Some("index.json" | "manifest.json" | "./index.json")
+            )
+        })
+    })
+}
+
+/// Checks the release an image holds: its layers applied in order
+/// (whiteouts remove what lower layers had), then the release in the
+/// image's working directory.
+fn check_image(path: &Path) -> Result<CheckReport> {
+    let image = oci::read(path, None)?;
+    let working_dir = image.config["config"]["WorkingDir"]
+        .as_str()
+        .unwrap_or_default()
+        .trim_start_matches('/')
+        .to_owned();
+    if working_dir.is_empty() {
+        return Err(Error::Image {
+            path: path.to_owned(),
+            message: "the image sets no WorkingDir, where relpack's images hold the release".into(),
+        });
+    }
+    let scratch = scratch()?;
+    for (i, (_, bytes)) in image.layers.iter().enumerate() {
+        let tar = oci::uncompress(bytes).at(path, "cannot decompress a layer")?;
+        apply_layer(&tar, scratch.path()).map_err(|e| Error::Image {
+            path: path.to_owned(),
+            message: format!("layer {} cannot be unpacked ({e})", i + 1),
+        })?;
+    }
+    let root = scratch.path().join(working_dir);
+    Ok(report_unpacked(path, &root, Vec::new()))
+}
+
+/// Unpacks one layer's tar over `dest`, applying its whiteouts.
+fn apply_layer(tar: &[u8], dest: &Path) -> std::io::Result<()> {
+    let mut archive = tar::Archive::new(tar);
+    for entry in archive.entries()? {
+        let mut entry = entry?;
+        let name = oci::normalize(&entry.path_bytes());
+        let (dir, base) = name.rsplit_once('/').unwrap_or(("", &name));
+        if name.split('/').any(|c| c == "..") {
+            continue;
+        }
+        if base == ".wh..wh..opq" {
+            for old in fs::read_dir(dest.join(dir)).into_iter().flatten().flatten() {
+                remove_any(&old.path())?;
+            }
+        } else if let Some(hidden) = base.strip_prefix(".wh.") {
+            let hidden = dest.join(dir).join(hidden);
+            if hidden.symlink_metadata().is_ok() {
+                remove_any(&hidden)?;
+            }
+        } else {
+            entry.unpack_in(dest)?;
+        }
+    }
+    Ok(())
+}
+
+fn remove_any(path: &Path) -> std::io::Result<()> {
+    match path.symlink_metadata()?.is_dir() {
+        true => fs::remove_dir_all(path),
+        false => fs::remove_file(path),
+    }
 }
 
 /// Unpacks a tarball, refusing (and reporting) entries that could write
