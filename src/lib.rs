@@ -17,7 +17,8 @@
 //!   util/        helpers that know nothing of releases: cancellation,
 //!                atomic file-system writes, ordered parallel maps
 //!   formats/     the file formats, as codecs: Erlang terms, ETF, .app,
-//!                BEAM chunks, ELF, boot scripts, digests, DEFLATE
+//!                BEAM chunks, ELF, boot scripts, digests, DEFLATE, OCI
+//!                image layouts
 //!   config/      reading the project's release configuration: mix.exs,
 //!                config/*.exs, Distillery's rel/config.exs, rebar.config;
 //!                natively, or by the real elixir for code beyond that
@@ -27,7 +28,8 @@
 //!                planner (into the plan), render, sys_config, assemble,
 //!                archive, executable, write; upgrade/ plans and packs a
 //!                hot upgrade within it
-//!   tools/       built on the pipeline: check, inspect, init
+//!   tools/       built on the pipeline and the formats: check (a release
+//!                directory, tarball, executable or image), inspect, init
 //!   image/       a release as a layered OCI image
 //!   lib.rs       this page and the public API; main.rs, the CLI over it
 //! ```

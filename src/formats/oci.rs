@@ -214,7 +214,7 @@ impl Members {
 pub(crate) fn not_an_image(path: &Path) -> Error {
     Error::Image {
         path: path.to_owned(),
-        message: "not an image (an OCI layout with index.json, or a tar of one or of `docker save`): make one with `podman save` or `docker save`".into(),
+        message: "not an image archive (a tar with index.json or manifest.json, or an OCI layout directory): make one with `podman save` or `docker save`".into(),
     }
 }
 
