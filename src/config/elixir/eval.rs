@@ -8,8 +8,8 @@ use tree_sitter::Node;
 
 use super::stdlib::REMOTE_FUNCTIONS;
 use super::{
-    access, binary, boolean, children, line_of, nil, truthy, Arg, Call, Context, Dsl, Evaluator,
-    Source,
+    access, binary, boolean, children, deeper_than, line_of, nil, truthy, Arg, Call, Context, Dsl,
+    Evaluator, Source, MAX_NESTING, MAX_VALUE_DEPTH,
 };
 use crate::error::{Error, Result};
 use crate::term::Term;
@@ -25,6 +25,7 @@ impl<'s> Evaluator<'s> {
             functions: HashMap::new(),
             aliases: HashMap::new(),
             depth: 0,
+            nesting: 0,
             warnings: Vec::new(),
         }
     }
@@ -146,6 +147,31 @@ impl<'s> Evaluator<'s> {
 
     /// Evaluates one expression.
     pub fn eval(&mut self, node: Node<'s>, dsl: &mut dyn Dsl) -> Result<Term> {
+        if self.nesting == MAX_NESTING {
+            return Err(self.unsupported(
+                node,
+                format!("expressions nested more than {MAX_NESTING} levels deep, with the calls among them"),
+            ));
+        }
+        self.nesting += 1;
+        let value = self.eval_node(node, dsl);
+        self.nesting -= 1;
+        value
+    }
+
+    /// A copy of `value`, read from a variable or an attribute at `at`,
+    /// unless it nests deeper than [`MAX_VALUE_DEPTH`].
+    fn copy(&self, value: &Term, at: Node<'_>) -> Result<Term> {
+        if deeper_than(value, MAX_VALUE_DEPTH) {
+            return Err(self.unsupported(
+                at,
+                format!("a value nested more than {MAX_VALUE_DEPTH} levels deep"),
+            ));
+        }
+        Ok(value.clone())
+    }
+
+    fn eval_node(&mut self, node: Node<'s>, dsl: &mut dyn Dsl) -> Result<Term> {
         match node.kind() {
             "integer" => self.integer(node),
             "float" => self
@@ -381,7 +407,7 @@ impl<'s> Evaluator<'s> {
     fn identifier(&mut self, node: Node<'s>, dsl: &mut dyn Dsl) -> Result<Term> {
         let name = self.text(node);
         if let Some(v) = self.vars.get(name) {
-            return Ok(v.clone());
+            return self.copy(v, node);
         }
         match name {
             "__DIR__" => {
@@ -427,9 +453,10 @@ impl<'s> Evaluator<'s> {
         match operand.kind() {
             "identifier" => {
                 let name = self.text(operand);
-                self.attrs.get(name).cloned().ok_or_else(|| {
+                let value = self.attrs.get(name).ok_or_else(|| {
                     self.invalid(operand, format!("module attribute @{name} is not set"))
-                })
+                })?;
+                self.copy(value, operand)
             }
             "call" => {
                 let name = self

@@ -63,6 +63,15 @@ impl Source {
             line: 1,
             message: "cannot parse".into(),
         })?;
+        if let Some(deep) = too_deep(tree.root_node()) {
+            return Err(Error::Parse {
+                path: path.to_owned(),
+                line: line_of(deep),
+                message: format!(
+                    "code nested more than {MAX_SOURCE_DEPTH} levels deep (relpack reads no deeper)"
+                ),
+            });
+        }
         if let Some(bad) = first_error(tree.root_node()) {
             return Err(Error::Parse {
                 path: path.to_owned(),
@@ -85,6 +94,57 @@ impl Source {
     /// `path:line` of a node, for messages and provenance.
     pub fn origin(&self, node: Node<'_>) -> String {
         format!("{}:{}", self.path.display(), line_of(node))
+    }
+}
+
+/// How deep a file's syntax tree may nest. The readers walk it
+/// recursively (a file nested thousands of levels deep overflowed the
+/// stack); real configuration files stay within a few dozen levels.
+const MAX_SOURCE_DEPTH: usize = 256;
+
+/// How many evaluations may run one inside another: nested expressions
+/// and, through the calls among them, the bodies of the functions called.
+/// Each takes up to 3 KiB of stack in a release build (about seven times
+/// that in a debug build); recursion alone is also limited (to 64 calls).
+const MAX_NESTING: usize = 256;
+
+/// How deeply nested a value read from a variable or an attribute may be.
+/// Values are copied, compared and dropped recursively; this bounds what
+/// can be built from them (no deeper than this plus [`MAX_NESTING`]),
+/// which wrapping a value in a list call after call would otherwise
+/// deepen without end.
+const MAX_VALUE_DEPTH: usize = 128;
+
+/// The first node nested deeper than [`MAX_SOURCE_DEPTH`], found without
+/// recursion.
+fn too_deep(root: Node<'_>) -> Option<Node<'_>> {
+    let mut cursor = root.walk();
+    let mut depth = 0;
+    loop {
+        if depth > MAX_SOURCE_DEPTH {
+            return Some(cursor.node());
+        }
+        if cursor.goto_first_child() {
+            depth += 1;
+            continue;
+        }
+        while !cursor.goto_next_sibling() {
+            if !cursor.goto_parent() {
+                return None;
+            }
+            depth -= 1;
+        }
+    }
+}
+
+/// Whether `t` has elements more than `levels` lists, tuples or maps
+/// deep, looking no deeper than that.
+fn deeper_than(t: &Term, levels: usize) -> bool {
+    let deeper = |i: &Term| levels == 0 || deeper_than(i, levels - 1);
+    match t {
+        Term::List(items) | Term::Tuple(items) => items.iter().any(deeper),
+        Term::Map(entries) => entries.iter().any(|(k, v)| deeper(k) || deeper(v)),
+        _ => false,
     }
 }
 
@@ -196,7 +256,10 @@ pub(crate) struct Evaluator<'s> {
     functions: HashMap<String, Vec<Node<'s>>>,
     /// `alias Foo.Bar` (`Bar` to `Foo.Bar`) and `alias Foo.Bar, as: B`.
     aliases: HashMap<String, String>,
+    /// Calls of the file's functions under way, one inside another.
     depth: usize,
+    /// Evaluations under way, one inside another (up to [`MAX_NESTING`]).
+    nesting: usize,
     /// What the evaluation did that the user should know, one line each
     /// naming `file:line` (a value that changes on every build).
     pub warnings: Vec<String>,
@@ -365,6 +428,53 @@ pub(super) mod tests {
         assert!(err.contains("t.exs:2") && err.contains("Enum.map"), "{err}");
         let err = eval("x = [1,\n").unwrap_err().to_string();
         assert!(err.contains("t.exs:"), "{err}");
+    }
+
+    /// Nesting is refused with an error before it overflows the stack
+    /// (3000 brackets did, in the reader and in the evaluator). Run on a
+    /// stack of 16 MiB: a debug build takes several times the stack per
+    /// level that the release build does (within 1 MiB at the limits).
+    #[test]
+    fn deep_nesting_is_an_error() {
+        let eval = |code: String| {
+            std::thread::scope(|s| {
+                let run = move || eval(&code).map_err(|e| e.to_string());
+                let thread = std::thread::Builder::new().stack_size(16 << 20);
+                thread.spawn_scoped(s, run).unwrap().join().unwrap()
+            })
+        };
+        let nested = |levels: usize| format!("{}{}", "[".repeat(levels), "]".repeat(levels));
+        assert!(eval(nested(200)).is_ok());
+        assert_eq!(
+            eval(format!("x = 1\n{}", nested(3000))).unwrap_err(),
+            "t.exs:2: code nested more than 256 levels deep (relpack reads no deeper)"
+        );
+        // Calls nest evaluations without nesting the source.
+        let calls = |n: usize| {
+            format!(
+                "defmodule M do\n  defp f(0), do: :a\n  defp f(n), do: [[[[[[[[f(n - 1)]]]]]]]]\nend\nf({n})"
+            )
+        };
+        assert!(eval(calls(20)).is_ok());
+        let err = eval(calls(30)).unwrap_err();
+        assert!(
+            err.starts_with("t.exs:3: expressions nested more than 256 levels deep")
+                && err.contains("not in the subset"),
+            "{err}"
+        );
+        // A value wrapped again by every call: its depth grows without
+        // the nesting, and is checked where it is read.
+        let wraps = |n: usize| {
+            format!(
+                "defmodule M do\n  defp f(0, a), do: a\n  defp f(n, a), do: f(n - 1, [[[a]]])\nend\nf({n}, :x)"
+            )
+        };
+        assert!(eval(wraps(40)).is_ok());
+        let err = eval(wraps(50)).unwrap_err();
+        assert!(
+            err.starts_with("t.exs:3: a value nested more than 128 levels deep"),
+            "{err}"
+        );
     }
 
     #[test]
