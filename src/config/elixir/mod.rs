@@ -137,15 +137,34 @@ fn too_deep(root: Node<'_>) -> Option<Node<'_>> {
     }
 }
 
-/// Whether `t` has elements more than `levels` lists, tuples or maps
-/// deep, looking no deeper than that.
-fn deeper_than(t: &Term, levels: usize) -> bool {
-    let deeper = |i: &Term| levels == 0 || deeper_than(i, levels - 1);
-    match t {
-        Term::List(items) | Term::Tuple(items) => items.iter().any(deeper),
-        Term::Map(entries) => entries.iter().any(|(k, v)| deeper(k) || deeper(v)),
-        _ => false,
-    }
+/// What evaluating one file may cost, in units of about a byte of memory:
+/// each evaluation costs [`EVAL_COST`], each copy of a bound value its
+/// size, each result larger than its arguments its size. Calls that fan
+/// out (`f(n - 1)` twice) or a string doubled again and again otherwise
+/// ran until the machine ran out of time or memory; each file of the
+/// fixtures and tests/config_corpus costs under a thousandth of it.
+const BUDGET: usize = 1 << 24;
+
+/// The cost of one evaluation, in [`BUDGET`]'s units: 256 Ki of them, a
+/// fraction of a second, use it all.
+const EVAL_COST: usize = 64;
+
+/// The size of `t` in [`BUDGET`]'s units (bytes: its terms and their
+/// heap), or `None` when it has elements more than `levels` lists, tuples
+/// or maps deep; looking no deeper than that.
+fn weigh(t: &Term, levels: usize) -> Option<usize> {
+    let inner = |i: &Term| levels.checked_sub(1).and_then(|l| weigh(i, l));
+    let heap = match t {
+        Term::Atom(a) => a.len(),
+        Term::Binary(b) => b.len(),
+        Term::Integer(_) | Term::Float(_) => 0,
+        Term::List(items) | Term::Tuple(items) => items.iter().map(inner).sum::<Option<usize>>()?,
+        Term::Map(entries) => entries
+            .iter()
+            .map(|(k, v)| Some(inner(k)? + inner(v)?))
+            .sum::<Option<usize>>()?,
+    };
+    Some(std::mem::size_of::<Term>() + heap)
 }
 
 fn first_error(node: Node<'_>) -> Option<Node<'_>> {
@@ -260,6 +279,8 @@ pub(crate) struct Evaluator<'s> {
     depth: usize,
     /// Evaluations under way, one inside another (up to [`MAX_NESTING`]).
     nesting: usize,
+    /// What the evaluation has cost so far (up to [`BUDGET`]).
+    spent: usize,
     /// What the evaluation did that the user should know, one line each
     /// naming `file:line` (a value that changes on every build).
     pub warnings: Vec<String>,
@@ -475,6 +496,26 @@ pub(super) mod tests {
             err.starts_with("t.exs:3: a value nested more than 128 levels deep"),
             "{err}"
         );
+    }
+
+    /// Evaluations that would run for hours or take all memory stop at
+    /// the budget with an error naming the file.
+    #[test]
+    fn runaway_evaluation_is_an_error() {
+        let over = "an evaluation costing more than 16 MiB of steps and copies";
+        for code in [
+            // Calls fanning out: 2^40 of them.
+            "defmodule M do\n  defp f(0), do: 0\n  defp f(n) do\n    f(n - 1)\n    f(n - 1)\n  end\nend\nf(40)",
+            // A string doubled by each call.
+            "defmodule M do\n  defp f(s), do: f(s <> s)\nend\nf(\"ab\")",
+            // Squared by each call.
+            "defmodule M do\n  defp f(s), do: f(String.replace(s, \"\", s))\nend\nf(\"abcd\")",
+            // A device that never ends.
+            "File.read!(\"/dev/zero\")",
+        ] {
+            let err = eval(code).unwrap_err().to_string();
+            assert!(err.starts_with("t.exs:") && err.contains(over), "{code}: {err}");
+        }
     }
 
     #[test]
