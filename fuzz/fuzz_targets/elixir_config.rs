@@ -3,7 +3,7 @@
 //! memory, whatever the file holds.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use relpack::config::{app_config::AppConfig, distillery};
+use relpack::config::{app_config::AppConfig, distillery, elixir::Context};
 
 fuzz_target!(|data: &[u8]| {
     let dir = std::env::temp_dir().join(format!("relpack-fuzz-config-{}", std::process::id()));
@@ -12,6 +12,7 @@ fuzz_target!(|data: &[u8]| {
     if std::fs::write(&path, data).is_err() {
         return;
     }
-    let _ = AppConfig::read_file(&path, &dir, "prod", false);
-    let _ = distillery::parse(&path, &dir, "prod");
+    let context = Context::new(&dir, "prod");
+    let _ = AppConfig::read_file(&path, &context, false);
+    let _ = distillery::parse(&path, &context, false);
 });
