@@ -5,6 +5,7 @@
 //! list, so a `deps: deps()` or `elixirc_paths: elixirc_paths(Mix.env())`
 //! beyond the native subset does not stop the build.
 
+use std::collections::hash_map::{Entry, HashMap};
 use std::path::{Path, PathBuf};
 
 use tree_sitter::Node;
@@ -95,7 +96,8 @@ impl MixProject {
         fallback::native_or_elixir(native, use_elixir, |why| {
             let value = fallback::evaluate(fallback::Mode::Mix, path, &context)?;
             let ev = Evaluator::new(&source, context.clone());
-            let line = project_line(&ev);
+            let bodies = function_bodies(&ev);
+            let line = bodies.get("project").map_or(1, |b| line_of(*b));
             let pairs = keyword_pairs(&value).ok_or_else(|| Error::Parse {
                 path: path.to_owned(),
                 line,
@@ -104,7 +106,7 @@ impl MixProject {
             let keys = pairs
                 .into_iter()
                 .map(|(k, v)| {
-                    let node = traced_key(&ev, k);
+                    let node = traced_key(&ev, &bodies, k);
                     (k.to_owned(), v.clone(), node.map_or(line, line_of), node)
                 })
                 .collect();
@@ -143,15 +145,22 @@ fn build<'s>(path: &Path, ev: &Evaluator<'s>, project: Vec<ProjectKey<'s>>) -> R
     let mut releases = Vec::new();
     let mut warnings = Vec::new();
     if let Some((_, value, line, node)) = get("releases") {
-        let release_nodes = node.map(|n| literal_pairs(ev, n, 8)).unwrap_or_default();
-        let option_line = |release: &str, key: &str| {
-            let options = release_nodes.iter().find(|(n, _)| n == release)?.1;
-            let pairs = literal_pairs(ev, options, 8);
-            pairs
-                .iter()
-                .find(|(k, _)| k == key)
-                .map(|(_, v)| line_of(*v))
-        };
+        // The line of each release's options, the first of a name (as
+        // keyword lookups take), read once: reading them all again for
+        // each option took over a minute for 6000 options.
+        let mut option_lines: HashMap<String, HashMap<String, usize>> = HashMap::new();
+        let bodies = function_bodies(ev);
+        let release_nodes = node.map(|n| literal_pairs(ev, &bodies, n, 8));
+        for (release, options) in release_nodes.unwrap_or_default() {
+            if let Entry::Vacant(e) = option_lines.entry(release) {
+                let mut lines = HashMap::new();
+                for (key, value) in literal_pairs(ev, &bodies, options, 8) {
+                    lines.entry(key).or_insert(line_of(value));
+                }
+                e.insert(lines);
+            }
+        }
+        let option_line = |release: &str, key: &str| option_lines.get(release)?.get(key).copied();
         let bad = |line: usize, message: String| Error::Parse {
             path: path.to_owned(),
             line,
@@ -213,21 +222,16 @@ fn build<'s>(path: &Path, ev: &Evaluator<'s>, project: Vec<ProjectKey<'s>>) -> R
 }
 
 /// The value node of `key:` in `project/0`, when the source shows it.
-fn traced_key<'s>(ev: &Evaluator<'s>, key: &str) -> Option<Node<'s>> {
-    let body = find_def(ev, ev.source.root(), "project")?;
+fn traced_key<'s>(ev: &Evaluator<'s>, bodies: &Bodies<'s>, key: &str) -> Option<Node<'s>> {
+    let body = *bodies.get("project")?;
     let body = match children(body).as_slice() {
         [single] if body.kind() == "do_block" => *single,
         _ => body,
     };
-    literal_pairs(ev, body, 8)
+    literal_pairs(ev, bodies, body, 8)
         .into_iter()
         .find(|(k, _)| k == key)
         .map(|(_, v)| v)
-}
-
-/// The line of `def project`, else 1.
-fn project_line(ev: &Evaluator<'_>) -> usize {
-    find_def(ev, ev.source.root(), "project").map_or(1, line_of)
 }
 
 /// The body of the file's `defmodule ... do ... end`.
@@ -252,8 +256,7 @@ fn project_module<'s>(ev: &Evaluator<'s>) -> Result<Vec<Node<'s>>> {
 type ProjectKey<'s> = (String, Term, usize, Option<Node<'s>>);
 
 fn evaluate_project<'s>(ev: &mut Evaluator<'s>) -> Result<Vec<ProjectKey<'s>>> {
-    let clause = ev.source.root();
-    let Some(body) = find_def(ev, clause, "project") else {
+    let Some(body) = function_bodies(ev).get("project").copied() else {
         return Err(Error::Parse {
             path: ev.source.path.clone(),
             line: 1,
@@ -303,19 +306,24 @@ fn evaluate_project<'s>(ev: &mut Evaluator<'s>) -> Result<Vec<ProjectKey<'s>>> {
 /// The `key: value` pairs of a keyword-list literal, looking through calls
 /// of the file's zero-arity functions (`releases: releases()`), so that
 /// each option can be traced to its line.
-fn literal_pairs<'s>(ev: &Evaluator<'s>, node: Node<'s>, depth: usize) -> Vec<(String, Node<'s>)> {
+fn literal_pairs<'s>(
+    ev: &Evaluator<'s>,
+    bodies: &Bodies<'s>,
+    node: Node<'s>,
+    depth: usize,
+) -> Vec<(String, Node<'s>)> {
     let function = match node.kind() {
         "identifier" => Some(ev.text(node).to_owned()),
         "call" if ev.arguments(node).is_empty() => ev.call_name(node),
         _ => None,
     };
     if let Some(name) = function.filter(|_| depth > 0) {
-        let body = find_def(ev, ev.source.root(), &name).map(|b| match children(b).as_slice() {
+        let body = bodies.get(&name).map(|b| match children(*b).as_slice() {
             [single] if b.kind() == "do_block" => *single,
-            _ => b,
+            _ => *b,
         });
         return body
-            .map(|b| literal_pairs(ev, b, depth - 1))
+            .map(|b| literal_pairs(ev, bodies, b, depth - 1))
             .unwrap_or_default();
     }
     if node.kind() != "list" {
@@ -329,25 +337,95 @@ fn literal_pairs<'s>(ev: &Evaluator<'s>, node: Node<'s>, depth: usize) -> Vec<(S
         .collect()
 }
 
-/// The body (do block or `do:` value) of `def name`.
-fn find_def<'s>(ev: &Evaluator<'s>, root: Node<'s>, name: &str) -> Option<Node<'s>> {
-    let module = children(root)
+/// The body (do block or `do:` value) of each function of the file's
+/// module, by name: the first `def`/`defp` of a name that has one.
+type Bodies<'s> = HashMap<String, Node<'s>>;
+
+/// The file's [`Bodies`], found once: looking for a function again for
+/// each call of it took a minute for a file of 3000 of them.
+fn function_bodies<'s>(ev: &Evaluator<'s>) -> Bodies<'s> {
+    let mut bodies = Bodies::new();
+    let module = children(ev.source.root())
         .into_iter()
-        .find(|n| ev.call_name(*n).as_deref() == Some("defmodule"))?;
-    let block = ev.do_block(module)?;
-    children(block).into_iter().find_map(|def| {
+        .find(|n| ev.call_name(*n).as_deref() == Some("defmodule"));
+    let Some(block) = module.and_then(|m| ev.do_block(m)) else {
+        return bodies;
+    };
+    for def in children(block) {
         if !matches!(ev.call_name(def).as_deref(), Some("def" | "defp")) {
-            return None;
+            continue;
         }
-        let head = *ev.arguments(def).first()?;
-        let head_name = match head.kind() {
-            "identifier" => ev.text(head).to_owned(),
-            "call" => ev.call_name(head)?,
-            _ => return None,
+        let Some(head) = ev.arguments(def).first().copied() else {
+            continue;
         };
-        if head_name != name {
-            return None;
+        let name = match head.kind() {
+            "identifier" => Some(ev.text(head).to_owned()),
+            "call" => ev.call_name(head),
+            _ => None,
+        };
+        if let (Some(name), Some(body)) = (name, ev.function_body(def)) {
+            bodies.entry(name).or_insert(body);
         }
-        ev.function_body(def)
-    })
+    }
+    bodies
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MixProject;
+
+    /// Thousands of release options, one a line, are read in linear time
+    /// (each took a new reading of all of them before) and keep their
+    /// lines.
+    #[test]
+    fn many_release_options_keep_their_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let options: Vec<String> = (0..3000).map(|i| format!("      k{i}: {i}")).collect();
+        let text = format!(
+            "defmodule A.MixProject do\n  def project do\n    [app: :a, releases: [r: [\n{}\n    ]]]\n  end\nend\n",
+            options.join(",\n")
+        );
+        std::fs::write(dir.path().join("mix.exs"), text).unwrap();
+        let started = std::time::Instant::now();
+        let project = MixProject::read(dir.path(), "prod", false).unwrap();
+        // 0.04 s here; 8 s when each option read them all again.
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+        assert_eq!(project.warnings.len(), 3000);
+        // The first option is on line 4, the last on line 3003.
+        for (i, line) in [(0, 4), (2999, 3003)] {
+            let w = &project.warnings[i];
+            assert!(
+                w.contains(&format!("mix.exs:{line}: release `r`: option `k{i}`")),
+                "{w}"
+            );
+        }
+    }
+
+    /// Releases whose options come from a function each, thousands of
+    /// them: each function is found once (a search of all of them for
+    /// each took a minute for 3000), and its options keep their lines.
+    #[test]
+    fn many_release_functions_are_found_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let releases: Vec<String> = (0..2000).map(|i| format!("r{i}: f{i}()")).collect();
+        let functions: Vec<String> = (0..2000)
+            .map(|i| format!("  defp f{i}, do: [k{i}: {i}]"))
+            .collect();
+        let text = format!(
+            "defmodule A.MixProject do\n  def project, do: [app: :a, releases: [{}]]\n{}\nend\n",
+            releases.join(", "),
+            functions.join("\n")
+        );
+        std::fs::write(dir.path().join("mix.exs"), text).unwrap();
+        let started = std::time::Instant::now();
+        let project = MixProject::read(dir.path(), "prod", false).unwrap();
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+        assert_eq!(project.releases.len(), 2000);
+        // f1999 is defined on line 2002.
+        let w = project.warnings.last().unwrap();
+        assert!(
+            w.contains("mix.exs:2002: release `r1999`: option `k1999`"),
+            "{w}"
+        );
+    }
 }

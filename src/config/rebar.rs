@@ -134,7 +134,17 @@ pub fn read(dir: &Path, profile: &str, name: Option<&str>) -> Result<Option<Rele
                     .map(|a| match a {
                         Term::Atom(app) => Ok((app.clone(), StartType::Permanent)),
                         Term::Tuple(t) => match t.as_slice() {
-                            [Term::Atom(app), Term::Atom(ty)] => Ok((app.clone(), ty.parse()?)),
+                            [Term::Atom(app), Term::Atom(ty)] => {
+                                // The start type's own message, naming the file.
+                                let ty = ty.parse().map_err(|e| match e {
+                                    Error::Option(why) => bad(format!(
+                                        "relx application entry {}: {why}",
+                                        to_compact(a)
+                                    )),
+                                    other => other,
+                                })?;
+                                Ok((app.clone(), ty))
+                            }
                             [Term::Atom(app), v] if v.as_string().is_some() => {
                                 Ok((app.clone(), StartType::Permanent))
                             }
@@ -226,5 +236,25 @@ mod tests {
             .to_string();
         assert!(err.contains("rebar.config"), "{err}");
         assert!(err.contains("relx release id must be {Name, Vsn}"), "{err}");
+    }
+
+    /// An unknown start type is an error naming the file and the entry.
+    #[test]
+    fn an_unknown_start_type_names_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("rebar.config"),
+            "{relx, [{release, {r, \"1\"}, [{a, bogus}]}]}.\n",
+        )
+        .unwrap();
+        let err = super::read(dir.path(), "default", None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(
+                "rebar.config: relx application entry {a,bogus}: unknown start type `bogus`"
+            ),
+            "{err}"
+        );
     }
 }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use tree_sitter::Node;
 
-use super::{children, nil, truthy, Arg, Call, Dsl, Evaluator};
+use super::{children, nil, truthy, Arg, Call, Dsl, Evaluator, EVAL_COST};
 use crate::error::{Error, Result};
 use crate::formats::term::Term;
 
@@ -99,12 +99,12 @@ impl<'s> Evaluator<'s> {
             .flatten()
     }
 
-    /// Whether a guard holds with `vars` bound: it must be `true`, and an
-    /// error inside it means the guard fails, as in Elixir.
+    /// Whether a guard holds with (a copy of) `vars` bound: it must be
+    /// `true`, and an error inside it means the guard fails, as in Elixir.
     fn guard_holds(
         &mut self,
         guard: Option<Node<'s>>,
-        vars: HashMap<String, Term>,
+        vars: &HashMap<String, Term>,
         dsl: &mut dyn Dsl,
     ) -> Result<bool> {
         let Some(guard) = guard else {
@@ -113,9 +113,11 @@ impl<'s> Evaluator<'s> {
         // `when a when b`: either may hold.
         let (first, rest) = self.split_guard(guard);
         if rest.is_some() {
-            return Ok(self.guard_holds(Some(first), vars.clone(), dsl)?
-                || self.guard_holds(rest, vars, dsl)?);
+            return Ok(
+                self.guard_holds(Some(first), vars, dsl)? || self.guard_holds(rest, vars, dsl)?
+            );
         }
+        let vars = self.copy_vars(vars, guard)?;
         let saved = std::mem::replace(&mut self.vars, vars);
         let result = self.eval(guard, dsl);
         self.vars = saved;
@@ -143,6 +145,8 @@ impl<'s> Evaluator<'s> {
         if self.depth >= 64 {
             return Err(self.unsupported(at, format!("recursion in `{name}`")));
         }
+        // Each clause's head is read again and tried.
+        self.charge(clauses.len().saturating_mul(EVAL_COST), at)?;
         self.depth += 1;
         let result = self.call_clauses(name, &clauses, args, at, dsl);
         self.depth -= 1;
@@ -236,7 +240,7 @@ impl<'s> Evaluator<'s> {
                     break;
                 }
             }
-            if !matched || !self.guard_holds(head.guard, bindings.clone(), dsl)? {
+            if !matched || !self.guard_holds(head.guard, &bindings, dsl)? {
                 continue;
             }
             let saved = std::mem::replace(&mut self.vars, bindings);
@@ -294,7 +298,8 @@ impl<'s> Evaluator<'s> {
                     if let Some(old) = bindings.get(name) {
                         return Ok(old == value);
                     }
-                    bindings.insert(name.to_owned(), value.clone());
+                    let value = self.copy(value, pat)?;
+                    bindings.insert(name.to_owned(), value);
                 }
                 Ok(true)
             }
@@ -378,18 +383,19 @@ impl<'s> Evaluator<'s> {
         let value = truthy(&self.eval(condition, dsl)?);
         let (then, otherwise) = self.branches(call)?;
         if value == (call.name == "if") {
-            self.scoped(&then, dsl)
+            self.scoped(&then, call.node, dsl)
         } else {
             match otherwise {
-                Some(o) => self.scoped(&o, dsl),
+                Some(o) => self.scoped(&o, call.node, dsl),
                 None => Ok(nil()),
             }
         }
     }
 
-    /// Evaluates a branch; what it binds is dropped after it.
-    fn scoped(&mut self, nodes: &[Node<'s>], dsl: &mut dyn Dsl) -> Result<Term> {
-        let saved = self.vars.clone();
+    /// Evaluates a branch (of the call at `at`); what it binds is dropped
+    /// after it.
+    fn scoped(&mut self, nodes: &[Node<'s>], at: Node<'s>, dsl: &mut dyn Dsl) -> Result<Term> {
+        let saved = self.saved_vars(at)?;
         let result = self.block(nodes, dsl);
         self.vars = saved;
         result
@@ -449,14 +455,15 @@ impl<'s> Evaluator<'s> {
         dsl: &mut dyn Dsl,
     ) -> Result<Option<Term>> {
         for clause in clauses {
+            self.charge(EVAL_COST, *clause)?;
             let (pat, guard, right) = self.clause_parts(*clause)?;
             let mut bindings = HashMap::new();
             if !self.pattern(pat, subject, &mut bindings, dsl)? {
                 continue;
             }
-            let mut scope = self.vars.clone();
+            let mut scope = self.saved_vars(*clause)?;
             scope.extend(bindings);
-            if !self.guard_holds(guard, scope.clone(), dsl)? {
+            if !self.guard_holds(guard, &scope, dsl)? {
                 continue;
             }
             let saved = std::mem::replace(&mut self.vars, scope);
@@ -471,7 +478,7 @@ impl<'s> Evaluator<'s> {
         for clause in self.clauses(call)? {
             let (condition, _, right) = self.clause_parts(clause)?;
             if truthy(&self.eval(condition, dsl)?) {
-                return self.scoped(&right, dsl);
+                return self.scoped(&right, clause, dsl);
             }
         }
         Err(self.invalid(call.node, "no cond clause is true (CondClauseError)"))
@@ -510,7 +517,7 @@ impl<'s> Evaluator<'s> {
                 .map(stab_clauses);
         }
         let body = body.ok_or_else(|| self.invalid(call.node, "`with` without a do block"))?;
-        let saved = self.vars.clone();
+        let saved = self.saved_vars(call.node)?;
         let result = self.with_steps(&steps, body, dsl);
         self.vars = saved;
         match (result?, otherwise) {
@@ -549,12 +556,14 @@ impl<'s> Evaluator<'s> {
             if !self.pattern(pat, &v, &mut bindings, dsl)? {
                 return Ok(Err((v, *step)));
             }
-            let mut scope = self.vars.clone();
-            scope.extend(bindings);
-            if !self.guard_holds(guard, scope.clone(), dsl)? {
+            // Bound before the guard; `with` drops them all after.
+            self.vars.extend(bindings);
+            let scope = std::mem::take(&mut self.vars);
+            let holds = self.guard_holds(guard, &scope, dsl);
+            self.vars = scope;
+            if !holds? {
                 return Ok(Err((v, *step)));
             }
-            self.vars = scope;
         }
         self.body(body, dsl).map(Ok)
     }

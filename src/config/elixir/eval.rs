@@ -8,8 +8,8 @@ use tree_sitter::Node;
 
 use super::stdlib::REMOTE_FUNCTIONS;
 use super::{
-    access, binary, boolean, children, line_of, nil, truthy, Arg, Call, Context, Dsl, Evaluator,
-    Source,
+    access, binary, boolean, children, line_of, nil, truthy, weigh, Arg, Call, Context, Dsl,
+    Evaluator, Source, BUDGET, EVAL_COST, MAX_NESTING, MAX_VALUE_DEPTH,
 };
 use crate::error::{Error, Result};
 use crate::formats::term::Term;
@@ -25,6 +25,8 @@ impl<'s> Evaluator<'s> {
             functions: HashMap::new(),
             aliases: HashMap::new(),
             depth: 0,
+            nesting: 0,
+            spent: 0,
             warnings: Vec::new(),
         }
     }
@@ -146,6 +148,90 @@ impl<'s> Evaluator<'s> {
 
     /// Evaluates one expression.
     pub fn eval(&mut self, node: Node<'s>, dsl: &mut dyn Dsl) -> Result<Term> {
+        if self.nesting == MAX_NESTING {
+            return Err(self.unsupported(
+                node,
+                format!("expressions nested more than {MAX_NESTING} levels deep, with the calls among them"),
+            ));
+        }
+        self.charge(EVAL_COST, node)?;
+        self.nesting += 1;
+        let value = self.eval_node(node, dsl);
+        self.nesting -= 1;
+        value
+    }
+
+    /// Charges `units` of [`BUDGET`]; past it, evaluation stops at `at`.
+    pub(super) fn charge(&mut self, units: usize, at: Node<'_>) -> Result<()> {
+        self.spent = self.spent.saturating_add(units);
+        if self.spent > BUDGET {
+            return Err(self.over_budget(at));
+        }
+        Ok(())
+    }
+
+    /// The error of an evaluation that went past [`BUDGET`] at `at`.
+    pub(super) fn over_budget(&self, at: Node<'_>) -> Error {
+        self.unsupported(
+            at,
+            format!(
+                "an evaluation costing more than {} MiB of steps and copies",
+                BUDGET >> 20
+            ),
+        )
+    }
+
+    /// What is left of [`BUDGET`].
+    pub(super) fn left(&self) -> usize {
+        BUDGET.saturating_sub(self.spent)
+    }
+
+    /// Charges a copy, at `at`, of a bound value (read, bound or saved)
+    /// that weighs `weight` ([`weigh`] to [`MAX_VALUE_DEPTH`]): `None`, a
+    /// value nested deeper, is not copied.
+    fn charge_copy(&mut self, weight: Option<usize>, at: Node<'_>) -> Result<()> {
+        let weight = weight.ok_or_else(|| {
+            self.unsupported(
+                at,
+                format!("a value nested more than {MAX_VALUE_DEPTH} levels deep"),
+            )
+        })?;
+        self.charge(weight, at)
+    }
+
+    /// A copy of `value`, a bound value, charged.
+    pub(super) fn copy(&mut self, value: &Term, at: Node<'_>) -> Result<Term> {
+        self.charge_copy(weigh(value, MAX_VALUE_DEPTH), at)?;
+        Ok(value.clone())
+    }
+
+    /// A copy of the variables `vars`, charged as [`Self::copy`] charges.
+    pub(super) fn copy_vars(
+        &mut self,
+        vars: &HashMap<String, Term>,
+        at: Node<'_>,
+    ) -> Result<HashMap<String, Term>> {
+        vars.iter()
+            .map(|(k, v)| Ok((k.clone(), self.copy(v, at)?)))
+            .collect()
+    }
+
+    /// A copy of the variables bound now, for a branch to restore after it.
+    pub(super) fn saved_vars(&mut self, at: Node<'_>) -> Result<HashMap<String, Term>> {
+        let vars = std::mem::take(&mut self.vars);
+        let saved = self.copy_vars(&vars, at);
+        self.vars = vars;
+        saved
+    }
+
+    /// The charlist of `text`, charged by its size: a term a character.
+    pub(super) fn charlist(&mut self, text: &str, at: Node<'_>) -> Result<Term> {
+        let terms = text.chars().count();
+        self.charge(terms.saturating_mul(size_of::<Term>()), at)?;
+        Ok(Term::string(text))
+    }
+
+    fn eval_node(&mut self, node: Node<'s>, dsl: &mut dyn Dsl) -> Result<Term> {
         match node.kind() {
             "integer" => self.integer(node),
             "float" => self
@@ -171,7 +257,10 @@ impl<'s> Evaluator<'s> {
                 Ok(Term::Atom(s))
             }
             "string" => Ok(binary(&self.quoted(node, true, dsl)?)),
-            "charlist" => Ok(Term::string(&self.quoted(node, true, dsl)?)),
+            "charlist" => {
+                let text = self.quoted(node, true, dsl)?;
+                self.charlist(&text, node)
+            }
             "sigil" => self.sigil(node, dsl),
             "alias" => Ok(Term::Atom(format!(
                 "Elixir.{}",
@@ -297,8 +386,12 @@ impl<'s> Evaluator<'s> {
         let text = self.quoted(node, interpolate, dsl)?;
         match name {
             "s" | "S" => Ok(binary(&text)),
-            "c" | "C" => Ok(Term::string(&text)),
+            "c" | "C" => self.charlist(&text, node),
             "w" | "W" => {
+                // A term a word, and one a character for charlists.
+                let terms =
+                    text.split_whitespace().count() + if modifiers == "c" { text.len() } else { 0 };
+                self.charge(terms.saturating_mul(size_of::<Term>()), node)?;
                 let words = text.split_whitespace();
                 let items = match modifiers {
                     "" | "s" => words.map(binary).collect(),
@@ -380,8 +473,9 @@ impl<'s> Evaluator<'s> {
 
     fn identifier(&mut self, node: Node<'s>, dsl: &mut dyn Dsl) -> Result<Term> {
         let name = self.text(node);
-        if let Some(v) = self.vars.get(name) {
-            return Ok(v.clone());
+        if let Some(weight) = self.vars.get(name).map(|v| weigh(v, MAX_VALUE_DEPTH)) {
+            self.charge_copy(weight, node)?;
+            return Ok(self.vars[name].clone());
         }
         match name {
             "__DIR__" => {
@@ -427,9 +521,11 @@ impl<'s> Evaluator<'s> {
         match operand.kind() {
             "identifier" => {
                 let name = self.text(operand);
-                self.attrs.get(name).cloned().ok_or_else(|| {
+                let value = self.attrs.get(name).ok_or_else(|| {
                     self.invalid(operand, format!("module attribute @{name} is not set"))
-                })
+                })?;
+                self.charge_copy(weigh(value, MAX_VALUE_DEPTH), operand)?;
+                Ok(self.attrs[name].clone())
             }
             "call" => {
                 let name = self
@@ -780,14 +876,17 @@ impl<'s> Evaluator<'s> {
 
     /// The `Kernel` functions config files call (also written
     /// `Kernel.name(...)`); `None` for others.
-    fn kernel(&self, name: &str, values: &[Term], node: Node<'_>) -> Result<Option<Term>> {
+    fn kernel(&mut self, name: &str, values: &[Term], node: Node<'_>) -> Result<Option<Term>> {
         let is = |f: fn(&Term) -> bool| match values {
             [v] => Ok(Some(boolean(f(v)))),
             _ => Ok(None),
         };
         match (name, values) {
             ("to_string", [v]) => Ok(Some(binary(&self.to_string(v, node)?))),
-            ("to_charlist", [v]) => Ok(Some(Term::string(&self.to_string(v, node)?))),
+            ("to_charlist", [v]) => {
+                let text = self.to_string(v, node)?;
+                self.charlist(&text, node).map(Some)
+            }
             ("is_nil", _) => is(|v| v.as_atom() == Some("nil")),
             ("is_binary", _) => is(|v| matches!(v, Term::Binary(_))),
             ("is_atom", _) => is(|v| matches!(v, Term::Atom(_))),

@@ -63,6 +63,15 @@ impl Source {
             line: 1,
             message: "cannot parse".into(),
         })?;
+        if let Some(deep) = too_deep(tree.root_node()) {
+            return Err(Error::Parse {
+                path: path.to_owned(),
+                line: line_of(deep),
+                message: format!(
+                    "code nested more than {MAX_SOURCE_DEPTH} levels deep (relpack reads no deeper)"
+                ),
+            });
+        }
         if let Some(bad) = first_error(tree.root_node()) {
             return Err(Error::Parse {
                 path: path.to_owned(),
@@ -86,6 +95,76 @@ impl Source {
     pub fn origin(&self, node: Node<'_>) -> String {
         format!("{}:{}", self.path.display(), line_of(node))
     }
+}
+
+/// How deep a file's syntax tree may nest. The readers walk it
+/// recursively (a file nested thousands of levels deep overflowed the
+/// stack); real configuration files stay within a few dozen levels.
+const MAX_SOURCE_DEPTH: usize = 256;
+
+/// How many evaluations may run one inside another: nested expressions
+/// and, through the calls among them, the bodies of the functions called.
+/// Each takes up to 3 KiB of stack in a release build (about seven times
+/// that in a debug build); recursion alone is also limited (to 64 calls).
+const MAX_NESTING: usize = 256;
+
+/// How deeply nested a value read from a variable or an attribute may be.
+/// Values are copied, compared and dropped recursively; this bounds what
+/// can be built from them (no deeper than this plus [`MAX_NESTING`]),
+/// which wrapping a value in a list call after call would otherwise
+/// deepen without end.
+const MAX_VALUE_DEPTH: usize = 128;
+
+/// The first node nested deeper than [`MAX_SOURCE_DEPTH`], found without
+/// recursion.
+fn too_deep(root: Node<'_>) -> Option<Node<'_>> {
+    let mut cursor = root.walk();
+    let mut depth = 0;
+    loop {
+        if depth > MAX_SOURCE_DEPTH {
+            return Some(cursor.node());
+        }
+        if cursor.goto_first_child() {
+            depth += 1;
+            continue;
+        }
+        while !cursor.goto_next_sibling() {
+            if !cursor.goto_parent() {
+                return None;
+            }
+            depth -= 1;
+        }
+    }
+}
+
+/// What evaluating one file may cost, in units of about a byte of memory:
+/// each evaluation costs [`EVAL_COST`], each copy of a bound value its
+/// size, each result larger than its arguments its size. Calls that fan
+/// out (`f(n - 1)` twice) or a string doubled again and again otherwise
+/// ran until the machine ran out of time or memory; each file of the
+/// fixtures and tests/config_corpus costs under a thousandth of it.
+const BUDGET: usize = 1 << 24;
+
+/// The cost of one evaluation, in [`BUDGET`]'s units: 256 Ki of them, a
+/// fraction of a second, use it all.
+const EVAL_COST: usize = 64;
+
+/// The size of `t` in [`BUDGET`]'s units (bytes: its terms and their
+/// heap), or `None` when it has elements more than `levels` lists, tuples
+/// or maps deep; looking no deeper than that.
+fn weigh(t: &Term, levels: usize) -> Option<usize> {
+    let inner = |i: &Term| levels.checked_sub(1).and_then(|l| weigh(i, l));
+    let heap = match t {
+        Term::Atom(a) => a.len(),
+        Term::Binary(b) => b.len(),
+        Term::Integer(_) | Term::Float(_) => 0,
+        Term::List(items) | Term::Tuple(items) => items.iter().map(inner).sum::<Option<usize>>()?,
+        Term::Map(entries) => entries
+            .iter()
+            .map(|(k, v)| Some(inner(k)? + inner(v)?))
+            .sum::<Option<usize>>()?,
+    };
+    Some(std::mem::size_of::<Term>() + heap)
 }
 
 fn first_error(node: Node<'_>) -> Option<Node<'_>> {
@@ -196,7 +275,12 @@ pub(crate) struct Evaluator<'s> {
     functions: HashMap<String, Vec<Node<'s>>>,
     /// `alias Foo.Bar` (`Bar` to `Foo.Bar`) and `alias Foo.Bar, as: B`.
     aliases: HashMap<String, String>,
+    /// Calls of the file's functions under way, one inside another.
     depth: usize,
+    /// Evaluations under way, one inside another (up to [`MAX_NESTING`]).
+    nesting: usize,
+    /// What the evaluation has cost so far (up to [`BUDGET`]).
+    spent: usize,
     /// What the evaluation did that the user should know, one line each
     /// naming `file:line` (a value that changes on every build).
     pub warnings: Vec<String>,
@@ -355,6 +439,73 @@ pub(super) mod tests {
         assert!(err.contains("t.exs:2") && err.contains("Enum.map"), "{err}");
         let err = eval("x = [1,\n").unwrap_err().to_string();
         assert!(err.contains("t.exs:"), "{err}");
+    }
+
+    /// Nesting is refused with an error before it overflows the stack
+    /// (3000 brackets did, in the reader and in the evaluator). Run on a
+    /// stack of 16 MiB: a debug build takes several times the stack per
+    /// level that the release build does (within 1 MiB at the limits).
+    #[test]
+    fn deep_nesting_is_an_error() {
+        let eval = |code: String| {
+            std::thread::scope(|s| {
+                let run = move || eval(&code).map_err(|e| e.to_string());
+                let thread = std::thread::Builder::new().stack_size(16 << 20);
+                thread.spawn_scoped(s, run).unwrap().join().unwrap()
+            })
+        };
+        let nested = |levels: usize| format!("{}{}", "[".repeat(levels), "]".repeat(levels));
+        assert!(eval(nested(200)).is_ok());
+        assert_eq!(
+            eval(format!("x = 1\n{}", nested(3000))).unwrap_err(),
+            "t.exs:2: code nested more than 256 levels deep (relpack reads no deeper)"
+        );
+        // Calls nest evaluations without nesting the source.
+        let calls = |n: usize| {
+            format!(
+                "defmodule M do\n  defp f(0), do: :a\n  defp f(n), do: [[[[[[[[f(n - 1)]]]]]]]]\nend\nf({n})"
+            )
+        };
+        assert!(eval(calls(20)).is_ok());
+        let err = eval(calls(30)).unwrap_err();
+        assert!(
+            err.starts_with("t.exs:3: expressions nested more than 256 levels deep")
+                && err.contains("not in the subset"),
+            "{err}"
+        );
+        // A value wrapped again by every call: its depth grows without
+        // the nesting, and is checked where it is read.
+        let wraps = |n: usize| {
+            format!(
+                "defmodule M do\n  defp f(0, a), do: a\n  defp f(n, a), do: f(n - 1, [[[a]]])\nend\nf({n}, :x)"
+            )
+        };
+        assert!(eval(wraps(40)).is_ok());
+        let err = eval(wraps(50)).unwrap_err();
+        assert!(
+            err.starts_with("t.exs:3: a value nested more than 128 levels deep"),
+            "{err}"
+        );
+    }
+
+    /// Evaluations that would run for hours or take all memory stop at
+    /// the budget with an error naming the file.
+    #[test]
+    fn runaway_evaluation_is_an_error() {
+        let over = "an evaluation costing more than 16 MiB of steps and copies";
+        for code in [
+            // Calls fanning out: 2^40 of them.
+            "defmodule M do\n  defp f(0), do: 0\n  defp f(n) do\n    f(n - 1)\n    f(n - 1)\n  end\nend\nf(40)",
+            // A string doubled by each call.
+            "defmodule M do\n  defp f(s), do: f(s <> s)\nend\nf(\"ab\")",
+            // Squared by each call.
+            "defmodule M do\n  defp f(s), do: f(String.replace(s, \"\", s))\nend\nf(\"abcd\")",
+            // A device that never ends.
+            "File.read!(\"/dev/zero\")",
+        ] {
+            let err = eval(code).unwrap_err().to_string();
+            assert!(err.starts_with("t.exs:") && err.contains(over), "{code}: {err}");
+        }
     }
 
     #[test]

@@ -6,7 +6,10 @@ use std::path::{Path, PathBuf};
 
 use tree_sitter::Node;
 
-use super::{access, binary, boolean, keyword_merge, keyword_pairs, nil, Evaluator};
+use super::{
+    access, binary, boolean, keyword_merge, keyword_pairs, nil, weigh, Evaluator, EVAL_COST,
+    MAX_NESTING, MAX_VALUE_DEPTH,
+};
 use crate::error::Result;
 use crate::formats::term::Term;
 
@@ -68,25 +71,46 @@ impl<'s> Evaluator<'s> {
                 .and_then(|s| s.parse().ok())
                 .map(Term::Integer)
                 .ok_or_else(bad)?,
-            ("String", "to_charlist", [_]) => Term::string(&s0.ok_or_else(bad)?),
+            ("String", "to_charlist", [_]) => self.charlist(&s0.ok_or_else(bad)?, node)?,
             ("String", "trim", [_]) => binary(s0.ok_or_else(bad)?.trim()),
-            ("String", "upcase", [_]) => binary(&s0.ok_or_else(bad)?.to_uppercase()),
-            ("String", "downcase", [_]) => binary(&s0.ok_or_else(bad)?.to_lowercase()),
+            // Up to three times as long (Unicode's expansions), so charged.
+            ("String", "upcase" | "downcase", [_]) => {
+                let s = s0.ok_or_else(bad)?;
+                let s = match fun {
+                    "upcase" => s.to_uppercase(),
+                    _ => s.to_lowercase(),
+                };
+                self.charge(s.len(), node)?;
+                binary(&s)
+            }
+            // A term a piece, charged before the pieces are made.
             ("String", "split", [_]) => {
-                Term::List(s0.ok_or_else(bad)?.split_whitespace().map(binary).collect())
+                let s = s0.ok_or_else(bad)?;
+                let pieces = s.split_whitespace().count();
+                self.charge(pieces.saturating_mul(size_of::<Term>()), node)?;
+                Term::List(s.split_whitespace().map(binary).collect())
             }
             ("String", "split", [_, sep]) => {
-                let sep = text(sep).ok_or_else(bad)?;
-                Term::List(
-                    s0.ok_or_else(bad)?
-                        .split(sep.as_str())
-                        .map(binary)
-                        .collect(),
-                )
+                let (s, sep) = (s0.ok_or_else(bad)?, text(sep).ok_or_else(bad)?);
+                let pieces = s.split(sep.as_str()).count();
+                self.charge(pieces.saturating_mul(size_of::<Term>()), node)?;
+                Term::List(s.split(sep.as_str()).map(binary).collect())
             }
+            // As long as the string and a `to` for each match (each
+            // character and the end for an empty `from`), charged before
+            // it is made.
             ("String", "replace", [_, from, to]) => {
+                let s = s0.ok_or_else(bad)?;
                 let (from, to) = (text(from).ok_or_else(bad)?, text(to).ok_or_else(bad)?);
-                binary(&s0.ok_or_else(bad)?.replace(&from, &to))
+                let matches = match from.as_str() {
+                    "" => s.chars().count() + 1,
+                    from => s.matches(from).count(),
+                };
+                self.charge(
+                    s.len().saturating_add(matches.saturating_mul(to.len())),
+                    node,
+                )?;
+                binary(&s.replace(&from, &to))
             }
             ("Atom", "to_string", [Term::Atom(a)]) => binary(a),
             ("Integer", "to_string", [Term::Integer(i)]) => binary(&i.to_string()),
@@ -118,22 +142,23 @@ impl<'s> Evaluator<'s> {
             ),
             ("Path", "wildcard", [_]) => {
                 let pattern = s0.ok_or_else(bad)?;
-                Term::List(
-                    wildcard(&pattern, &cwd)
-                        .into_iter()
-                        .map(|p| binary(&p))
-                        .collect(),
-                )
+                let mut left = self.left();
+                let found = wildcard(&pattern, &cwd, &mut left);
+                self.charge(self.left() - left, node)?;
+                let found = found.ok_or_else(|| self.over_budget(node))?;
+                Term::List(found.into_iter().map(|p| binary(&p)).collect())
             }
             ("File", "read!", [_]) => {
                 let name = s0.ok_or_else(bad)?;
                 let full = cwd.join(&name);
-                let bytes = std::fs::read(&full).map_err(|e| {
+                let bytes = read_at_most(&full, self.left()).map_err(|e| {
                     self.invalid(
                         node,
                         format!("File.read!(\"{name}\"): {e} (read at build time)"),
                     )
                 })?;
+                let bytes = bytes.ok_or_else(|| self.over_budget(node))?;
+                self.charge(bytes.len(), node)?;
                 Term::Binary(bytes)
             }
             ("File", "exists?" | "regular?", [_]) => {
@@ -144,7 +169,12 @@ impl<'s> Evaluator<'s> {
             ("Keyword" | "Map", "get", [c, k, default]) => {
                 access(c, k).unwrap_or_else(|| default.clone())
             }
+            // Each of `b`'s keys is looked for among (copies of) `a`'s. No
+            // value is deeper than the two limits together can build.
             ("Keyword", "merge", [Term::List(a), Term::List(b)]) => {
+                let a_size = weigh(&args[0], MAX_VALUE_DEPTH + MAX_NESTING);
+                let cost = a_size.unwrap_or(usize::MAX).saturating_mul(b.len() + 1);
+                self.charge(cost, node)?;
                 Term::List(keyword_merge(a.clone(), b.clone(), &mut |_, _, new| new))
             }
             ("Keyword", "fetch", [kw @ Term::List(_), k]) => match access(kw, k) {
@@ -162,8 +192,12 @@ impl<'s> Evaluator<'s> {
             })?,
             ("File", "read", [_]) => {
                 let name = s0.ok_or_else(bad)?;
-                match std::fs::read(cwd.join(&name)) {
-                    Ok(bytes) => Term::tuple(vec![Term::atom("ok"), Term::Binary(bytes)]),
+                match read_at_most(&cwd.join(&name), self.left()) {
+                    Ok(bytes) => {
+                        let bytes = bytes.ok_or_else(|| self.over_budget(node))?;
+                        self.charge(bytes.len(), node)?;
+                        Term::tuple(vec![Term::atom("ok"), Term::Binary(bytes)])
+                    }
                     Err(e) => {
                         let reason = posix_reason(&e).ok_or_else(|| {
                             self.unsupported(
@@ -186,6 +220,7 @@ impl<'s> Evaluator<'s> {
                 if n > 1 << 20 {
                     return Err(self.unsupported(node, ":crypto.strong_rand_bytes of over 1 MiB"));
                 }
+                self.charge(n, node)?;
                 let mut bytes = vec![0; n];
                 getrandom::fill(&mut bytes).map_err(|e| {
                     self.invalid(
@@ -210,6 +245,8 @@ impl<'s> Evaluator<'s> {
                     [("case", "lower")] => true,
                     _ => return Err(bad()),
                 };
+                // Twice as long as the bytes, so charged.
+                self.charge(2 * b.len(), node)?;
                 let hex = crate::formats::digest::hex(b);
                 binary(&if lower { hex } else { hex.to_uppercase() })
             }
@@ -219,6 +256,8 @@ impl<'s> Evaluator<'s> {
                     [("padding", "false")] => false,
                     _ => return Err(bad()),
                 };
+                // A third longer than the bytes, so charged.
+                self.charge(b.len() / 3 * 4 + 4, node)?;
                 binary(&base64(b, fun == "url_encode64", padding))
             }
             _ => {
@@ -303,8 +342,21 @@ fn expand(path: &str, base: &Path) -> String {
     out.to_string_lossy().into_owned()
 }
 
-/// `Path.wildcard/1` for `*` and `?` within path segments, sorted.
-fn wildcard(pattern: &str, cwd: &Path) -> Vec<String> {
+/// The bytes of `path`, or `None` when there are more than `limit`.
+fn read_at_most(path: &Path, limit: usize) -> std::io::Result<Option<Vec<u8>>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    let limit = u64::try_from(limit).unwrap_or(u64::MAX);
+    std::fs::File::open(path)?
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)?;
+    Ok((bytes.len() as u64 <= limit).then_some(bytes))
+}
+
+/// `Path.wildcard/1` for `*` and `?` within path segments, sorted. Each
+/// directory entry looked at costs [`EVAL_COST`] of `allowance`; `None`
+/// when it runs out (`/*/*/*/*/*` looks at much of the machine).
+fn wildcard(pattern: &str, cwd: &Path, allowance: &mut usize) -> Option<Vec<String>> {
     let mut found = vec![String::new()];
     let absolute = pattern.starts_with('/');
     for (i, seg) in pattern.split('/').enumerate() {
@@ -331,32 +383,55 @@ fn wildcard(pattern: &str, cwd: &Path) -> Vec<String> {
                     continue;
                 };
                 for e in entries.flatten() {
+                    *allowance = allowance.checked_sub(EVAL_COST)?;
                     let name = e.file_name().to_string_lossy().into_owned();
                     if !name.starts_with('.') && glob_match(seg.as_bytes(), name.as_bytes()) {
                         next.push(join(&name));
                     }
                 }
-            } else if cwd.join(join(seg)).exists() {
-                next.push(join(seg));
+            } else {
+                *allowance = allowance.checked_sub(EVAL_COST)?;
+                if cwd.join(join(seg)).exists() {
+                    next.push(join(seg));
+                }
             }
         }
         found = next;
     }
     found.retain(|f| !f.is_empty());
     found.sort();
-    found
+    Some(found)
 }
 
+/// Whether `name` matches `pat` (`*` any run of bytes, `?` one). Only
+/// the last `*` seen is retried with a longer run, which is enough and
+/// keeps the time to `pat.len() * name.len()`: trying every `*` again, as
+/// a plain recursion does, is exponential in their number.
 fn glob_match(pat: &[u8], name: &[u8]) -> bool {
-    match (pat.first(), name.first()) {
-        (None, None) => true,
-        (Some(b'*'), _) => {
-            glob_match(&pat[1..], name) || (!name.is_empty() && glob_match(pat, &name[1..]))
+    let (mut p, mut n) = (0, 0);
+    // The last `*` and the name position its run starts at.
+    let mut star = None;
+    while n < name.len() {
+        match pat.get(p) {
+            Some(b'*') => {
+                star = Some((p, n));
+                p += 1;
+            }
+            Some(&c) if c == b'?' || c == name[n] => {
+                p += 1;
+                n += 1;
+            }
+            _ => match star {
+                Some((sp, sn)) => {
+                    star = Some((sp, sn + 1));
+                    p = sp + 1;
+                    n = sn + 1;
+                }
+                None => return false,
+            },
         }
-        (Some(b'?'), Some(_)) => glob_match(&pat[1..], &name[1..]),
-        (Some(p), Some(n)) if p == n => glob_match(&pat[1..], &name[1..]),
-        _ => false,
     }
+    pat[p..].iter().all(|&c| c == b'*')
 }
 
 /// The options of `Base` functions: `[key: atom]` pairs, or none.
@@ -445,6 +520,42 @@ fn posix_reason(e: &std::io::Error) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::super::tests::{eval_text, eval_with};
+    use super::glob_match;
+
+    #[test]
+    fn glob_patterns_match_as_path_wildcard_does() {
+        for (pat, name, matches) in [
+            ("*", "", true),
+            ("*", "abc", true),
+            ("a*c", "abc", true),
+            ("a*c", "abcb", false),
+            ("*.exs", "config.exs", true),
+            ("*.exs", "config.ex", false),
+            ("?b*", "abba", true),
+            ("?", "", false),
+            ("a**b*", "axxbyy", true),
+            ("*a*b", "aaab", true),
+            ("*a*b", "aaaa", false),
+        ] {
+            assert_eq!(
+                glob_match(pat.as_bytes(), name.as_bytes()),
+                matches,
+                "{pat} {name}"
+            );
+        }
+    }
+
+    /// Many stars against a long name that nearly matches: the recursive
+    /// matcher this replaced ran for more than 20 s (exponential in the
+    /// stars).
+    #[test]
+    fn many_stars_match_in_linear_time() {
+        let pat = format!("{}z", "*a".repeat(20));
+        let name = "a".repeat(100);
+        let started = std::time::Instant::now();
+        assert!(!glob_match(pat.as_bytes(), name.as_bytes()));
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    }
 
     #[test]
     fn crypto_hash_and_base_encodings_are_erlangs() {
