@@ -55,17 +55,24 @@ pub fn parse_chunk_id(text: &str) -> Option<ChunkId> {
     bytes.iter().all(u8::is_ascii_graphic).then_some(bytes)
 }
 
-/// Returns `beam` with only the chunks in `keep`, in `keep`'s order. A
-/// gzip-compressed BEAM (which the VM also loads) is decompressed first.
-pub fn strip(beam: &[u8], keep: &[ChunkId]) -> Result<Vec<u8>, BeamError> {
-    if beam.starts_with(&[0x1f, 0x8b]) {
-        let mut raw = Vec::new();
-        flate2::read::GzDecoder::new(beam)
-            .read_to_end(&mut raw)
-            .map_err(|e| BeamError::Gzip(e.to_string()))?;
-        return strip(&raw, keep);
+/// `beam` as its chunks: a gzip-compressed BEAM (which the VM also loads)
+/// decompressed, any other as it is.
+pub fn uncompressed(beam: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, BeamError> {
+    if !beam.starts_with(&[0x1f, 0x8b]) {
+        return Ok(beam.into());
     }
-    let chunks = chunks(beam)?;
+    let mut raw = Vec::new();
+    flate2::read::GzDecoder::new(beam)
+        .read_to_end(&mut raw)
+        .map_err(|e| BeamError::Gzip(e.to_string()))?;
+    Ok(raw.into())
+}
+
+/// Returns `beam` with only the chunks in `keep`, in `keep`'s order
+/// (a gzip-compressed BEAM decompressed first).
+pub fn strip(beam: &[u8], keep: &[ChunkId]) -> Result<Vec<u8>, BeamError> {
+    let beam = uncompressed(beam)?;
+    let chunks = chunks(&beam)?;
     let kept: Vec<&[u8]> = keep
         .iter()
         .filter_map(|k| chunks.iter().find(|c| c.starts_with(k)).copied())

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::error::{Error, IoContext, Result};
+use crate::vocab::Codec;
 
 /// An image, read: its config and its layers in order, each with its
 /// media type if the manifest says, as stored.
@@ -241,15 +242,45 @@ fn field<'a>(value: &'a Value, key: &str, path: &Path, what: &str) -> Result<&'a
     })
 }
 
+/// What one entry of a layer does to the file system below it.
+pub(crate) enum Change<'e, 't> {
+    /// `.wh..wh..opq`: the directory (`""`: the root) loses what lower
+    /// layers put in it.
+    Opaque(String),
+    /// `.wh.NAME`: the path goes, with whatever is under it.
+    Whiteout(String),
+    /// An entry to add, under its normalized name (boxed: an entry is
+    /// large beside the other changes).
+    Add(String, Box<tar::Entry<'e, &'t [u8]>>),
+}
+
+/// Calls `each` with every change of the layer `tar`, in order.
+pub(crate) fn changes<'t>(
+    tar: &'t [u8],
+    mut each: impl for<'e> FnMut(Change<'e, 't>) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let mut archive = tar::Archive::new(tar);
+    for entry in archive.entries()? {
+        let entry = entry?;
+        let name = normalize(&entry.path_bytes());
+        let (dir, base) = name.rsplit_once('/').unwrap_or(("", &name));
+        if base == ".wh..wh..opq" {
+            each(Change::Opaque(dir.to_owned()))?;
+        } else if let Some(hidden) = base.strip_prefix(".wh.") {
+            each(Change::Whiteout(match dir {
+                "" => hidden.to_owned(),
+                _ => format!("{dir}/{hidden}"),
+            }))?;
+        } else {
+            each(Change::Add(name, Box::new(entry)))?;
+        }
+    }
+    Ok(())
+}
+
 /// A layer's tar, whether stored gzip-, zstd-compressed or plain.
 pub(crate) fn uncompress(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
     let mut out = Vec::new();
-    if bytes.starts_with(&[0x1f, 0x8b]) {
-        flate2::read::MultiGzDecoder::new(bytes).read_to_end(&mut out)?;
-    } else if bytes.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        zstd::stream::read::Decoder::new(bytes)?.read_to_end(&mut out)?;
-    } else {
-        out.extend_from_slice(bytes);
-    }
+    Codec::sniff(bytes).decoder(bytes)?.read_to_end(&mut out)?;
     Ok(out)
 }

@@ -15,7 +15,8 @@ use serde_json::Value;
 use super::layer::{sha256, Blob, GZIP_LAYER};
 use super::view::{Kind, View};
 use crate::error::{Error, IoContext, Result};
-use crate::formats::oci::{self, normalize, uncompress, Image};
+use crate::formats::oci::{self, uncompress, Change, Image};
+use crate::vocab::Codec;
 
 /// A base image, read.
 #[derive(Debug)]
@@ -62,9 +63,9 @@ pub(crate) fn read(path: &Path, architecture: &str) -> Result<BaseImage> {
         let tar = uncompress(&bytes).at(path, "cannot decompress a layer of the base image")?;
         apply(&tar, &mut files, &mut passwd, &mut group)
             .map_err(|e| bad(format!("layer {} is not a valid tar ({e})", i + 1)))?;
-        let media_type = media_type.unwrap_or_else(|| match bytes.starts_with(&[0x1f, 0x8b]) {
-            true => GZIP_LAYER.into(),
-            false => "application/vnd.oci.image.layer.v1.tar".into(),
+        let media_type = media_type.unwrap_or_else(|| match Codec::sniff(&bytes) {
+            Codec::Gzip => GZIP_LAYER.into(),
+            _ => "application/vnd.oci.image.layer.v1.tar".into(),
         });
         blobs.push(Blob {
             comment: format!("base image layer {}", i + 1),
@@ -98,23 +99,18 @@ fn apply(
             .0
             .retain(|p, _| !(p.starts_with(&prefix) || (!keep_dir && p == dir)));
     };
-    let mut archive = tar::Archive::new(tar);
-    for entry in archive.entries()? {
-        let mut entry = entry?;
-        let name = normalize(&entry.path_bytes());
-        let (dir, base) = name.rsplit_once('/').unwrap_or(("", &name));
-        if base == ".wh..wh..opq" {
-            remove_under(files, dir, true);
-            continue;
-        }
-        if let Some(hidden) = base.strip_prefix(".wh.") {
-            let hidden = match dir {
-                "" => hidden.to_owned(),
-                _ => format!("{dir}/{hidden}"),
-            };
-            remove_under(files, &hidden, false);
-            continue;
-        }
+    oci::changes(tar, |change| {
+        let (name, mut entry) = match change {
+            Change::Opaque(dir) => {
+                remove_under(files, &dir, true);
+                return Ok(());
+            }
+            Change::Whiteout(hidden) => {
+                remove_under(files, &hidden, false);
+                return Ok(());
+            }
+            Change::Add(name, entry) => (name, entry),
+        };
         let kind = match entry.header().entry_type() {
             tar::EntryType::Directory => Kind::Dir,
             tar::EntryType::Symlink => Kind::Link(
@@ -142,8 +138,8 @@ fn apply(
         if !name.is_empty() {
             files.0.insert(name, kind);
         }
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 #[cfg(test)]

@@ -230,6 +230,27 @@ impl Packer {
     }
 }
 
+/// The tarball at `path` (`.tar.gz`, `.tar.zst` or `.tar`, whatever its
+/// name), decompressed as its first bytes say; `None` if it is none of
+/// them. `cannot_open` says what failed when the file cannot be opened.
+pub(crate) fn open(path: &Path, cannot_open: &'static str) -> Result<Option<Box<dyn Read>>> {
+    let mut file = File::open(path).at(path, cannot_open)?;
+    let mut head = [0u8; 262];
+    let mut n = 0;
+    while n < head.len() {
+        match file.read(&mut head[n..]).at(path, "cannot read")? {
+            0 => break,
+            read => n += read,
+        }
+    }
+    std::io::Seek::rewind(&mut file).at(path, "cannot read")?;
+    let codec = Codec::sniff(&head[..n]);
+    if codec == Codec::None && !(n == head.len() && &head[257..] == b"ustar") {
+        return Ok(None);
+    }
+    Ok(Some(codec.decoder(file).at(path, "cannot read")?))
+}
+
 /// Magic, deflate, no flags, no mtime, no extra flags, Unix: the same
 /// bytes for every input.
 const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3];

@@ -226,11 +226,7 @@ pub fn payload(path: &Path, header: &Header) -> Result<Box<dyn Read>> {
     file.seek(SeekFrom::Start(header.offset))
         .at(path, "cannot read")?;
     let raw = file.take(header.size);
-    Ok(match header.codec {
-        Codec::Gzip => Box::new(flate2::read::GzDecoder::new(raw)),
-        Codec::Zstd => Box::new(zstd::stream::read::Decoder::new(raw).at(path, "cannot read")?),
-        Codec::None => Box::new(raw),
-    })
+    header.codec.decoder(raw).at(path, "cannot read")
 }
 
 #[cfg(test)]

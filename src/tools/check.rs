@@ -18,31 +18,10 @@ use std::path::{Component, Path, PathBuf};
 use crate::error::{Error, IoContext, Result};
 use crate::formats::app::AppSpec;
 use crate::formats::etf;
-use crate::formats::oci;
+use crate::formats::oci::{self, Change};
 use crate::formats::term::{parse_consult, Term};
-use crate::pipeline::executable;
+use crate::pipeline::{archive, executable};
 use crate::util::fs::TempPath;
-
-/// The tarball at `path`, decompressed as its magic bytes say.
-fn tarball(path: &Path) -> Result<Box<dyn std::io::Read>> {
-    let mut file = fs::File::open(path).at(path, "cannot open")?;
-    let mut magic = [0u8; 262];
-    let n = std::io::Read::read(&mut file, &mut magic).at(path, "cannot read")?;
-    let file = {
-        use std::io::Seek;
-        file.rewind().at(path, "cannot read")?;
-        file
-    };
-    Ok(if magic[..n].starts_with(&[0x1f, 0x8b]) {
-        Box::new(flate2::read::GzDecoder::new(file))
-    } else if magic[..n].starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        Box::new(zstd::stream::read::Decoder::new(file).at(path, "cannot read")?)
-    } else if n >= 262 && &magic[257..262] == b"ustar" {
-        Box::new(file)
-    } else {
-        return Err(not_a_release(path));
-    })
-}
 
 fn not_a_release(path: &Path) -> Error {
     Error::Project {
@@ -95,7 +74,7 @@ pub fn check(path: &Path) -> Result<CheckReport> {
             }
             executable::payload(path, &header)?
         }
-        None => tarball(path)?,
+        None => archive::open(path, "cannot open")?.ok_or_else(|| not_a_release(path))?,
     };
     let scratch = scratch()?;
     let problems = unpack_checked(path, tar, scratch.path())?;
@@ -177,28 +156,20 @@ fn check_image(path: &Path) -> Result<CheckReport> {
 
 /// Unpacks one layer's tar over `dest`, applying its whiteouts.
 fn apply_layer(tar: &[u8], dest: &Path) -> std::io::Result<()> {
-    let mut archive = tar::Archive::new(tar);
-    for entry in archive.entries()? {
-        let mut entry = entry?;
-        let name = oci::normalize(&entry.path_bytes());
-        let (dir, base) = name.rsplit_once('/').unwrap_or(("", &name));
-        if name.split('/').any(|c| c == "..") {
-            continue;
-        }
-        if base == ".wh..wh..opq" {
+    oci::changes(tar, |change| match change {
+        Change::Opaque(dir) => {
             for old in fs::read_dir(dest.join(dir)).into_iter().flatten().flatten() {
                 remove_any(&old.path())?;
             }
-        } else if let Some(hidden) = base.strip_prefix(".wh.") {
-            let hidden = dest.join(dir).join(hidden);
-            if hidden.symlink_metadata().is_ok() {
-                remove_any(&hidden)?;
-            }
-        } else {
-            entry.unpack_in(dest)?;
+            Ok(())
         }
-    }
-    Ok(())
+        Change::Whiteout(hidden) => match dest.join(hidden) {
+            gone if gone.symlink_metadata().is_ok() => remove_any(&gone),
+            _ => Ok(()),
+        },
+        // unpack_in refuses entries that would land outside `dest`.
+        Change::Add(_, mut entry) => entry.unpack_in(dest).map(|_| ()),
+    })
 }
 
 fn remove_any(path: &Path) -> std::io::Result<()> {
@@ -213,7 +184,7 @@ fn remove_any(path: &Path) -> std::io::Result<()> {
 fn unpack_checked(tarball: &Path, tar: Box<dyn std::io::Read>, dest: &Path) -> Result<Vec<String>> {
     let mut archive = tar::Archive::new(tar);
     let mut problems = Vec::new();
-    let entries = archive.entries().at(tarball, "not a gzip-compressed tar")?;
+    let entries = archive.entries().at(tarball, "not a tar")?;
     for entry in entries {
         let mut entry = entry.at(tarball, "corrupt tarball")?;
         let name = entry.path().at(tarball, "corrupt tarball")?.into_owned();

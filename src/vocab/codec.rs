@@ -1,5 +1,6 @@
-//! How a tarball is compressed.
+//! How a tarball is compressed, and how to tell and undo it.
 
+use std::io::Read;
 use std::str::FromStr;
 
 use crate::error::{Error, Result};
@@ -24,6 +25,28 @@ impl Codec {
             Codec::Zstd => "tar.zst",
             Codec::None => "tar",
         }
+    }
+
+    /// The codec a stream starting with `head` is compressed with, by its
+    /// magic bytes: gzip's, zstd's, else none.
+    pub fn sniff(head: &[u8]) -> Codec {
+        if head.starts_with(&[0x1f, 0x8b]) {
+            Codec::Gzip
+        } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+            Codec::Zstd
+        } else {
+            Codec::None
+        }
+    }
+
+    /// `reader`'s bytes, decompressed (a gzip stream of several members
+    /// whole, as image layers may be).
+    pub(crate) fn decoder<'a>(self, reader: impl Read + 'a) -> std::io::Result<Box<dyn Read + 'a>> {
+        Ok(match self {
+            Codec::Gzip => Box::new(flate2::read::MultiGzDecoder::new(reader)),
+            Codec::Zstd => Box::new(zstd::stream::read::Decoder::new(reader)?),
+            Codec::None => Box::new(reader),
+        })
     }
 }
 

@@ -1,7 +1,7 @@
 //! The words every stage shares, below all of them: how an application
 //! starts, whether ERTS is bundled, how a tarball is compressed, when
 //! hooks run, and the rules for release names and cookies. Nothing here
-//! reads or writes a file.
+//! opens a file.
 
 mod codec;
 mod erts;

@@ -35,12 +35,7 @@ impl ModuleFacts {
     /// Reads the facts from a BEAM file's bytes (gzip-compressed BEAMs are
     /// decompressed first).
     pub fn read(bytes: &[u8]) -> Result<ModuleFacts, BeamError> {
-        if bytes.starts_with(&[0x1f, 0x8b]) {
-            let mut raw = Vec::new();
-            std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(bytes), &mut raw)
-                .map_err(|e| BeamError::Gzip(e.to_string()))?;
-            return ModuleFacts::read(&raw);
-        }
+        let bytes = &beam::uncompressed(bytes)?[..];
         let atoms = match beam::chunk(bytes, b"AtU8")? {
             Some(data) => atom_table(data, true)?,
             None => atom_table(

@@ -8,7 +8,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use super::UpgradePlan;
-use crate::error::{IoContext, Result};
+use crate::error::{Error, IoContext, Result};
 use crate::pipeline::plan::ReleasePlan;
 use crate::util::cancel::Cancel;
 use crate::util::fs::TempPath;
@@ -18,15 +18,13 @@ use crate::util::fs::TempPath;
 pub fn unpack_previous(tarball: &Path, output_dir: &Path, cancel: &Cancel) -> Result<TempPath> {
     let dir = TempPath::beside(&output_dir.with_extension("upfrom"))?;
     fs::create_dir_all(dir.path()).at(dir.path(), "cannot create a scratch directory")?;
-    let file = fs::File::open(tarball).at(tarball, "cannot open the previous release's tarball")?;
-    let name = tarball.to_string_lossy();
-    let reader: Box<dyn std::io::Read> = if name.ends_with(".tar.zst") {
-        Box::new(zstd::Decoder::new(file).at(tarball, "not a zstd-compressed tar")?)
-    } else if name.ends_with(".tar") {
-        Box::new(file)
-    } else {
-        Box::new(flate2::read::GzDecoder::new(file))
+    let not_a_tarball = || Error::Upgrade {
+        path: tarball.to_owned(),
+        message: "not a release tarball (.tar.gz, .tar.zst or .tar)".into(),
     };
+    let reader =
+        crate::pipeline::archive::open(tarball, "cannot open the previous release's tarball")?
+            .ok_or_else(not_a_tarball)?;
     let mut archive = tar::Archive::new(reader);
     let entries = archive
         .entries()
