@@ -221,19 +221,22 @@ pub fn read(dir: &Path, profile: &str, name: Option<&str>) -> Result<Option<Rele
 
 #[cfg(test)]
 mod tests {
+    /// The error reading a `rebar.config` holding `text` gives.
+    fn read_error(text: &str) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("rebar.config"), text).unwrap();
+        super::read(dir.path(), "default", None)
+            .unwrap_err()
+            .to_string()
+    }
+
     /// A release id with no name, in the base and in the profile (which
     /// are matched by name), is an error naming the file, not a panic.
     #[test]
     fn a_release_id_without_a_name_is_an_error() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dir.path().join("rebar.config"),
+        let err = read_error(
             "{relx, [{release, {}, [a]}]}.\n{profiles, [{default, [{relx, [{release, {}, [a]}]}]}]}.\n",
-        )
-        .unwrap();
-        let err = super::read(dir.path(), "default", None)
-            .unwrap_err()
-            .to_string();
+        );
         assert!(err.contains("rebar.config"), "{err}");
         assert!(err.contains("relx release id must be {Name, Vsn}"), "{err}");
     }
@@ -241,15 +244,7 @@ mod tests {
     /// An unknown start type is an error naming the file and the entry.
     #[test]
     fn an_unknown_start_type_names_the_file() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dir.path().join("rebar.config"),
-            "{relx, [{release, {r, \"1\"}, [{a, bogus}]}]}.\n",
-        )
-        .unwrap();
-        let err = super::read(dir.path(), "default", None)
-            .unwrap_err()
-            .to_string();
+        let err = read_error("{relx, [{release, {r, \"1\"}, [{a, bogus}]}]}.\n");
         assert!(
             err.contains(
                 "rebar.config: relx application entry {a,bogus}: unknown start type `bogus`"
