@@ -9,10 +9,9 @@
 #
 #   scripts/fresh-check.sh            # takes 20-30 minutes on 2 cores
 #
-# The root is entered as a machine's root is: a mount namespace of its own
-# whose `/` is the new root (pivot_root, not chroot), with /proc, /sys (and
-# its cgroups, for podman) and /dev. The pristine debootstrap result is
-# cached by scripts/rootfs.sh and copied afresh for every run.
+# The root is entered as a machine's root is (scripts/enter.sh). The
+# pristine debootstrap result is cached by scripts/rootfs.sh and copied
+# afresh for every run.
 #
 # Environment: FRESH_DIR (default /var/tmp/relpack-fresh; removed first),
 # RELPACK_DEBIAN_MIRROR (as for scripts/rootfs.sh). Needs root.
@@ -50,7 +49,7 @@ cp -a "$base" "$root"
 rm -f "$root/.relpack-complete"
 
 echo "fresh-check: the repository's tracked files, copied in" >&2
-mkdir -p "$root/repo" "$root/opt/rustup" "$root/opt/cargo-bin"
+mkdir -p "$root/repo"
 git -C "$repo" ls-files -z | (cd "$repo" && xargs -0 cp --parents -a -t "$root/repo")
 
 # What this machine's network needs, not the project's state: its name
@@ -63,34 +62,8 @@ if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
   chroot "$root" update-ca-certificates >/dev/null
 fi
 
-# Runs $2 in the new root $1, which becomes `/` of a new mount namespace.
-# The mounts live and die with the namespace.
-# shellcheck disable=SC2016 # expanded by the shell in the new namespace
-enter='
-set -e
-root=$1 rustup=$2 cargo_bin=$3 command=$4
-mount --make-rprivate /
-mount --rbind "$root" "$root"
-mount --rbind /proc "$root/proc"
-mount --rbind /sys "$root/sys"
-mount --rbind /dev "$root/dev"
-mount --bind "$rustup" "$root/opt/rustup"
-mount -o remount,bind,ro "$root/opt/rustup"
-mount --bind "$cargo_bin" "$root/opt/cargo-bin"
-mount -o remount,bind,ro "$root/opt/cargo-bin"
-cd "$root"
-mkdir -p .old-root
-pivot_root . .old-root
-cd /
-umount -l /.old-root
-rmdir /.old-root
-exec /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM="${TERM:-xterm}" CI=true \
-  PATH=/opt/cargo-bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-  RUSTUP_HOME=/opt/rustup CARGO_HOME=/root/.cargo \
-  /bin/bash -c "cd /repo && $command"
-'
 run_inside() {
-  unshare --mount --fork /bin/bash -c "$enter" enter "$root" "$rustup_home" "$cargo_bin" "$1"
+  scripts/enter.sh --ro "$rustup_home" --ro "$cargo_bin" --cd /repo "$root" "$1"
 }
 
 echo "fresh-check: scripts/demo.sh" >&2

@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# Print the path of a cached minimal Debian bookworm rootfs, creating it first
-# if it is missing. Used to check that relpack's release tarballs boot on a
+# Print the path of a cached minimal Debian rootfs of this machine's Debian
+# release (bookworm, trixie or sid), creating it first if it is missing. Used to check that relpack's release tarballs boot on a
 # machine without Erlang installed:
 #
 #   dir=$(scripts/rootfs.sh)
 #   chroot "$dir" /bin/sh -c 'echo ok'
 #
 # Environment:
-#   RELPACK_ROOTFS          cache dir (default /var/cache/relpack/rootfs-bookworm)
+#   RELPACK_SUITE           the Debian suite (default: this machine's, from
+#                           /etc/os-release; sid where /etc/debian_version
+#                           says so), so that the ERTS of the Erlang installed
+#                           here finds a C library at least as new
+#   RELPACK_ROOTFS          cache dir (default /var/cache/relpack/rootfs-SUITE)
 #   RELPACK_ROOTFS_INCLUDE  extra packages, comma-separated (e.g. "libssl3");
 #                           a non-empty set caches to "<dir>-<hash of the set>"
 #   RELPACK_DEBIAN_MIRROR   mirror URL (default: the one apt is configured with)
@@ -18,8 +22,22 @@
 # place, so a half-made rootfs is never taken for a complete one.
 set -euo pipefail
 
-readonly SUITE=bookworm
 readonly MARKER=.relpack-complete
+
+# This machine's suite: testing and unstable carry the next release's
+# codename in os-release, which no mirror serves as unstable.
+host_suite() {
+    local codename=""
+    if grep -q '/sid$' /etc/debian_version 2>/dev/null; then
+        echo sid
+        return
+    fi
+    # shellcheck disable=SC1091
+    codename=$(. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}")
+    echo "${codename:-bookworm}"
+}
+SUITE=${RELPACK_SUITE:-$(host_suite)}
+readonly SUITE
 
 log() { printf 'rootfs.sh: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }

@@ -5,11 +5,30 @@
 # Debian/Ubuntu only; needs root (or sudo).
 set -euo pipefail
 
-packages=()
+# The toolchain without recommends: the elixir package's pull in desktop
+# packages that fail to configure in a root without a desktop.
+toolchain=() packages=()
+command -v erl >/dev/null 2>&1 || toolchain+=(erlang-nox erlang-dev)
+command -v elixir >/dev/null 2>&1 || toolchain+=(elixir)
+command -v rebar3 >/dev/null 2>&1 || toolchain+=(rebar3)
+[ -d /usr/lib/erlang/lib ] && ls -d /usr/lib/erlang/lib/jiffy-* >/dev/null 2>&1 || toolchain+=(erlang-jiffy)
+# ERTS opens libsctp at run time (a recommends of older erlang-base).
+/sbin/ldconfig -p | grep -q 'libsctp\.so\.1 ' || toolchain+=(libsctp1)
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo=sudo
+
+# Debian unstable dropped erlang-jiffy (the nif fixture's real NIF); the
+# stable build (OTP 27, NIF ABI erlang-abi-17.0) is what a sid user would
+# have, so it comes from trixie, pinned low so that nothing else does.
+jiffy_from_stable() {
+  apt-cache show erlang-jiffy >/dev/null 2>&1 && return 0
+  grep -q '/sid$' /etc/debian_version 2>/dev/null || return 0
+  [ -f /etc/apt/sources.list.d/relpack-trixie.list ] && return 0
+  echo "setup: erlang-jiffy comes from trixie (sid has none)" >&2
+  echo "deb http://deb.debian.org/debian trixie main" | $sudo tee /etc/apt/sources.list.d/relpack-trixie.list >/dev/null
+  printf 'Package: *\nPin: release n=trixie\nPin-Priority: 100\n' | $sudo tee /etc/apt/preferences.d/relpack-trixie >/dev/null
+}
 need() { command -v "$1" >/dev/null 2>&1 || packages+=("$2"); }
-need erl erlang
-need elixir elixir
-need rebar3 rebar3
 need debootstrap debootstrap
 need shellcheck shellcheck
 need busybox busybox
@@ -19,13 +38,16 @@ need script bsdutils
 need podman podman
 need skopeo skopeo
 need runc runc
-[ -d /usr/lib/erlang/lib ] && ls -d /usr/lib/erlang/lib/jiffy-* >/dev/null 2>&1 || packages+=(erlang-jiffy)
 
-if [ ${#packages[@]} -gt 0 ]; then
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo=sudo
-  echo "setup: installing ${packages[*]}" >&2
+if [ $((${#toolchain[@]} + ${#packages[@]})) -gt 0 ]; then
+  jiffy_from_stable
+  echo "setup: installing ${toolchain[*]} ${packages[*]}" >&2
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${packages[@]}" >&2
+  if [ ${#toolchain[@]} -gt 0 ]; then
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${toolchain[@]}" >&2
+  fi
+  if [ ${#packages[@]} -gt 0 ]; then
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${packages[@]}" >&2
+  fi
 fi
 command -v cargo >/dev/null 2>&1 || { echo "setup: cargo not found: install Rust with rustup" >&2; exit 1; }
