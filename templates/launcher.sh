@@ -429,7 +429,7 @@ prepare_config() {
     { mkdir -p "$RELEASE_TMP" && cat "$RELEASE_SYS_CONFIG.config" >"$runtime.config"; } ||
       die "cannot start the release: cannot write $runtime.config"
     RELEASE_SYS_CONFIG=$runtime
-    MODE_ARGS="-elixir -config_provider_reboot_mode $RELEASE_MODE"
+    MODE_ARGS="-elixir {{ reboot_mode_flag }} $RELEASE_MODE"
   fi
   export RELEASE_SYS_CONFIG
   run_hooks post_configure
@@ -453,12 +453,20 @@ substitute() {
 # Sets VM_COMMAND to the VM's command line for the release's boot script,
 # quoted for sh; the arguments given come last.
 vm_command() {
+{% if erlang_only %}
+  cli=
+{% else %}
+  # The Elixir CLI's start; an IEx shell's arguments say their own.
+  cli="-s elixir start_cli"
+  case " $* " in *" +iex "*) cli= ;; esac
+{% endif %}
   # -eval and -s run in command-line order: the cookie is set first.
+  # shellcheck disable=SC2086 # cli is words
   case $RELEASE_DISTRIBUTION in
-    none) set -- {% if not erlang_only %}-s elixir start_cli {% endif %}"$@" ;;
+    none) set -- $cli "$@" ;;
     name | sname)
       set -- "-$RELEASE_DISTRIBUTION" "$RELEASE_NODE" -nocookie \
-        -eval "$SET_COOKIE, $SIGNAL_READY" {% if not erlang_only %}-s elixir start_cli {% endif %}"$@"
+        -eval "$SET_COOKIE, $SIGNAL_READY" $cli "$@"
       ;;
     *) check_distribution "$COMMAND" ;;
   esac
@@ -599,8 +607,7 @@ remote_console() {
     "-$RELEASE_DISTRIBUTION" "rem-$(rand)-$RELEASE_NODE" \
     -boot "$REL_VSN_DIR/start_clean" \
     -boot_var RELEASE_LIB "$RELEASE_ROOT/lib" \
-    -user Elixir.IEx.CLI -s elixir start_cli \
-    -extra --no-halt +iex --remsh "$RELEASE_NODE"
+    {{ shell_args }} --remsh "$RELEASE_NODE"
 {% endif %}
 }
 

@@ -53,6 +53,17 @@ fn inspect_json_matches_the_resolved_plan() {
         .unwrap()
         .iter()
         .any(|n| *n == format!("lib/jiffy-{}/priv/jiffy.so", installed().app_vsn("jiffy"))));
+    // ERTS opens libsctp with dlopen; without it newer OTPs warn at every
+    // node's start, so the target needs it too (Debian libsctp1).
+    let sctp = deps
+        .iter()
+        .find(|d| d["soname"] == "libsctp.so.1")
+        .expect("libsctp.so.1 among the runtime dependencies");
+    assert!(sctp["needed_by"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|n| n.as_str().unwrap().ends_with("/bin/beam.smp")));
     let sizes = &json["sizes"];
     assert!(sizes["erts"].as_u64().unwrap() > 1_000_000);
     assert_eq!(

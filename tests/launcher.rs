@@ -703,7 +703,8 @@ fn console_gives_an_iex_shell_on_the_release_node() {
     assert_eq!(vms.len(), 1, "{vms:?}");
     let (vm_pid, cmdline) = &vms[0];
     assert!(text.contains(&format!("console=pong {vm_pid}")), "{text}");
-    assert!(cmdline.contains("-user Elixir.IEx.CLI"), "{cmdline}");
+    let user = format!("-user {} ", installed().iex_user());
+    assert!(cmdline.contains(&user), "{user} not in {cmdline}");
     assert!(!cmdline.contains(&rel.cookie()), "{cmdline}");
     assert_exits(*vm_pid);
 }

@@ -70,6 +70,27 @@ impl Reader<'_> {
     }
 }
 
+/// Libraries ERTS opens with `dlopen` at run time instead of naming them
+/// in `DT_NEEDED`: OTP's SCTP support. The socket NIF of newer OTPs
+/// warns at every start of every node where it is missing (`Failed open
+/// sctp dynamic library: libsctp.so.1`, seen with OTP 29; sid's
+/// erlang-base depends on libsctp1, older ones recommend it).
+const DLOPENED: &[&str] = &["libsctp.so.1"];
+
+/// What an ELF file loads: its `DT_NEEDED` sonames, in order, then the
+/// known `dlopen`ed ones whose names it holds (NUL-terminated, as a C
+/// string literal is).
+pub fn loaded_libraries(bytes: &[u8]) -> Result<Vec<String>, ElfError> {
+    let mut libs = needed_libraries(bytes)?;
+    for name in DLOPENED {
+        let literal = [name.as_bytes(), b"\0"].concat();
+        if !libs.iter().any(|l| l == name) && bytes.windows(literal.len()).any(|w| w == literal) {
+            libs.push((*name).to_owned());
+        }
+    }
+    Ok(libs)
+}
+
 /// The `DT_NEEDED` sonames of an ELF file, in order. A static executable
 /// needs none.
 pub fn needed_libraries(bytes: &[u8]) -> Result<Vec<String>, ElfError> {

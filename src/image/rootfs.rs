@@ -98,7 +98,7 @@ impl Closure {
         if let Ok(Some(interp)) = elf::interpreter(bytes) {
             self.queue.push_back(interp);
         }
-        for soname in elf::needed_libraries(bytes).unwrap_or_default() {
+        for soname in elf::loaded_libraries(bytes).unwrap_or_default() {
             match find_library(&soname) {
                 Some(path) => self.queue.push_back(path),
                 None => self.warnings.push(format!(

@@ -165,7 +165,11 @@ mod tests {
     /// Every built-in command is one the launcher knows.
     #[test]
     fn builtin_commands_are_the_launchers() {
-        let launcher = crate::launcher::templates::launcher("my_app", false).unwrap();
+        let launcher = crate::launcher::templates::launcher(
+            "my_app",
+            &crate::vocab::Toolchain::new(Some("1.18.3"), 27),
+        )
+        .unwrap();
         for name in BUILTIN_COMMANDS {
             assert!(
                 launcher.lines().any(|l| {

@@ -7,6 +7,7 @@
 use minijinja::{context, Environment};
 
 use crate::error::{Error, Result};
+use crate::vocab::Toolchain;
 
 const TEMPLATES: &[(&str, &str)] = &[
     ("launcher.sh", include_str!("../../templates/launcher.sh")),
@@ -23,22 +24,40 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
 ];
 
-/// The launcher of release `rel_name`: for Elixir releases (IEx shells,
-/// Elixir expressions) or, with `erlang_only`, for releases without Elixir.
-pub fn launcher(rel_name: &str, erlang_only: bool) -> Result<String> {
-    let (language, shell_name, shell_args, example_expr) = if erlang_only {
-        ("Erlang", "an Erlang shell", "-user user_drv", "node()")
-    } else {
-        (
-            "Elixir",
-            "an IEx shell",
-            "-user Elixir.IEx.CLI -extra --no-halt +iex",
-            "IO.puts(node())",
-        )
+/// The launcher of release `rel_name`, for the Elixir and OTP it bundles:
+/// IEx shells and Elixir expressions or, for a release without Elixir,
+/// Erlang shells and expressions.
+pub fn launcher(rel_name: &str, toolchain: &Toolchain) -> Result<String> {
+    let erlang_only = toolchain.elixir.is_none();
+    let (language, shell_name, shell_args, example_expr) = match toolchain.iex_user() {
+        None => (
+            "Erlang",
+            "an Erlang shell",
+            "-user user_drv".to_owned(),
+            "node()",
+        ),
+        Some(user) => {
+            // From Elixir 1.15, `-user elixir` starts the CLI itself.
+            let cli = if toolchain.iex_starts_cli() {
+                " -s elixir start_cli"
+            } else {
+                ""
+            };
+            (
+                "Elixir",
+                "an IEx shell",
+                format!("-user {user}{cli} -extra --no-halt +iex"),
+                "IO.puts(node())",
+            )
+        }
     };
+    let reboot_mode_flag = toolchain.reboot_mode_flag();
     render_with(
         "launcher.sh",
-        context! { rel_name, erlang_only, language, shell_name, shell_args, example_expr },
+        context! {
+            rel_name, erlang_only, language, shell_name, shell_args, example_expr,
+            reboot_mode_flag
+        },
     )
 }
 
@@ -82,14 +101,27 @@ mod tests {
             assert!(text.ends_with('\n'), "{name} lost its final newline");
             assert!(!text.contains("{{"), "{name} has unrendered tags");
         }
-        assert!(launcher("my_app", false)
+        assert!(launcher("my_app", &Toolchain::new(Some("1.14.0"), 25))
             .unwrap()
             .contains("RELEASE_NAME:-my_app}"));
     }
 
     #[test]
+    fn iex_starts_as_the_bundled_elixir_starts_it() {
+        let old = launcher("my_app", &Toolchain::new(Some("1.14.0"), 25)).unwrap();
+        assert!(
+            old.contains("-user Elixir.IEx.CLI -s elixir start_cli -extra --no-halt +iex --remsh")
+        );
+        assert!(old.contains("-elixir -config_provider_reboot_mode $RELEASE_MODE"));
+        let new = launcher("my_app", &Toolchain::new(Some("1.18.3"), 27)).unwrap();
+        assert!(!new.contains("IEx.CLI"), "IEx.CLI.start/0 is gone in 1.15");
+        assert!(new.contains("-user elixir -extra --no-halt +iex --remsh"));
+        assert!(new.contains("-elixir config_provider_reboot_mode $RELEASE_MODE"));
+    }
+
+    #[test]
     fn erlang_launcher_needs_no_elixir() {
-        let text = launcher("erl_app", true).unwrap();
+        let text = launcher("erl_app", &Toolchain::new(None, 25)).unwrap();
         for elixir in ["start_cli", "Elixir.", "--eval", "+iex"] {
             assert!(!text.contains(elixir), "{elixir} in the Erlang launcher");
         }

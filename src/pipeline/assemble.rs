@@ -135,8 +135,7 @@ fn list_copies(plan: &ReleasePlan, root: &Path, vsn_dir: &Path) -> Result<Vec<Fi
     write_launcher_extras(plan, vsn_dir)?;
     let bin = root.join("bin");
     fs::create_dir_all(&bin).at(&bin, "cannot create directory")?;
-    let erlang_only = !plan.apps.iter().any(|a| a.name() == "elixir");
-    let launcher = templates::launcher(&plan.name, erlang_only)?;
+    let launcher = templates::launcher(&plan.name, &plan.toolchain())?;
     write_with_mode(&bin.join(&plan.name), launcher.as_bytes(), 0o755)?;
     Ok(copies)
 }

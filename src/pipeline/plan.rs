@@ -14,7 +14,7 @@ use crate::pipeline::executable::PlannedExecutable;
 use crate::pipeline::inputs::{AppSource, Origin, OtpInstall};
 use crate::pipeline::upgrade::UpgradePlan;
 use crate::util::cancel::Cancel;
-use crate::vocab::{Codec, Hook, StartType};
+use crate::vocab::{Codec, Hook, StartType, Toolchain};
 
 /// One application of the plan.
 #[derive(Debug, Clone)]
@@ -180,6 +180,13 @@ impl ReleasePlan {
     /// The ERTS version the release boots with.
     pub fn erts_vsn(&self) -> &str {
         &self.otp.erts_vsn
+    }
+
+    /// The Elixir and OTP the release bundles, which decide what differs
+    /// between their versions.
+    pub fn toolchain(&self) -> Toolchain {
+        let elixir = self.apps.iter().find(|a| a.name() == "elixir");
+        Toolchain::new(elixir.map(|a| a.vsn()), self.otp.otp_release)
     }
 
     /// The applications, in `.rel` order.

@@ -303,7 +303,7 @@ fn scan_elf(files: &[(String, PathBuf)]) -> Vec<Library> {
         if let Some(name) = Path::new(rel).file_name() {
             shipped.insert(name.to_string_lossy().into_owned());
         }
-        for lib in elf::needed_libraries(&bytes).unwrap_or_default() {
+        for lib in elf::loaded_libraries(&bytes).unwrap_or_default() {
             needed.entry(lib).or_default().push(rel.clone());
         }
     }

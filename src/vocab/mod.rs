@@ -1,6 +1,7 @@
 //! The words every stage shares, below all of them: how an application
 //! starts, whether ERTS is bundled, how a tarball is compressed, when
-//! hooks run, and the rules for release names and cookies. Nothing here
+//! hooks run, the rules for release names and cookies, and what changes
+//! with the bundled Elixir and OTP versions. Nothing here
 //! opens a file.
 
 mod codec;
@@ -8,9 +9,11 @@ mod erts;
 mod hook;
 mod names;
 mod start_type;
+mod toolchain;
 
 pub use codec::Codec;
 pub use erts::IncludeErts;
 pub use hook::Hook;
 pub use names::{is_valid_cookie, validate_cookie, validate_release_name, COOKIE_RULE};
 pub use start_type::StartType;
+pub use toolchain::{Toolchain, Version};

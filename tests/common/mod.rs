@@ -179,10 +179,16 @@ pub fn without_system_erlang(program: &Path, args: &[&str]) -> Command {
     cmd
 }
 
-/// The cached minimal Debian rootfs (`scripts/rootfs.sh` builds it once).
+/// The cached minimal Debian rootfs (`scripts/rootfs.sh` builds it once)
+/// with libsctp1, which ERTS opens at run time and `relpack inspect
+/// --packages` reports for every release (newer OTPs warn at each node's
+/// start without it); `tests/docker.rs` boots with exactly the report.
 pub fn rootfs() -> PathBuf {
-    rootfs_with(&[])
+    rootfs_with(&[SCTP_PACKAGE.to_owned()])
 }
+
+/// The Debian package of the library ERTS opens with `dlopen`.
+pub const SCTP_PACKAGE: &str = "libsctp1";
 
 /// A cached minimal Debian rootfs with `packages` installed as well.
 pub fn rootfs_with(packages: &[String]) -> PathBuf {
@@ -518,6 +524,24 @@ impl Installed {
     /// The Elixir installation's root (the parent of its `lib`).
     pub fn elixir_root(&self) -> PathBuf {
         self.elixir_lib.parent().unwrap().to_owned()
+    }
+
+    /// The `-user` module the installed Elixir's own `bin/iex` starts IEx
+    /// with (`Elixir.IEx.CLI` up to 1.14, `elixir` since 1.15): the oracle
+    /// for the launcher's shells.
+    pub fn iex_user(&self) -> String {
+        let iex = self.elixir_root().join("bin").join("iex");
+        let script = std::fs::read_to_string(&iex)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", iex.display()));
+        let after = script
+            .split("-user ")
+            .nth(1)
+            .unwrap_or_else(|| panic!("no -user in {}", iex.display()));
+        after
+            .split(|c: char| c == '"' || c.is_whitespace())
+            .next()
+            .unwrap()
+            .to_owned()
     }
 
     /// `erts-<vsn>`, the directory name a release bundles.
