@@ -14,15 +14,7 @@
 use std::io::Read;
 
 /// A chunk identifier such as `*b"Code"`.
-pub type ChunkId = [u8; 4];
-
-/// What is kept by default, in this order: the chunks `mix release`
-/// (Elixir 1.14) keeps, `Attr` among them since libraries read module
-/// attributes at run time.
-pub const DEFAULT_KEEP: &[ChunkId] = &[
-    *b"Atom", *b"AtU8", *b"Attr", *b"Code", *b"StrT", *b"ImpT", *b"ExpT", *b"FunT", *b"LitT",
-    *b"Line",
-];
+pub type ChunkId = crate::vocab::Chunk;
 
 /// Why a file could not be stripped.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -167,6 +159,12 @@ fn padded(n: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Elixir 1.14's list, in its order.
+    const DEFAULT_KEEP: &[ChunkId] = &[
+        *b"Atom", *b"AtU8", *b"Attr", *b"Code", *b"StrT", *b"ImpT", *b"ExpT", *b"FunT", *b"LitT",
+        *b"Line",
+    ];
 
     fn chunk(id: &[u8; 4], data: &[u8]) -> Vec<u8> {
         let mut c = id.to_vec();

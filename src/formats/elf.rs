@@ -71,20 +71,21 @@ impl Reader<'_> {
 }
 
 /// Libraries ERTS opens with `dlopen` at run time instead of naming them
-/// in `DT_NEEDED`: OTP's SCTP support. The socket NIF of newer OTPs
-/// warns at every start of every node where it is missing (`Failed open
-/// sctp dynamic library: libsctp.so.1`, seen with OTP 29; sid's
-/// erlang-base depends on libsctp1, older ones recommend it).
-const DLOPENED: &[&str] = &["libsctp.so.1"];
+/// in `DT_NEEDED`, each with the message an ERTS prints at every node's
+/// start when it cannot: OTP's SCTP support. OTP 25's and 27's ERTS try
+/// libsctp for `gen_sctp` alone and say nothing; OTP 29's socket NIF
+/// warns (`Failed open sctp dynamic library: libsctp.so.1`) on every
+/// start, and sid's erlang-base depends on libsctp1. So it is needed
+/// where the binary holds that message.
+const DLOPENED: &[(&str, &str)] = &[("libsctp.so.1", "Failed open sctp dynamic library")];
 
 /// What an ELF file loads: its `DT_NEEDED` sonames, in order, then the
-/// known `dlopen`ed ones whose names it holds (NUL-terminated, as a C
-/// string literal is).
+/// `dlopen`ed ones it cannot do without (see [`DLOPENED`]).
 pub fn loaded_libraries(bytes: &[u8]) -> Result<Vec<String>, ElfError> {
     let mut libs = needed_libraries(bytes)?;
-    for name in DLOPENED {
-        let literal = [name.as_bytes(), b"\0"].concat();
-        if !libs.iter().any(|l| l == name) && bytes.windows(literal.len()).any(|w| w == literal) {
+    let holds = |text: &[u8]| bytes.windows(text.len()).any(|w| w == text);
+    for (name, complaint) in DLOPENED {
+        if !libs.iter().any(|l| l == name) && holds(complaint.as_bytes()) {
             libs.push((*name).to_owned());
         }
     }

@@ -404,6 +404,9 @@ fn app_copies(plan: &ReleasePlan, root: &Path) -> Result<Vec<FileCopy>> {
         if let Some(priv_dir) = &app.priv_dir {
             copies.extend(tree_copies(priv_dir, &dest.join("priv"), false)?);
         }
+        if let Some(include_dir) = &app.include_dir {
+            copies.extend(tree_copies(include_dir, &dest.join("include"), false)?);
+        }
     }
     Ok(copies)
 }

@@ -50,7 +50,7 @@ pub struct BuildOptions {
     /// `strip_debug_info:`, relx's `debug_info`), else each tool's
     /// default: mix release strips, relx keeps debug info.
     pub strip_beams: Option<bool>,
-    /// Chunks to keep in stripped BEAM files besides [`crate::formats::beam::DEFAULT_KEEP`]
+    /// Chunks to keep in stripped BEAM files besides those the bundled Elixir and OTP keep ([`crate::vocab::Toolchain::kept_chunks`])
     /// (e.g. `Dbgi`, `Docs`).
     pub keep_chunks: Vec<String>,
     /// How the tarball is compressed.

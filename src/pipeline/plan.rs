@@ -30,6 +30,9 @@ pub struct PlannedApp {
     pub(crate) bundled: bool,
     /// The `priv` directory to ship, if it has one.
     pub(crate) priv_dir: Option<PathBuf>,
+    /// The `include` directory to ship, if it has one and the bundled
+    /// Elixir's `mix release` would copy it.
+    pub(crate) include_dir: Option<PathBuf>,
 }
 
 impl PlannedApp {
@@ -138,6 +141,11 @@ pub struct ReleasePlan {
     pub(crate) cancel: Cancel,
 }
 
+/// The Elixir (the `elixir` application among `apps`) and the OTP of `otp`.
+pub(crate) fn toolchain_of(apps: &[PlannedApp], otp: &OtpInstall) -> Toolchain {
+    Toolchain::of_apps(apps.iter().map(|a| (a.name(), a.vsn())), otp.otp_release)
+}
+
 /// A change to the release tree, relative to its root.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PlannedOverlay {
@@ -185,8 +193,7 @@ impl ReleasePlan {
     /// The Elixir and OTP the release bundles, which decide what differs
     /// between their versions.
     pub fn toolchain(&self) -> Toolchain {
-        let elixir = self.apps.iter().find(|a| a.name() == "elixir");
-        Toolchain::new(elixir.map(|a| a.vsn()), self.otp.otp_release)
+        toolchain_of(&self.apps, &self.otp)
     }
 
     /// The applications, in `.rel` order.

@@ -18,7 +18,7 @@ use crate::pipeline::plan::{PlannedApp, ReleasePlan};
 use crate::pipeline::render::{plan_overlays, plan_providers, render_vm_args};
 use crate::pipeline::resolve::{resolve, Request};
 use crate::pipeline::sys_config;
-use crate::vocab::{validate_release_name, Hook, IncludeErts, StartType};
+use crate::vocab::{validate_release_name, Hook, IncludeErts, StartType, Toolchain};
 
 /// Reads the inputs and decides the release (without an upgrade).
 pub(crate) fn plan_release(options: &BuildOptions) -> Result<ReleasePlan> {
@@ -66,7 +66,13 @@ pub(crate) fn plan_release(options: &BuildOptions) -> Result<ReleasePlan> {
     )?;
 
     let include_erts = include_erts != IncludeErts::No;
-    let apps = planned_apps(resolved, include_erts, mix)?;
+    let toolchain = Toolchain::of_apps(
+        resolved
+            .iter()
+            .map(|r| (r.name(), r.source.spec.vsn.as_str())),
+        inputs.otp.otp_release,
+    );
+    let apps = planned_apps(resolved, include_erts, mix, &toolchain)?;
 
     let mut warnings = config_warnings;
     warnings.extend(plan_warnings(&inputs, &apps));
@@ -92,7 +98,7 @@ pub(crate) fn plan_release(options: &BuildOptions) -> Result<ReleasePlan> {
     let executable = plan_executable(&settled, release, tarball.as_deref(), &name, &version)?;
     let strip = settled
         .strip_beams
-        .then(|| keep_chunks(options))
+        .then(|| keep_chunks(options, &toolchain))
         .transpose()?;
     let cookie_store = cookie::store_path(&build.build_dir);
     let cookie = cookie::choose(settled.cookie.as_deref(), &output_dir, &cookie_store)?;
@@ -263,6 +269,7 @@ fn planned_apps(
     resolved: Vec<crate::pipeline::resolve::ResolvedApp>,
     include_erts: bool,
     mix: bool,
+    toolchain: &Toolchain,
 ) -> Result<Vec<PlannedApp>> {
     resolved
         .into_iter()
@@ -275,6 +282,8 @@ fn planned_apps(
             Ok(PlannedApp {
                 bundled: include_erts || r.source.origin != Origin::Otp,
                 priv_dir: priv_dir(&r.source.dir, mix)?,
+                include_dir: Some(r.source.dir.join("include"))
+                    .filter(|d| toolchain.copies_include() && d.is_dir()),
                 source: r.source,
                 start_type: r.start_type,
                 clean_start_type,
@@ -321,8 +330,8 @@ fn plan_executable(
 }
 
 /// The default chunks and the extra ones asked for.
-fn keep_chunks(options: &BuildOptions) -> Result<Vec<ChunkId>> {
-    let mut keep = beam::DEFAULT_KEEP.to_vec();
+fn keep_chunks(options: &BuildOptions, toolchain: &Toolchain) -> Result<Vec<ChunkId>> {
+    let mut keep = toolchain.kept_chunks();
     for text in &options.keep_chunks {
         let id = beam::parse_chunk_id(text).ok_or_else(|| {
             Error::Option(format!(

@@ -22,6 +22,7 @@ use crate::formats::oci::{self, Change};
 use crate::formats::term::{parse_consult, Term};
 use crate::pipeline::{archive, executable};
 use crate::util::fs::TempPath;
+use crate::vocab::Toolchain;
 
 fn not_a_release(path: &Path) -> Error {
     Error::Project {
@@ -321,6 +322,7 @@ impl Checker {
             self.problem(&vsn_dir.join("vm.args"), "missing");
         }
         self.executable(&self.root.join("bin").join(&name));
+        self.check_launcher(&self.root.join("bin").join(&name), &apps);
         let cookie = self.root.join("releases/COOKIE");
         match fs::metadata(&cookie) {
             Err(_) => self.problem(&cookie, "missing"),
@@ -330,6 +332,32 @@ impl Checker {
             Ok(_) => {}
         }
         self.check_tree();
+    }
+
+    /// A launcher that starts IEx with a `-user` module the bundled Elixir
+    /// does not have (one written for Elixir 1.14 beside Elixir 1.15 or
+    /// later) crashes the node at boot in `console`, `daemon` and
+    /// `remote_console`.
+    fn check_launcher(&mut self, launcher: &Path, apps: &RelApps) {
+        let toolchain = Toolchain::of_apps(apps.iter().map(|(n, v)| (n.as_str(), v.as_str())), 0);
+        let (Some(expected), Ok(text)) = (toolchain.iex_user(), fs::read_to_string(launcher))
+        else {
+            return;
+        };
+        let wrong = text
+            .split("-user ")
+            .skip(1)
+            .filter_map(|rest| rest.split_whitespace().next())
+            .find(|user| *user != "user_drv" && *user != expected);
+        if let (Some(user), Some(elixir)) = (wrong, toolchain.elixir) {
+            self.problem(
+                launcher,
+                format!(
+                    "starts IEx with `-user {user}`, which Elixir {elixir} does not have \
+                     (console, daemon and remote_console would crash at boot): rebuild the release"
+                ),
+            );
+        }
     }
 
     fn executable(&mut self, path: &Path) {

@@ -16,4 +16,4 @@ pub use erts::IncludeErts;
 pub use hook::Hook;
 pub use names::{is_valid_cookie, validate_cookie, validate_release_name, COOKIE_RULE};
 pub use start_type::StartType;
-pub use toolchain::{Toolchain, Version};
+pub use toolchain::{Chunk, Toolchain, Version};

@@ -69,6 +69,23 @@ impl Toolchain {
         }
     }
 
+    /// From a release's applications as `(name, vsn)`: the `elixir`
+    /// application's version, if any, and the OTP major release.
+    pub fn of_apps<'a>(
+        apps: impl IntoIterator<Item = (&'a str, &'a str)>,
+        otp_release: u32,
+    ) -> Toolchain {
+        let elixir = apps.into_iter().find(|(name, _)| *name == "elixir");
+        Toolchain::new(elixir.map(|(_, vsn)| vsn), otp_release)
+    }
+
+    /// Whether applications ship their `include/` beside `priv/`: Elixir
+    /// 1.16's `mix release` copies both (Erlang headers that code loaded
+    /// at run time, or a remote shell's `rr/1`, may read).
+    pub fn copies_include(&self) -> bool {
+        self.elixir_at_least(1, 16)
+    }
+
     fn elixir_at_least(&self, major: u32, minor: u32) -> bool {
         self.elixir.is_some_and(|v| v >= Version::of(major, minor))
     }
@@ -104,6 +121,46 @@ impl Toolchain {
     }
 }
 
+/// A BEAM chunk's four-letter name.
+pub type Chunk = [u8; 4];
+
+impl Toolchain {
+    /// The BEAM chunks a stripped release keeps, in the order `mix release`
+    /// writes them. Elixir up to 1.15 kept a fixed list; 1.16 keeps `Attr`
+    /// and the running OTP's `beam_lib:significant_chunks()`, which OTP 25
+    /// grew by `Type` and `Meta` and OTP 29 by `Recs` and `DbgB` (OTP 27's
+    /// and 29's measured; 28 is taken as 27: no Debian suite ships it). A
+    /// release without Elixir keeps Elixir 1.14's list, as relpack always
+    /// did.
+    pub fn kept_chunks(&self) -> Vec<Chunk> {
+        if !self.elixir_at_least(1, 16) {
+            return [
+                b"Atom", b"AtU8", b"Attr", b"Code", b"StrT", b"ImpT", b"ExpT", b"FunT", b"LitT",
+                b"Line",
+            ]
+            .map(|c| *c)
+            .to_vec();
+        }
+        let mut keep = vec![*b"Attr", *b"Line"];
+        if self.otp_release >= 25 {
+            keep.push(*b"Type");
+        }
+        keep.extend(
+            [
+                b"Atom", b"AtU8", b"Code", b"StrT", b"ImpT", b"ExpT", b"FunT", b"LitT",
+            ]
+            .map(|c| *c),
+        );
+        if self.otp_release >= 25 {
+            keep.push(*b"Meta");
+        }
+        if self.otp_release >= 29 {
+            keep.extend([*b"Recs", *b"DbgB"]);
+        }
+        keep
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,5 +188,28 @@ mod tests {
         assert!(!erlang.iex_starts_cli());
         assert_eq!(old.reboot_mode_flag(), "-config_provider_reboot_mode");
         assert_eq!(new.reboot_mode_flag(), "config_provider_reboot_mode");
+    }
+
+    #[test]
+    fn stripping_keeps_what_that_mix_and_otp_keep() {
+        let names = |t: Toolchain| {
+            t.kept_chunks()
+                .iter()
+                .map(|c| String::from_utf8_lossy(c).into_owned())
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let old = "Atom AtU8 Attr Code StrT ImpT ExpT FunT LitT Line";
+        assert_eq!(names(Toolchain::new(Some("1.14.0"), 25)), old);
+        assert_eq!(names(Toolchain::new(Some("1.15.8"), 26)), old);
+        assert_eq!(names(Toolchain::new(None, 29)), old);
+        assert_eq!(
+            names(Toolchain::new(Some("1.18.3"), 27)),
+            "Attr Line Type Atom AtU8 Code StrT ImpT ExpT FunT LitT Meta"
+        );
+        assert_eq!(
+            names(Toolchain::new(Some("1.20.4"), 29)),
+            "Attr Line Type Atom AtU8 Code StrT ImpT ExpT FunT LitT Meta Recs DbgB"
+        );
     }
 }
