@@ -131,6 +131,33 @@ fn missing_erts_executable_and_readable_cookie_are_named() {
     assert!(out.contains("COOKIE: readable by others"), "{out}");
 }
 
+/// A launcher that starts IEx the way another Elixir does (Elixir 1.14's
+/// `Elixir.IEx.CLI` beside 1.15 or later, or the reverse) is named.
+#[test]
+fn launcher_not_fitting_the_bundled_elixir_is_named() {
+    let (_s, rel) = broken_copy();
+    let launcher = rel.join("bin/hello");
+    let text = std::fs::read_to_string(&launcher).unwrap();
+    let user = installed().iex_user();
+    let other = if user == "elixir" {
+        "Elixir.IEx.CLI"
+    } else {
+        "elixir"
+    };
+    let wrong = text.replace(&format!("-user {user} "), &format!("-user {other} "));
+    assert_ne!(wrong, text, "the launcher has no `-user {user}`");
+    std::fs::write(&launcher, wrong).unwrap();
+    let (ok, out) = check(&rel);
+    assert!(!ok);
+    assert!(
+        out.contains(&format!(
+            "bin/hello: starts IEx with `-user {other}`, which Elixir {}",
+            installed().elixir
+        )),
+        "{out}"
+    );
+}
+
 #[test]
 fn links_and_escaping_entries_in_a_tarball_are_named() {
     let (s, rel) = broken_copy();

@@ -3,8 +3,9 @@
 //! `RELEASE_NODE`s, the release's cookie), with the system Erlang hidden:
 //! they connect, see each other, share a `:global` name; a node with
 //! another cookie is refused; the distribution port settings operators use
-//! (`-kernel inet_dist_listen_min/max`, `ERL_DIST_PORT` or, before OTP 26,
-//! `-erl_epmd_port`) are honoured.
+//! (`-kernel inet_dist_listen_min/max`, and without epmd
+//! `-kernel erl_epmd_node_listen_port` or, before OTP 27, `-erl_epmd_port`)
+//! are honoured.
 
 mod common;
 
@@ -120,7 +121,8 @@ fn two_nodes_form_a_cluster_and_share_global_names() {
 }
 
 /// `-kernel inet_dist_listen_min/max` in vm.args pins the port epmd
-/// registers; `ERL_DIST_PORT` makes the node listen there without epmd.
+/// registers; `erl_epmd_node_listen_port` (`-erl_epmd_port` before OTP
+/// 27) makes the node listen on a port without epmd.
 #[test]
 fn distribution_ports_are_honoured() {
     let (_scratch, first, second) = two_copies();
@@ -135,20 +137,20 @@ fn distribution_ports_are_honoured() {
     ));
     std::fs::write(&vm_args, text).unwrap();
     let pinned = Node::new(&first, "pinned");
-    // Without epmd: ERL_DIST_PORT where the installed OTP's erlexec reads
-    // it (OTP 26 and later), `-erl_epmd_port` in vm.args before that.
-    let mut direct = Node::new(&second, "direct");
+    // Without epmd: the kernel parameter `erl_epmd_node_listen_port`
+    // from OTP 27, which deprecates `-erl_epmd_port` (measured on OTP 27
+    // and 29: both listen there; ERL_DIST_PORT is read by neither).
+    let direct = Node::new(&second, "direct");
     let direct_port = port + 1;
-    if installed().otp_release.parse::<u32>().unwrap() >= 26 {
-        direct.env.push(("ERL_DIST_PORT", direct_port.to_string()));
+    let flag = if installed().otp_release.parse::<u32>().unwrap() >= 27 {
+        format!("-kernel erl_epmd_node_listen_port {direct_port}")
     } else {
-        let vm_args = second.join("releases/0.1.0/vm.args");
-        let mut text = std::fs::read_to_string(&vm_args).unwrap();
-        text.push_str(&format!(
-            "-erl_epmd_port {direct_port}\n-start_epmd false\n"
-        ));
-        std::fs::write(&vm_args, text).unwrap();
-    }
+        format!("-erl_epmd_port {direct_port}")
+    };
+    let vm_args = second.join("releases/0.1.0/vm.args");
+    let mut text = std::fs::read_to_string(&vm_args).unwrap();
+    text.push_str(&format!("{flag}\n-start_epmd false\n"));
+    std::fs::write(&vm_args, text).unwrap();
     let cluster = Cluster(vec![pinned, direct]);
     let [pinned, direct] = &cluster.0[..] else {
         unreachable!()

@@ -86,6 +86,20 @@ fn sys_config_matches_mix_release() {
         }
     }
     assert!(beams > 500, "only {beams} beams compared");
+    // The same files under lib/ (include/ beside priv/ from Elixir 1.16).
+    let files = |lib: &Path| -> std::collections::BTreeSet<PathBuf> {
+        walkdir(lib)
+            .into_iter()
+            .map(|f| f.strip_prefix(lib).unwrap().to_owned())
+            .collect()
+    };
+    let (ours_lib, mix_files) = (files(&out_dir.join("lib")), files(&mix_lib));
+    let only_ours: Vec<_> = ours_lib.difference(&mix_files).collect();
+    let only_mix: Vec<_> = mix_files.difference(&ours_lib).collect();
+    assert!(
+        only_ours.is_empty() && only_mix.is_empty(),
+        "lib/ differs from mix release's: only relpack's {only_ours:?}, only mix's {only_mix:?}"
+    );
     // runtime.exs shipped; rel/vm.args.eex and rel/env.sh.eex rendered as
     // mix release renders them.
     for file in ["runtime.exs", "vm.args", "env.sh"] {
