@@ -10,13 +10,18 @@
 #
 #   scripts/bench.sh [RUNS]
 #
-# Work files go to $RELPACK_BENCH_DIR (default target/bench); the large
-# project is generated and compiled there once and reused.
+# Work files go to $RELPACK_BENCH_DIR (default target/bench/<Debian
+# version>, one per toolchain); the large project is generated and
+# compiled there once and reused. `mix release` runs with --no-compile, as
+# relpack compiles nothing either. In a toolchain root (scripts/enter.sh
+# with the checkout mounted, see scripts/test.sh) it measures that
+# toolchain's mix.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
 runs=${1:-5}
-work=${RELPACK_BENCH_DIR:-$repo/target/bench}
+# One work directory per toolchain: the projects are compiled by it.
+work=${RELPACK_BENCH_DIR:-$repo/target/bench/$(tr / - </etc/debian_version)}
 
 scripts/setup.sh
 missing=()
@@ -202,13 +207,13 @@ bench() {
   local mixdir=$runfs/$name/mix rpdir=$runfs/$name/relpack tarball r
   : >"$work/$name.mix" && : >"$work/$name.relpack" && : >"$work/$name.warm"
   # One untimed run each: warms the page cache and mix's own checks.
-  (cd "$mixdir" && MIX_ENV=prod mix release --overwrite --quiet >/dev/null)
+  (cd "$mixdir" && MIX_ENV=prod mix release --no-compile --overwrite --quiet >/dev/null)
   "$relpack" build --path "$rpdir" "$@" >/dev/null
   for r in $(seq "$runs"); do
     echo "bench: $name run $r/$runs" >&2
     rm -rf "$mixdir/_build/prod/rel" "$mixdir/_build/prod/$rel-$vsn.tar.gz"
     sync
-    (cd "$mixdir" && timed env MIX_ENV=prod mix release --overwrite --quiet) >>"$work/$name.mix"
+    (cd "$mixdir" && timed env MIX_ENV=prod mix release --no-compile --overwrite --quiet) >>"$work/$name.mix"
     rm -rf "$rpdir/_build/prod/rel" "$rpdir/_build/prod/$rel-$vsn.tar.gz" "$rpdir/_build/prod/relpack-cache"
     sync
     timed "$relpack" build --path "$rpdir" "$@" >>"$work/$name.relpack"
