@@ -35,6 +35,21 @@ enum Command {
         /// A release directory, `.tar.gz` or `.run` executable.
         path: PathBuf,
     },
+    /// List the temporaries that killed relpack runs left under the
+    /// project's `_build` (and in the temporary directory), with their
+    /// sizes, and remove them. A run already removes those beside what it
+    /// writes; never a live run's.
+    Clean {
+        /// The project directory.
+        #[arg(long, default_value = ".")]
+        path: PathBuf,
+        /// Only list them.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the release settings read from the project's configuration
     /// files, and where each was set, without building.
     Config(ConfigArgs),
@@ -330,6 +345,27 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Image(args) => image(args),
         Command::Inspect(args) => inspect(args),
         Command::Check { path } => check(&path),
+        Command::Clean {
+            path,
+            dry_run,
+            json,
+        } => {
+            let report = relpack::tools::clean::clean(&path, !dry_run);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                for l in &report.leftovers {
+                    println!("{:>12}  {}", l.bytes, l.path.display());
+                }
+                let verb = if report.removed { "removed" } else { "found" };
+                println!(
+                    "{verb} {} leftover(s) of killed runs, {} bytes",
+                    report.leftovers.len(),
+                    report.bytes
+                );
+            }
+            Ok(())
+        }
         Command::Config(args) => show_config(args),
         Command::Appup(args) => {
             let project = args.project;

@@ -48,9 +48,51 @@ relpack_unpack() {
   esac && [ -x "$1/bin/$relpack_name" ]
 }
 
+# This shell's start time: field 22 of /proc/PID/stat (ticks since boot),
+# printed for PID $1; nothing, and status 1, when /proc cannot say.
+relpack_started() {
+  { read -r relpack_line <"/proc/$1/stat"; } 2>/dev/null || return 1
+  # shellcheck disable=SC2086 # the fields after the command name
+  set -- ${relpack_line##*) }
+  [ $# -ge 20 ] || return 1
+  shift 19
+  printf '%s' "$1"
+}
+
+# Temporaries carry their owner: `.o<pid>_<start time>_<boot id>`. A run
+# killed half-way (SIGKILL runs no trap) leaves one; a later run removes
+# it once that process no longer runs, told soundly, whatever PIDs were
+# reused, by the start time and the boot. Without /proc there is no
+# owner, and such temporaries go after an hour.
+relpack_boot=
+{ read -r relpack_boot </proc/sys/kernel/random/boot_id; } 2>/dev/null
+relpack_boot=${relpack_boot%%-*}
+relpack_owner=
+relpack_self_start=$(relpack_started $$) && [ -n "$relpack_boot" ] &&
+  relpack_owner=.o$$_${relpack_self_start}_$relpack_boot
+
+# Removes the temporary directories matching glob $1 whose owner is gone.
+relpack_sweep() {
+  for relpack_sw in $1; do
+    [ -d "$relpack_sw" ] || continue
+    relpack_sw_o=${relpack_sw%.??????}
+    relpack_sw_o=${relpack_sw_o##*.o}
+    relpack_sw_pid=${relpack_sw_o%%_*}
+    relpack_sw_rest=${relpack_sw_o#*_}
+    relpack_sw_start=${relpack_sw_rest%%_*}
+    case $relpack_sw_pid:$relpack_sw_start in *[!0-9:]* | :* | *:) continue ;; esac
+    if [ "${relpack_sw_rest#*_}" = "$relpack_boot" ] &&
+      [ "$(relpack_started "$relpack_sw_pid")" = "$relpack_sw_start" ]; then
+      continue
+    fi
+    rm -rf -- "$relpack_sw" 2>/dev/null
+  done
+  return 0
+}
+
 # Keeps this extraction and the most recent other one of the release;
-# older ones, and temporary directories left over an hour ago by
-# interrupted runs, go. A directory leaves its name in one rename, so no
+# older ones, temporary directories of runs that are gone, and those
+# without an owner left over an hour ago by interrupted runs, go. A directory leaves its name in one rename, so no
 # run ever sees it half removed.
 relpack_clean() {
   # shellcheck disable=SC2012 # newest first; the names are relpack's own
@@ -73,8 +115,9 @@ relpack_clean() {
       rm -rf -- "$relpack_gone"
     done
   }
+  relpack_sweep "$relpack_base/.$relpack_name-*.o*_*_*.??????"
   find "$relpack_base" -maxdepth 1 \( -name ".$relpack_name-*-*.??????" -o -name '.gone.??????' \) \
-    -mmin +60 -exec rm -rf {} + 2>/dev/null
+    ! -name '*.o*_*_*.??????' -mmin +60 -exec rm -rf {} + 2>/dev/null
   return 0
 }
 
@@ -90,7 +133,7 @@ relpack_remove_on_signals() {
 # others remove their copy. Returns 1 when the cache is not writable.
 relpack_extract() {
   (umask 077 && mkdir -p -- "$relpack_base") 2>/dev/null || return 1
-  relpack_tmp=$(mktemp -d "$relpack_base/.$relpack_key.XXXXXX" 2>/dev/null) || return 1
+  relpack_tmp=$(mktemp -d "$relpack_base/.$relpack_key$relpack_owner.XXXXXX" 2>/dev/null) || return 1
   # Another run may have finished while this one checked the digest.
   if relpack_extracted; then
     rmdir -- "$relpack_tmp"
@@ -121,7 +164,8 @@ relpack_run_transient() {
       ;;
   esac
   relpack_verify
-  relpack_tmp=$(mktemp -d "${TMPDIR:-/tmp}/relpack-$relpack_name.XXXXXX") ||
+  relpack_sweep "${TMPDIR:-/tmp}/relpack-$relpack_name.o*_*_*.??????"
+  relpack_tmp=$(mktemp -d "${TMPDIR:-/tmp}/relpack-$relpack_name$relpack_owner.XXXXXX") ||
     relpack_die "cannot create a directory under ${TMPDIR:-/tmp}"
   relpack_remove_on_signals
   relpack_unpack "$relpack_tmp" || {

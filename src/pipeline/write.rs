@@ -2,7 +2,7 @@
 //! along, add the upgrade package and the executable, then publish all of
 //! it at once.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::error::Result;
 use crate::pipeline::plan::ReleasePlan;
@@ -84,6 +84,19 @@ pub fn write_observed(
         });
         clock = std::time::Instant::now();
     };
+    // What killed runs left beside this build's outputs, also where this
+    // run writes nothing new (the cookie store, when it has the cookie).
+    for dir in [
+        plan.output_dir.parent(),
+        plan.tarball.as_deref().and_then(Path::parent),
+        plan.cookie_store.parent(),
+        plan.cache_dir.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        crate::util::owner::remove_stale(dir);
+    }
     let packer = plan.tarball.as_ref().map(|_| archive::Packer::new(plan));
     let mut writer = match (&plan.tarball, &packer) {
         (Some(dest), Some(packer)) => Some(archive::TarWriter::create(dest, packer)?),

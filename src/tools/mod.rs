@@ -1,8 +1,9 @@
 //! Tools built on the pipeline and the formats: [`check`] validates a
 //! release however it was written, [`inspect`] lists what a release needs
 //! from the machine it runs on, [`init`] writes a starting release
-//! configuration.
+//! configuration, [`clean`] finds and removes what killed runs left.
 
 pub mod check;
+pub mod clean;
 pub mod init;
 pub mod inspect;

@@ -7,27 +7,45 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
-/// Temporary paths not yet published or removed. The lock also serializes
+/// Temporary paths not yet published or removed, and this run's locks on
+/// the directories they are in ([`owner`]). The mutex also serializes
 /// publication against [`remove_pending`], so an interrupt either comes
 /// before a rename or after it, never in the middle of a swap.
-static PENDING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+struct Pending {
+    paths: Vec<PathBuf>,
+    locks: Option<Locks>,
+}
 
-fn pending() -> MutexGuard<'static, Vec<PathBuf>> {
+static PENDING: Mutex<Pending> = Mutex::new(Pending {
+    paths: Vec::new(),
+    locks: None,
+});
+
+fn pending() -> MutexGuard<'static, Pending> {
     PENDING.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Removes every temporary path of unfinished work and returns holding the
-/// lock, so nothing is published afterwards: the last resort of a signal
-/// handler when the build does not stop by itself.
-pub fn remove_pending() -> MutexGuard<'static, Vec<PathBuf>> {
+impl Pending {
+    fn locks(&mut self) -> &mut Locks {
+        self.locks.get_or_insert_with(Locks::default)
+    }
+}
+
+/// Removes every temporary path of unfinished work (and this run's lock
+/// files) and returns holding the lock, so nothing is published afterwards:
+/// the last resort of a signal handler when the build does not stop by
+/// itself.
+pub fn remove_pending() -> impl Sized {
     let mut guard = pending();
-    for path in guard.drain(..) {
+    for path in guard.paths.drain(..) {
         let _ = remove_any(&path);
     }
+    guard.locks().release_all();
     guard
 }
 
 use crate::error::{Error, IoContext, Result};
+use crate::util::owner::{self, Locks};
 
 /// A file or directory being written under a temporary name next to its
 /// destination; removed on drop unless [`publish`](TempPath::publish)ed.
@@ -48,11 +66,14 @@ impl TempPath {
         let base = dest
             .file_name()
             .map_or("out".into(), |n| n.to_string_lossy().into_owned());
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let path = parent.join(format!(".{base}.relpack-{}-{nanos}", std::process::id()));
-        pending().push(path.clone());
+        let mut guard = pending();
+        // Sweeps what dead runs left here, the first time only.
+        let n = guard
+            .locks()
+            .enter(parent)
+            .at(parent, "cannot lock the output directory")?;
+        let path = parent.join(owner::temp_name(&base, n));
+        guard.paths.push(path.clone());
         Ok(TempPath {
             path: Some(path),
             created_parent,
@@ -130,8 +151,11 @@ impl Drop for TempPath {
     fn drop(&mut self) {
         if let Some(p) = self.path.take() {
             let mut guard = pending();
-            guard.retain(|q| q != &p);
+            guard.paths.retain(|q| q != &p);
             let _ = remove_any(&p);
+            if let Some(parent) = p.parent() {
+                guard.locks().leave(parent);
+            }
         }
         if let Some(parent) = &self.created_parent {
             let _ = fs::remove_dir(parent);
