@@ -387,6 +387,33 @@ fn config_command_shows_settings_and_origins() {
 /// Bad configuration: one line naming the file and line, exit 1, nothing
 /// written.
 #[test]
+fn nerves_releases_are_named() {
+    let project = compiled_fixture("hello");
+    let root = project.path().join("hello");
+    let mix_exs = root.join("mix.exs");
+    let text = std::fs::read_to_string(&mix_exs).unwrap();
+    std::fs::write(
+        &mix_exs,
+        text.replace(
+            "releases: [hello: []]",
+            "releases: [hello: [include_erts: &Nerves.Release.erts/0]]",
+        ),
+    )
+    .unwrap();
+    let out = relpack(&root, &["build"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("mix.exs")
+            && stderr
+                .contains("`include_erts: &Nerves.Release.erts/0` is a Nerves firmware release"),
+        "{stderr}"
+    );
+    assert!(!root.join("_build/prod/rel").exists());
+}
+
+#[test]
 fn configuration_errors_name_file_and_line() {
     let project = compiled_fixture("distillery");
     let root = project.path().join("distillery");

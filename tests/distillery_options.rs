@@ -212,6 +212,38 @@ fn plugins_are_warnings_and_errors_with_strict() {
     assert_eq!(out.status.code(), Some(1));
 }
 
+/// A blank cookie (`:""`, a placeholder committed in place of the secret)
+/// is no cookie: a warning naming the line, and a generated cookie, as
+/// Distillery's node got one of its own.
+#[test]
+fn a_blank_cookie_is_a_warning_and_a_generated_cookie() {
+    let (_project, root) = distillery_with(
+        |t| {
+            t.replace(
+                r#"set cookie: :"store-prod-cookie-#{String.upcase("ok")}""#,
+                r#"set cookie: :"""#,
+            )
+        },
+        &[],
+    );
+    let out = relpack(&root, &["build", "--no-tar"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(
+            "rel/config.exs:26: `cookie` is blank, so the release gets a generated cookie"
+        ),
+        "{stderr}"
+    );
+    let cookie = cookie(&root.join(RELEASE));
+    assert_eq!(cookie.len(), 56, "{cookie}");
+    let stdout = run_ok(&mut without_system_erlang(
+        &root.join(RELEASE).join("bin/shop"),
+        &["eval", "IO.puts(Store.stock())"],
+    ));
+    assert_eq!(stdout.trim(), "42");
+}
+
 /// Distillery's `config`: the release's application config is that file.
 #[test]
 fn config_option_names_the_application_config() {

@@ -797,3 +797,49 @@ fn env_sh_is_sourced_with_the_release_command() {
     ]);
     assert_eq!(out.trim(), "yes eval");
 }
+
+/// mix's `include_executables_for`: `[]` writes no `bin/` (something else
+/// starts the release, as Burrito does); `:windows` is a warning naming
+/// the line (relpack writes no `.bat` launchers), an error with
+/// `--strict`; no launcher with a one-file executable is an error.
+#[test]
+fn include_executables_for_as_mix_reads_it() {
+    let project = compiled_fixture("hello");
+    let root = project.path().join("hello");
+    let mix_exs = root.join("mix.exs");
+    let text = std::fs::read_to_string(&mix_exs).unwrap();
+    assert!(text.contains("releases: [hello: []]"), "{text}");
+    let with = |value: &str| {
+        let edited = text.replace(
+            "releases: [hello: []]",
+            &format!("releases: [hello: [include_executables_for: {value}]]"),
+        );
+        std::fs::write(&mix_exs, edited).unwrap();
+    };
+    let release = root.join("_build/prod/rel/hello");
+
+    with("[]");
+    relpack_ok(&root, &["build"]);
+    assert!(!release.join("bin").exists(), "a launcher was written");
+    relpack_ok(&root, &["check", release.to_str().unwrap()]);
+    let out = relpack(&root, &["build", "--executable"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("`include_executables_for` writes no bin/hello"),
+        "{err}"
+    );
+
+    with("[:unix, :windows]");
+    let out = relpack(&root, &["build"]);
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("mix.exs:11: `include_executables_for` names :windows, and relpack writes no .bat launchers"),
+        "{err}"
+    );
+    assert!(release.join("bin/hello").is_file());
+    let out = relpack(&root, &["build", "--strict"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+}

@@ -201,6 +201,10 @@ pub struct ReleaseSettings {
     pub warnings: Vec<String>,
     /// Why `elixir` evaluated the settings' file; `None`: read natively.
     pub fallback_reason: Option<String>,
+    /// Whether `bin/<name>` is written: mix's `include_executables_for`
+    /// names `:unix` (its default); `[]` leaves the release without a
+    /// launcher, for something else to start (Burrito, say).
+    pub launcher: bool,
     /// Distillery `dev_mode`: the project's applications are symlinked
     /// into the release, not copied, and no tarball is written.
     pub dev_mode: bool,
@@ -443,6 +447,7 @@ impl ReleaseSettings {
             overlays: Vec::new(),
             overlay_vars: Vec::new(),
             erl_opts: None,
+            launcher: true,
             dev_mode: false,
             strip_beams: None,
             config_providers: Vec::new(),
@@ -479,6 +484,9 @@ impl ReleaseSettings {
         for (key, s) in &settings.0 {
             let key = key.as_str();
             if let Some(code) = find_opaque(&s.value) {
+                if code.starts_with("&Nerves.") {
+                    return Err(at(s, format!("`{key}: {code}` is a Nerves firmware release: Nerves assembles its own releases for its targets (`mix firmware`); relpack packages releases that run on an OTP installation")));
+                }
                 return Err(at(s, format!("`{key}` holds {code}, Mix code relpack cannot run; give the value it computes instead, or keep using `mix release` for this release")));
             }
             match key {
@@ -503,6 +511,16 @@ impl ReleaseSettings {
                 "cookie" => {
                     let c = text_of(&s.value)
                         .ok_or_else(|| at(s, "`cookie` must be an atom or a string".into()))?;
+                    // A placeholder committed in place of the secret
+                    // (`:""`): Distillery took it, and the node then got
+                    // a cookie of its own; so does relpack's release.
+                    if c.trim().is_empty() {
+                        r.warnings.push(format!(
+                            "{}: `cookie` is blank, so the release gets a generated cookie as if none were set; set one (or RELEASE_COOKIE at run time) for nodes that must connect",
+                            s.origin
+                        ));
+                        continue;
+                    }
                     if !crate::vocab::is_valid_cookie(&c) {
                         return Err(at(
                             s,
@@ -660,8 +678,27 @@ impl ReleaseSettings {
                     }
                 }
                 // relpack's launcher is a POSIX shell script only.
-                "include_executables_for"
-                    if s.value.as_atom_list().as_deref() == Some(&["unix".to_owned()]) => {}
+                "include_executables_for" if format == Format::Mix => {
+                    let targets = s
+                        .value
+                        .as_atom_list()
+                        .filter(|t| t.iter().all(|t| t == "unix" || t == "windows"))
+                        .ok_or_else(|| {
+                            at(
+                                s,
+                                "`include_executables_for` must be a list of :unix and :windows"
+                                    .into(),
+                            )
+                        })?;
+                    r.launcher = targets.iter().any(|t| t == "unix");
+                    if targets.iter().any(|t| t == "windows") {
+                        r.warnings.push(format!(
+                            "{}: `include_executables_for` names :windows, and relpack writes no .bat launchers: the release starts on Unix only{}",
+                            s.origin,
+                            if r.launcher { "" } else { " (and, without :unix, from no launcher at all)" }
+                        ));
+                    }
+                }
                 _ => {
                     return Err(at(
                         s,

@@ -163,6 +163,12 @@ fn architecture() -> &'static str {
 /// image of it. Everything that can be checked is checked first: a bad
 /// option or base image leaves nothing written.
 pub fn write_image(plan: &ReleasePlan, options: &ImageOptions) -> Result<ImageReport> {
+    if !plan.launcher {
+        return Err(Error::Option(format!(
+            "the image runs bin/{}, and `include_executables_for` writes none: add :unix to it",
+            plan.name
+        )));
+    }
     let tag = options
         .tag
         .clone()

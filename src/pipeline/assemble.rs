@@ -133,10 +133,12 @@ fn list_copies(plan: &ReleasePlan, root: &Path, vsn_dir: &Path) -> Result<Vec<Fi
         copies.extend(tree_copies(src, &vsn_dir.join("consolidated"), true)?);
     }
     write_launcher_extras(plan, vsn_dir)?;
-    let bin = root.join("bin");
-    fs::create_dir_all(&bin).at(&bin, "cannot create directory")?;
-    let launcher = templates::launcher(&plan.name, &plan.toolchain())?;
-    write_with_mode(&bin.join(&plan.name), launcher.as_bytes(), 0o755)?;
+    if plan.launcher {
+        let bin = root.join("bin");
+        fs::create_dir_all(&bin).at(&bin, "cannot create directory")?;
+        let launcher = templates::launcher(&plan.name, &plan.toolchain())?;
+        write_with_mode(&bin.join(&plan.name), launcher.as_bytes(), 0o755)?;
+    }
     Ok(copies)
 }
 

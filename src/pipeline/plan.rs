@@ -114,6 +114,8 @@ pub struct ReleasePlan {
     /// The release settings read from the project, if any (commands and
     /// hooks are there for the launcher).
     pub(crate) release_config: Option<ReleaseSettings>,
+    /// Whether `bin/<name>` is written (mix's `include_executables_for`).
+    pub(crate) launcher: bool,
     /// Custom launcher commands and hook directories, checked to exist.
     pub(crate) commands: Vec<(String, PathBuf)>,
     /// Hook directories whose files the launcher sources, each with its hook.

@@ -144,8 +144,16 @@ pub(crate) fn plan_release(options: &BuildOptions) -> Result<ReleasePlan> {
     read.extend(apps.iter().map(|a| a.source.dir.clone()));
     read.extend(build.consolidated.clone());
     check_no_overlap(&output_dir, &build.root, &read)?;
+    let launcher = release.is_none_or(|r| r.launcher);
+    if !launcher && executable.is_some() {
+        return Err(Error::Option(format!(
+            "{}: `include_executables_for` writes no bin/{name}, which a one-file executable runs: add :unix or drop the executable",
+            release.map_or_else(Default::default, |r| r.file.display().to_string())
+        )));
+    }
     Ok(ReleasePlan {
         name,
+        launcher,
         version,
         otp,
         include_erts,

@@ -321,8 +321,12 @@ impl Checker {
         if !vsn_dir.join("vm.args").is_file() {
             self.problem(&vsn_dir.join("vm.args"), "missing");
         }
-        self.executable(&self.root.join("bin").join(&name));
-        self.check_launcher(&self.root.join("bin").join(&name), &apps);
+        // A release without bin/ is started by something else (mix's
+        // `include_executables_for: []`).
+        if self.root.join("bin").exists() {
+            self.executable(&self.root.join("bin").join(&name));
+            self.check_launcher(&self.root.join("bin").join(&name), &apps);
+        }
         let cookie = self.root.join("releases/COOKIE");
         match fs::metadata(&cookie) {
             Err(_) => self.problem(&cookie, "missing"),

@@ -479,8 +479,10 @@ impl<'s> Evaluator<'s> {
         }
         match name {
             "__DIR__" => {
+                // Mix reads the file by its absolute path below the
+                // project's physical directory.
                 let dir = self.source.path.parent().unwrap_or(Path::new("."));
-                let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_owned());
+                let dir = super::stdlib::physical(dir);
                 return Ok(binary(&dir.to_string_lossy()));
             }
             "__ENV__" | "__MODULE__" | "__CALLER__" => {

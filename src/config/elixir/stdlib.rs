@@ -34,7 +34,9 @@ impl<'s> Evaluator<'s> {
             _ => None,
         };
         let s0 = args.first().and_then(text);
-        let cwd = self.context.dir.clone();
+        // mix evaluates in the project directory, as the kernel names it:
+        // absolute, links resolved (what `File.cwd!/0` returns there).
+        let cwd = physical(&self.context.dir);
         let v = match (module, fun, args.as_slice()) {
             ("Mix", "env", []) | ("Config", "config_env", []) => Term::atom(&self.context.env),
             ("Mix", "target", []) | ("Config", "config_target", []) => {
@@ -322,6 +324,13 @@ fn join_paths(parts: &[String]) -> String {
 }
 
 /// Elixir's `Path.expand/1,2`: absolute, `~` expanded, `.`/`..` removed.
+/// `dir` as `getcwd(3)` names it once there: absolute, links resolved;
+/// made absolute only where it cannot be resolved.
+pub(crate) fn physical(dir: &Path) -> PathBuf {
+    dir.canonicalize()
+        .unwrap_or_else(|_| std::path::absolute(dir).unwrap_or_else(|_| dir.to_owned()))
+}
+
 fn expand(path: &str, base: &Path) -> String {
     let home = std::env::var("HOME").unwrap_or_default();
     let path = match path.strip_prefix('~') {
