@@ -26,6 +26,7 @@ work=${RELPACK_BENCH_DIR:-$repo/target/bench/$(tr / - </etc/debian_version)}
 scripts/setup.sh
 missing=()
 [ -x /usr/bin/time ] || missing+=(time)
+command -v mkfs.ext4 >/dev/null 2>&1 || missing+=(e2fsprogs)
 for pkg in erlang-lager erlang-cowlib; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
