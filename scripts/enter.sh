@@ -6,8 +6,8 @@
 #
 #   scripts/enter.sh [--bind DIR]... [--ro DIR]... [--env NAME=VALUE]... [--cd DIR] ROOT COMMAND
 #
-# --bind and --ro mount this machine's DIR at the same path inside ROOT
-# (read-write or read-only); COMMAND runs with `bash -c` in a clean
+# --bind and --ro mount this machine's DIR, with what is mounted below it,
+# at the same path inside ROOT (read-write or read-only); COMMAND runs with `bash -c` in a clean
 # environment (HOME=/root, CI=true, a standard PATH with rustup's cargo
 # first, plus each --env), in --cd's directory (default: the first bound
 # directory, else /).
@@ -42,14 +42,14 @@ mount --rbind /dev "$root/dev"
 i=0
 while [ "$i" -lt "$nbind" ]; do
   mkdir -p "$root$1"
-  mount --bind "$1" "$root$1"
+  mount --rbind "$1" "$root$1"
   shift
   i=$((i + 1))
 done
 i=0
 while [ "$i" -lt "$nro" ]; do
   mkdir -p "$root$1"
-  mount --bind "$1" "$root$1"
+  mount --rbind "$1" "$root$1"
   mount -o remount,bind,ro "$root$1"
   shift
   i=$((i + 1))
