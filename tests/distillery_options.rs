@@ -8,7 +8,7 @@
 
 mod common;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -347,4 +347,66 @@ fn mix_exs_beyond_the_native_subset_is_read_by_mix() {
         stderr.contains("mix.exs:") && stderr.contains("`steps` holds &IO.inspect/1"),
         "{stderr}"
     );
+}
+
+/// Distillery's Elixir provider reading a file outside the release, as
+/// operators keep runtime configuration: below a directory an environment
+/// variable names at boot (`${SHOP_CONFIG}/shop.exs`), or at an absolute
+/// path; a missing file stops the boot with a line naming it.
+#[test]
+fn config_provider_files_outside_the_release() {
+    let project = compiled_fixture("distillery");
+    let etc = project.path().join("etc");
+    std::fs::create_dir_all(&etc).unwrap();
+    let absolute = etc.join("absolute.exs");
+    std::fs::write(
+        &absolute,
+        "import Config\nconfig :store, from_absolute: 11\n",
+    )
+    .unwrap();
+    std::fs::write(
+        etc.join("shop.exs"),
+        "import Config\nconfig :store, from_env_dir: 7\n",
+    )
+    .unwrap();
+    let root = project.path().join("distillery");
+    let config = root.join("rel/config.exs");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let providers = format!(
+        "{{Mix.Releases.Config.Providers.Elixir, [\"${{SHOP_CONFIG}}/shop.exs\"]}},\n    {{Mix.Releases.Config.Providers.Elixir, [\"{}\"]}}",
+        absolute.display()
+    );
+    let edited = text.replace(
+        "{Distillery.Releases.Config.Providers.Elixir, [\"${RELEASE_ROOT_DIR}/etc/config.exs\"]}",
+        &providers,
+    );
+    assert_ne!(edited, text);
+    std::fs::write(&config, edited).unwrap();
+    relpack_ok(&root, &["build", "--no-tar"]);
+    let release = root.join(RELEASE);
+    ensure_epmd();
+
+    let boot = |config_dir: &Path, label: &str| {
+        let node = node_name(label);
+        let tmp = project.path().join(format!("tmp-{label}"));
+        let log = project.path().join(format!("{label}.log"));
+        let mut cmd = without_system_erlang(&release.join("bin/shop"), &["foreground"]);
+        cmd.env("RELEASE_NODE", &node)
+            .env("RELEASE_TMP", &tmp)
+            .env("SHOP_CONFIG", config_dir);
+        let mut child = spawn_logged(&mut cmd, &log);
+        let answer = wait_for_rpc(
+            &node,
+            &cookie(&release),
+            "{application:get_env(store, from_env_dir), application:get_env(store, from_absolute)}",
+            Duration::from_secs(30),
+        );
+        terminate(&mut child);
+        (answer, read_log(&log))
+    };
+    let (answer, log) = boot(&etc, "provided");
+    assert_eq!(answer.as_deref(), Some("{{ok,7},{ok,11}}"), "{log}");
+    let (answer, log) = boot(&project.path().join("nowhere"), "missing");
+    assert_eq!(answer, None, "booted without its config file: {log}");
+    assert!(log.contains("nowhere/shop.exs"), "{log}");
 }

@@ -121,9 +121,9 @@ pub struct ExecutableSetting {
 /// A config provider the release runs at boot.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ConfigProvider {
-    /// Elixir's `Config.Reader` on a file of the release, relative to its
-    /// root (`/etc/config.exs`): Distillery's own Elixir provider.
-    Reader(String),
+    /// Elixir's `Config.Reader` on a file: Distillery's own Elixir
+    /// provider.
+    Reader(ReaderPath),
     /// Another provider module and its argument, e.g. `Toml.Provider`.
     Module {
         /// The module, as an atom (`Elixir.Toml.Provider`).
@@ -133,6 +133,52 @@ pub enum ConfigProvider {
         /// Where it was configured, as `file:line`.
         origin: String,
     },
+}
+
+/// Where Distillery's Elixir provider reads its file, as the release
+/// finds it at boot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReaderPath {
+    /// `${RELEASE_ROOT_DIR}/etc/config.exs`: a file of the release,
+    /// relative to its root (`/etc/config.exs`), put there by an overlay.
+    InRelease(String),
+    /// `/etc/my_app/config.exs`: outside the release (a mounted volume,
+    /// say).
+    Absolute(String),
+    /// `${VAR}/config.exs`: below the directory an environment variable
+    /// names at boot; the variable and the rest (`/config.exs`).
+    Env {
+        /// The variable.
+        var: String,
+        /// What follows it, from its `/`.
+        rest: String,
+    },
+}
+
+impl ReaderPath {
+    /// Reads Distillery's path, `${VAR}` only at its start (where
+    /// `Config.Provider` resolves `{:system, VAR, rest}`).
+    fn parse(path: &str) -> Option<ReaderPath> {
+        if let Some(rest) = path.strip_prefix("${") {
+            let (var, rest) = rest.split_once('}')?;
+            let valid = !var.is_empty()
+                && var.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                && rest.starts_with('/')
+                && !rest.contains("${");
+            return valid.then(|| {
+                if var == "RELEASE_ROOT_DIR" {
+                    ReaderPath::InRelease(rest.to_owned())
+                } else {
+                    ReaderPath::Env {
+                        var: var.to_owned(),
+                        rest: rest.to_owned(),
+                    }
+                }
+            });
+        }
+        (path.starts_with('/') && !path.contains("${"))
+            .then(|| ReaderPath::Absolute(path.to_owned()))
+    }
 }
 
 /// The release settings relpack acts on, typed and checked.
@@ -853,13 +899,12 @@ fn config_providers(s: &Setting, format: Format) -> Result<Vec<ConfigProvider>> 
                     [path] => text_of(path),
                     _ => None,
                 })
-                .and_then(|p| p.strip_prefix("${RELEASE_ROOT_DIR}").map(str::to_owned))
-                .filter(|p| p.starts_with('/'))
+                .and_then(|p| ReaderPath::parse(&p))
                 .map(ConfigProvider::Reader)
                 .ok_or_else(|| {
                     at(
                         s,
-                        "the Elixir config provider takes one path, \"${RELEASE_ROOT_DIR}/...\""
+                        "the Elixir config provider takes one path: absolute (\"/etc/app/config.exs\"), or starting with a variable (\"${RELEASE_ROOT_DIR}/etc/config.exs\", \"${CONFIG_DIR}/app.exs\")"
                             .into(),
                     )
                 })
@@ -1154,5 +1199,40 @@ pub fn describe_file(path: &Path, env: &str, use_elixir: bool) -> Result<Descrip
             entries: out,
             warnings: project.warnings,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn provider_paths_as_the_release_finds_them_at_boot() {
+        let p = |s| ReaderPath::parse(s);
+        assert_eq!(
+            p("${RELEASE_ROOT_DIR}/etc/config.exs"),
+            Some(ReaderPath::InRelease("/etc/config.exs".into()))
+        );
+        assert_eq!(
+            p("/etc/shop/config.exs"),
+            Some(ReaderPath::Absolute("/etc/shop/config.exs".into()))
+        );
+        assert_eq!(
+            p("${CONFIG_DIR}/shop.exs"),
+            Some(ReaderPath::Env {
+                var: "CONFIG_DIR".into(),
+                rest: "/shop.exs".into()
+            })
+        );
+        // Config.Provider resolves a variable at the start only.
+        for bad in [
+            "etc/config.exs",
+            "/etc/${ENV}/c.exs",
+            "${}/c.exs",
+            "${A B}/c.exs",
+            "${X}c.exs",
+        ] {
+            assert_eq!(p(bad), None, "{bad}");
+        }
     }
 }

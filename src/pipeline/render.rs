@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::config::{self, ConfigProvider, Overlay, ReleaseSettings};
+use crate::config::{self, ConfigProvider, Overlay, ReaderPath, ReleaseSettings};
 use crate::error::{Error, IoContext, Result};
 use crate::formats::term::Term;
 use crate::pipeline::plan::{PlannedApp, PlannedOverlay};
@@ -131,7 +131,13 @@ pub(crate) fn plan_providers(
         .unwrap_or_default()
     {
         match provider {
-            ConfigProvider::Reader(file) => {
+            ConfigProvider::Reader(ReaderPath::Absolute(path)) => {
+                list.push(Providers::reader_at(config::elixir::binary(path), env));
+            }
+            ConfigProvider::Reader(ReaderPath::Env { var, rest }) => {
+                list.push(Providers::reader_at(sys_config::system(var, rest), env));
+            }
+            ConfigProvider::Reader(ReaderPath::InRelease(file)) => {
                 let shipped = overlays.iter().any(|o| match o {
                     PlannedOverlay::Copy { to, .. } | PlannedOverlay::Write { to, .. } => {
                         Path::new("/").join(to) == Path::new(file)

@@ -38,10 +38,16 @@ impl Providers {
     /// Elixir's `Config.Reader` on `file` of the release (relative to its
     /// root, `/releases/<vsn>/runtime.exs`) for Mix env `env`.
     pub fn reader(file: &str, env: &str) -> Term {
+        Self::reader_at(system("RELEASE_ROOT", file), env)
+    }
+
+    /// `Config.Reader` on the file at `path`, a `Config.Provider` config
+    /// path: a binary, or `{:system, VAR, rest}` resolved at boot.
+    pub fn reader_at(path: Term, env: &str) -> Term {
         Term::tuple(vec![
             Term::atom("Elixir.Config.Reader"),
             Term::tuple(vec![
-                system("RELEASE_ROOT", file),
+                path,
                 Term::List(vec![
                     kw("env", Term::atom(env)),
                     kw("target", Term::atom("host")),
@@ -192,6 +198,6 @@ fn boolean(b: bool) -> Term {
     Term::atom(if b { "true" } else { "false" })
 }
 
-fn system(var: &str, suffix: &str) -> Term {
+pub(crate) fn system(var: &str, suffix: &str) -> Term {
     Term::tuple(vec![Term::atom("system"), binary(var), binary(suffix)])
 }
