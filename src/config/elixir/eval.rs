@@ -28,6 +28,7 @@ impl<'s> Evaluator<'s> {
             nesting: 0,
             spent: 0,
             warnings: Vec::new(),
+            unset_env: Vec::new(),
         }
     }
 
@@ -53,6 +54,35 @@ impl<'s> Evaluator<'s> {
             line: line_of(node),
             message: message.into(),
         }
+    }
+
+    /// `bad arguments to ...` for a call at `node` with `args`; where one
+    /// of them is `nil` and `System.get_env/1` found variables unset, it
+    /// names them (those the call's own code reads, else all): the usual
+    /// cause is a variable the build machine lacks.
+    pub fn bad_arguments(&self, node: Node<'_>, what: &str, args: &[Term]) -> Error {
+        let nil = nil();
+        let mut message = format!("bad arguments to {what}");
+        if args.contains(&nil) && !self.unset_env.is_empty() {
+            let code = self.text(node);
+            let named: Vec<&String> = self
+                .unset_env
+                .iter()
+                .filter(|v| code.contains(&format!("\"{v}\"")))
+                .collect();
+            let names: Vec<&String> = if named.is_empty() {
+                self.unset_env.iter().collect()
+            } else {
+                named
+            };
+            let names: Vec<&str> = names.iter().map(|s| s.as_str()).collect();
+            message.push_str(&format!(
+                ": an argument is nil, and System.get_env found {} unset; set {} for the build",
+                names.join(", "),
+                if names.len() == 1 { "it" } else { "them" }
+            ));
+        }
+        self.invalid(node, message)
     }
 
     /// A short, one-line rendering of the code at `node` for messages.
@@ -907,9 +937,10 @@ impl<'s> Evaluator<'s> {
                 .ok_or_else(|| self.invalid(node, "elem/2: index out of range")),
             ("length", [Term::List(items)]) => Ok(Some(Term::Integer(items.len() as i64))),
             ("byte_size", [Term::Binary(b)]) => Ok(Some(Term::Integer(b.len() as i64))),
-            ("length" | "byte_size" | "elem", _) => Err(self.invalid(
+            ("length" | "byte_size" | "elem", _) => Err(self.bad_arguments(
                 node,
-                format!("bad arguments to {name}/{} (ArgumentError)", values.len()),
+                &format!("{name}/{} (ArgumentError)", values.len()),
+                values,
             )),
             ("!", [v]) => Ok(Some(boolean(!truthy(v)))),
             ("not", [Term::Atom(a)]) if a == "true" || a == "false" => {

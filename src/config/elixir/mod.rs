@@ -284,6 +284,9 @@ pub(crate) struct Evaluator<'s> {
     /// What the evaluation did that the user should know, one line each
     /// naming `file:line` (a value that changes on every build).
     pub warnings: Vec<String>,
+    /// Environment variables `System.get_env/1` found unset (it gave
+    /// `nil`), to name when that `nil` reaches a function that refuses it.
+    pub unset_env: Vec<String>,
 }
 
 /// Elixir's `nil`, the atom `nil`.

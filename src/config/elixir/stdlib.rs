@@ -23,12 +23,7 @@ impl<'s> Evaluator<'s> {
         args: Vec<Term>,
         node: Node<'_>,
     ) -> Result<Term> {
-        let bad = || {
-            self.invalid(
-                node,
-                format!("bad arguments to {module}.{fun}/{}", args.len()),
-            )
-        };
+        let bad = || self.bad_arguments(node, &format!("{module}.{fun}/{}", args.len()), &args);
         let text = |t: &Term| match t {
             Term::Binary(b) => String::from_utf8(b.clone()).ok(),
             _ => None,
@@ -46,7 +41,13 @@ impl<'s> Evaluator<'s> {
                 let name = s0.ok_or_else(bad)?;
                 match std::env::var(&name) {
                     Ok(v) => binary(&v),
-                    Err(_) => args.get(1).cloned().unwrap_or_else(nil),
+                    Err(_) if args.len() == 2 => args[1].clone(),
+                    Err(_) => {
+                        if !self.unset_env.contains(&name) {
+                            self.unset_env.push(name);
+                        }
+                        nil()
+                    }
                 }
             }
             ("System", "fetch_env!", [_]) => {
