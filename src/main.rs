@@ -450,11 +450,7 @@ fn show_config(args: ConfigArgs) -> anyhow::Result<()> {
         }
     };
     if args.json {
-        let items: Vec<serde_json::Value> = entries
-            .iter()
-            .map(|e| serde_json::json!({"key": e.key, "value": e.value, "origin": e.origin}))
-            .collect();
-        println!("{}", serde_json::to_string_pretty(&items)?);
+        println!("{}", serde_json::to_string_pretty(&entries)?);
     } else {
         for e in entries {
             println!("{} = {}  # {}", e.key, e.value, e.origin);

@@ -369,11 +369,14 @@ fn config_command_shows_settings_and_origins() {
             .unwrap_or_else(|| panic!("no {key} in {dev}"))
             .clone()
     };
+    // JSON values, with the Erlang term only where JSON cannot say it.
     assert_eq!(
         entry("release.include_erts"),
-        serde_json::json!({"key": "release.include_erts", "value": "false", "origin": "./rel/config.exs:19"})
+        serde_json::json!({"key": "release.include_erts", "value": false, "origin": "./rel/config.exs:19"})
     );
-    assert_eq!(entry("release.cookie")["value"], "'store-dev-cookie'");
+    assert_eq!(entry("release.cookie")["value"], "store-dev-cookie");
+    assert_eq!(entry("release.cookie")["term"], "'store-dev-cookie'");
+    assert!(entry("app_config")["value"].is_array(), "{dev}");
     let mix = relpack_ok(
         Path::new(REPO),
         &["config", "--file", "fixtures/configured/mix.exs"],

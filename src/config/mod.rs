@@ -956,6 +956,9 @@ fn overlays(s: &Setting) -> Result<Vec<Overlay>> {
 }
 
 /// One line of `relpack config`: a setting, its value and where it was set.
+/// As JSON (serde), the value is a JSON value, with the Erlang term text
+/// beside it (`term`) only where JSON cannot say it exactly (atoms,
+/// tuples, keyword lists, charlists, maps with other keys).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
     /// The setting's name.
@@ -964,6 +967,8 @@ pub struct Entry {
     pub value: String,
     /// Where it was set, as `file:line`, or where the default comes from.
     pub origin: String,
+    /// The value as a term, where it is one (not `defined`, a path).
+    pub term: Option<Term>,
 }
 
 fn entry(key: impl Into<String>, value: String, origin: impl Into<String>) -> Entry {
@@ -971,6 +976,107 @@ fn entry(key: impl Into<String>, value: String, origin: impl Into<String>) -> En
         key: key.into(),
         value,
         origin: origin.into(),
+        term: None,
+    }
+}
+
+/// An entry whose value is `term`.
+fn term_entry(key: impl Into<String>, term: &Term, origin: impl Into<String>) -> Entry {
+    Entry {
+        term: Some(term.clone()),
+        ..entry(key, crate::formats::term::to_compact(term), origin)
+    }
+}
+
+impl serde::Serialize for Entry {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let (value, exact) = match &self.term {
+            Some(term) => json_of(term),
+            None => (serde_json::Value::String(self.value.clone()), true),
+        };
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("key", &self.key)?;
+        map.serialize_entry("value", &value)?;
+        if !exact {
+            map.serialize_entry("term", &self.value)?;
+        }
+        map.serialize_entry("origin", &self.origin)?;
+        map.end()
+    }
+}
+
+/// `term` as JSON, and whether JSON says it exactly: strings, numbers,
+/// `true`, `false`, `nil` (null), and lists and maps of those (maps with
+/// string keys) are exact; an atom is its name, a tuple an array, a map
+/// with other keys an array of `[key, value]` pairs, none of them exact.
+fn json_of(term: &Term) -> (serde_json::Value, bool) {
+    use serde_json::Value;
+    let all = |items: &[Term]| {
+        let mut exact = true;
+        let values = items
+            .iter()
+            .map(|t| {
+                let (v, e) = json_of(t);
+                exact &= e;
+                v
+            })
+            .collect();
+        (values, exact)
+    };
+    match term {
+        Term::Binary(bytes) => match std::str::from_utf8(bytes) {
+            Ok(text) => (Value::String(text.to_owned()), true),
+            Err(_) => (Value::Null, false),
+        },
+        Term::Integer(i) => (Value::from(*i), true),
+        Term::Float(f) => (
+            serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number),
+            f.is_finite(),
+        ),
+        Term::Atom(a) => match a.as_str() {
+            "true" => (Value::Bool(true), true),
+            "false" => (Value::Bool(false), true),
+            "nil" => (Value::Null, true),
+            other => (Value::String(other.to_owned()), false),
+        },
+        Term::List(items) => {
+            let (values, exact) = all(items);
+            // A charlist reads as numbers: exact only when it is empty or
+            // holds no printable text.
+            let charlist = !items.is_empty()
+                && items
+                    .iter()
+                    .all(|t| matches!(t, Term::Integer(c) if (32..127).contains(c)));
+            (Value::Array(values), exact && !charlist)
+        }
+        Term::Tuple(items) => (Value::Array(all(items).0), false),
+        Term::Map(pairs) => {
+            let string_keys = pairs
+                .iter()
+                .all(|(k, _)| matches!(k, Term::Binary(b) if std::str::from_utf8(b).is_ok()));
+            if string_keys {
+                let mut exact = true;
+                let mut object = serde_json::Map::new();
+                for (k, v) in pairs {
+                    let (v, e) = json_of(v);
+                    exact &= e;
+                    if let Term::Binary(b) = k {
+                        object.insert(String::from_utf8_lossy(b).into_owned(), v);
+                    }
+                }
+                (Value::Object(object), exact)
+            } else {
+                let values = pairs
+                    .iter()
+                    .map(|(k, v)| Value::Array(vec![json_of(k).0, json_of(v).0]))
+                    .collect();
+                (Value::Array(values), false)
+            }
+        }
     }
 }
 
@@ -978,13 +1084,7 @@ fn settings_entries(prefix: &str, settings: &Settings) -> Vec<Entry> {
     settings
         .0
         .iter()
-        .map(|(k, s)| {
-            entry(
-                format!("{prefix}{k}"),
-                crate::formats::term::to_compact(&s.value),
-                &s.origin,
-            )
-        })
+        .map(|(k, s)| term_entry(format!("{prefix}{k}"), &s.value, &s.origin))
         .collect()
 }
 
@@ -1013,11 +1113,7 @@ fn app_config_entries(c: &AppConfig) -> Vec<Entry> {
             how.into(),
             c.fallback_reason.clone().unwrap_or_default(),
         ),
-        entry(
-            "app_config",
-            crate::formats::term::to_compact(&c.config),
-            files.join(", "),
-        ),
+        term_entry("app_config", &c.config, files.join(", ")),
     ];
     if let Some(r) = &c.runtime {
         out.push(entry(
@@ -1205,6 +1301,32 @@ pub fn describe_file(path: &Path, env: &str, use_elixir: bool) -> Result<Descrip
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn entries_as_json_values_with_the_term_where_json_falls_short() {
+        let json = |t: &Term| serde_json::to_value(term_entry("k", t, "f:1")).unwrap();
+        let text = |s: &str| Term::Binary(s.as_bytes().to_vec());
+        let exact = json(&Term::List(vec![
+            text("a"),
+            Term::Integer(2),
+            Term::atom("true"),
+        ]));
+        assert_eq!(exact["value"], serde_json::json!(["a", 2, true]));
+        assert!(exact.get("term").is_none(), "{exact}");
+        let map = json(&Term::Map(vec![(text("port"), Term::Integer(4000))]));
+        assert_eq!(map["value"], serde_json::json!({"port": 4000}));
+        assert!(map.get("term").is_none());
+        let keyword = json(&Term::List(vec![Term::tuple(vec![
+            Term::atom("pool_size"),
+            Term::Integer(10),
+        ])]));
+        assert_eq!(keyword["value"], serde_json::json!([["pool_size", 10]]));
+        assert_eq!(keyword["term"], "[{pool_size,10}]");
+        let cookie = json(&Term::atom("store-cookie"));
+        assert_eq!(cookie["value"], "store-cookie");
+        assert_eq!(cookie["term"], "'store-cookie'");
+        assert_eq!(json(&Term::atom("nil"))["value"], serde_json::Value::Null);
+    }
 
     #[test]
     fn provider_paths_as_the_release_finds_them_at_boot() {
