@@ -130,19 +130,8 @@ impl<'s> Evaluator<'s> {
                 &s0.ok_or_else(bad)?,
                 &cwd.join(text(rel).ok_or_else(bad)?),
             )),
-            ("Path", "dirname", [_]) => binary(
-                &Path::new(&s0.ok_or_else(bad)?)
-                    .parent()
-                    .map(|p| p.to_string_lossy().into_owned())
-                    .filter(|p| !p.is_empty())
-                    .unwrap_or_else(|| ".".into()),
-            ),
-            ("Path", "basename", [_]) => binary(
-                &Path::new(&s0.ok_or_else(bad)?)
-                    .file_name()
-                    .map(|p| p.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
-            ),
+            ("Path", "dirname", [_]) => binary(&dirname(&s0.ok_or_else(bad)?)),
+            ("Path", "basename", [_]) => binary(&basename(&s0.ok_or_else(bad)?)),
             ("Path", "wildcard", [_]) => {
                 let pattern = s0.ok_or_else(bad)?;
                 let mut left = self.left();
@@ -316,15 +305,62 @@ pub(super) const REMOTE_FUNCTIONS: &[&str] = &[
     "Access.get",
 ];
 
+/// Elixir's `Path.join/1,2` on Unix, rule for rule: a later part is made
+/// relative (one leading `/` dropped, so `Path.join("a", "/b")` is
+/// `"a/b"`), one trailing `/` goes from each left part and the result.
 fn join_paths(parts: &[String]) -> String {
-    let mut out = PathBuf::new();
-    for p in parts {
-        out.push(p);
+    fn remove_dir_sep(p: &str) -> &str {
+        match p {
+            "" | "/" => p,
+            _ => p.strip_suffix('/').unwrap_or(p),
+        }
     }
-    out.to_string_lossy().into_owned()
+    fn relative(p: &str) -> &str {
+        if p == "/" {
+            "."
+        } else {
+            p.strip_prefix('/').unwrap_or(p)
+        }
+    }
+    let Some((first, rest)) = parts.split_first() else {
+        return String::new();
+    };
+    let mut out = first.clone();
+    for right in rest {
+        let joined = match (out.as_str(), right.as_str()) {
+            (left, "/") => remove_dir_sep(left).to_owned(),
+            ("", right) => relative(right).to_owned(),
+            ("/", right) => format!("/{}", relative(right)),
+            (left, right) => format!("{}/{}", remove_dir_sep(left), relative(right)),
+        };
+        out = remove_dir_sep(&joined).to_owned();
+    }
+    out
 }
 
-/// Elixir's `Path.expand/1,2`: absolute, `~` expanded, `.`/`..` removed.
+/// Erlang's `filename:dirname/1`, which `Path.dirname/1` calls: what comes
+/// before the last `/`, without trailing slashes; `.` without one.
+fn dirname(path: &str) -> String {
+    match path.rfind('/') {
+        None => ".".into(),
+        Some(i) => {
+            let dir = path[..i].trim_end_matches('/');
+            if dir.is_empty() {
+                "/".into()
+            } else {
+                dir.to_owned()
+            }
+        }
+    }
+}
+
+/// Erlang's `filename:basename/1`: the last component, trailing slashes
+/// ignored.
+fn basename(path: &str) -> String {
+    let trimmed = path.trim_end_matches('/');
+    trimmed.rsplit('/').next().unwrap_or("").to_owned()
+}
+
 /// `dir` as `getcwd(3)` names it once there: absolute, links resolved;
 /// made absolute only where it cannot be resolved.
 pub(crate) fn physical(dir: &Path) -> PathBuf {
@@ -332,11 +368,13 @@ pub(crate) fn physical(dir: &Path) -> PathBuf {
         .unwrap_or_else(|_| std::path::absolute(dir).unwrap_or_else(|_| dir.to_owned()))
 }
 
+/// Elixir's `Path.expand/1,2`: absolute, `~` (alone or before `/`)
+/// expanded, `.`/`..` removed.
 fn expand(path: &str, base: &Path) -> String {
     let home = std::env::var("HOME").unwrap_or_default();
     let path = match path.strip_prefix('~') {
-        Some(rest) => format!("{home}{rest}"),
-        None => path.to_owned(),
+        Some(rest) if rest.is_empty() || rest.starts_with('/') => format!("{home}{rest}"),
+        _ => path.to_owned(),
     };
     let base = std::path::absolute(base).unwrap_or_else(|_| base.to_owned());
     let mut out = PathBuf::new();
@@ -530,7 +568,8 @@ fn posix_reason(e: &std::io::Error) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::super::tests::{eval_text, eval_with};
-    use super::glob_match;
+    use super::{basename, dirname, expand, glob_match, join_paths};
+    use std::path::Path;
 
     #[test]
     fn glob_patterns_match_as_path_wildcard_does() {
@@ -627,5 +666,37 @@ mod tests {
             "with {:ok, v} <- File.read(\"Cargo.toml\"), do: String.split(v, \"\\n\") |> elem(0)";
         // String.split gives a list; elem/2 of a list is an error, not nil.
         assert!(eval_text(code).contains("elem/2"), "{}", eval_text(code));
+    }
+
+    /// What Elixir's `Path` functions return for each (measured with
+    /// Elixir 1.14 and 1.18, whose `Path.join/2` is the same code).
+    #[test]
+    fn paths_as_elixir_makes_them() {
+        let join = |a: &str, b: &str| join_paths(&[a.to_owned(), b.to_owned()]);
+        assert_eq!(join("a", "/b"), "a/b");
+        assert_eq!(join("a/", "b"), "a/b");
+        assert_eq!(join("", "b"), "b");
+        assert_eq!(join("a", ""), "a");
+        assert_eq!(join("/", "b"), "/b");
+        assert_eq!(join("a//", "//b"), "a///b");
+        assert_eq!(join("a/./b", "c"), "a/./b/c");
+        assert_eq!(join_paths(&["a".into(), "/b".into(), "c/".into()]), "a/b/c");
+        for (path, dir, base) in [
+            ("/foo/bar/", "/foo/bar", "bar"),
+            ("foo/bar", "foo", "bar"),
+            ("/foo", "/", "foo"),
+            ("foo", ".", "foo"),
+            ("/", "/", ""),
+            ("", ".", ""),
+            ("a/b/.", "a/b", "."),
+            ("a//b", "a", "b"),
+        ] {
+            assert_eq!(
+                (dirname(path), basename(path)),
+                (dir.into(), base.into()),
+                "{path}"
+            );
+        }
+        assert_eq!(expand("~foo", Path::new("/p")), "/p/~foo");
     }
 }
