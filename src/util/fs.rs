@@ -71,7 +71,7 @@ impl TempPath {
         let n = guard
             .locks()
             .enter(parent)
-            .at(parent, "cannot lock the output directory")?;
+            .at(dest, "cannot write the output")?;
         let path = parent.join(owner::temp_name(&base, n));
         guard.paths.push(path.clone());
         Ok(TempPath {
