@@ -7,7 +7,7 @@
 # what they need themselves. Nothing of this machine's Erlang, Elixir,
 # cargo registry, build cache or rootfs cache is visible inside.
 #
-#   scripts/fresh-check.sh            # takes 20-30 minutes on 2 cores
+#   scripts/fresh-check.sh            # about 40 minutes on 2 cores (the whole matrix)
 #
 # The root is entered as a machine's root is (scripts/enter.sh). The
 # pristine debootstrap result is cached by scripts/rootfs.sh and copied
