@@ -58,9 +58,8 @@ pub(crate) struct Locks {
 impl Locks {
     /// Takes (or counts once more) this run's lock in `dir`, sweeping the
     /// directory of dead runs' temporaries first; returns a number for a
-    /// new temporary's name. Failing to lock leaves the temporary
-    /// unprotected from nothing but a later sweep's mistake, which cannot
-    /// happen without a lock file: the error is the caller's to report.
+    /// new temporary's name. A directory that takes no lock file takes no
+    /// temporary either: the error is the caller's to report.
     pub(crate) fn enter(&mut self, dir: &Path) -> std::io::Result<u64> {
         if let Some((_, count)) = self.held.get_mut(dir) {
             *count += 1;
