@@ -80,7 +80,7 @@ impl Reader<'_> {
 const DLOPENED: &[(&str, &str)] = &[("libsctp.so.1", "Failed open sctp dynamic library")];
 
 /// What an ELF file loads: its `DT_NEEDED` sonames, in order, then the
-/// `dlopen`ed ones it cannot do without (see [`DLOPENED`]).
+/// `dlopen`ed ones it cannot do without (see `DLOPENED`).
 pub fn loaded_libraries(bytes: &[u8]) -> Result<Vec<String>, ElfError> {
     let mut libs = needed_libraries(bytes)?;
     let holds = |text: &[u8]| bytes.windows(text.len()).any(|w| w == text);

@@ -1,5 +1,5 @@
 //! What killed relpack runs left behind: the temporaries of runs that no
-//! longer hold their lock ([`crate::util::owner`] says how that is told
+//! longer hold their lock (`util/owner.rs` says how that is told
 //! soundly), found in every directory relpack writes beside outputs under
 //! a project's `_build` and in the temporary directory `check` uses.
 //! Every run already removes such leftovers in the directories it writes
@@ -10,14 +10,8 @@ use std::path::{Path, PathBuf};
 
 use crate::util::owner;
 
-/// A dead run's temporary.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Leftover {
-    /// The temporary file, directory or lock file.
-    pub path: PathBuf,
-    /// Its size in bytes (a directory's files summed).
-    pub bytes: u64,
-}
+/// A dead run's temporary, file, directory or lock file, with its size.
+pub use crate::util::owner::Stale as Leftover;
 
 /// What was found, and whether it was removed.
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -50,10 +44,7 @@ pub fn clean(project: &Path, remove: bool) -> CleanReport {
         } else {
             owner::list_stale(&dir)
         };
-        report.leftovers.extend(found.into_iter().map(|s| Leftover {
-            path: s.path,
-            bytes: s.bytes,
-        }));
+        report.leftovers.extend(found);
     }
     report.bytes = report.leftovers.iter().map(|l| l.bytes).sum();
     report

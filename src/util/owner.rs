@@ -180,7 +180,7 @@ fn owner_state(dir: &Path, owner: &str) -> Owner {
 }
 
 /// A dead run's temporary: its path and size in bytes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Stale {
     /// The temporary.
     pub path: PathBuf,
