@@ -191,6 +191,21 @@ pub enum Error {
         message: String,
     },
 
+    /// A custom step of the release's `steps:` failed, or changed what
+    /// relpack cannot apply.
+    #[error("{}", step_error(path, *line, step, message))]
+    Step {
+        /// The file the step is in, or declared in (`mix.exs`).
+        path: PathBuf,
+        /// The 1-based line there; 0 when unknown.
+        line: usize,
+        /// The step as the project wrote it (`&write_version/1`); empty
+        /// when no step is at fault.
+        step: String,
+        /// What happened, and what to do.
+        message: String,
+    },
+
     /// Erlang/OTP or its ERTS cannot be found or is not usable; the text says why.
     #[error("Erlang/OTP not found: {0}")]
     Otp(String),
@@ -240,4 +255,20 @@ impl<T> IoContext<T> for std::io::Result<T> {
             source,
         })
     }
+}
+
+/// `mix.exs:12: step &write_version/1: raised: ...`, without the line or
+/// the step when unknown.
+fn step_error(path: &std::path::Path, line: usize, step: &str, message: &str) -> String {
+    let line = if line > 0 {
+        format!(":{line}")
+    } else {
+        String::new()
+    };
+    let step = if step.is_empty() {
+        String::new()
+    } else {
+        format!(" step {step}:")
+    };
+    format!("{}{line}:{step} {message}", path.display())
 }

@@ -541,6 +541,11 @@ fn build(cmd: BuildCommand) -> anyhow::Result<()> {
     });
     let report = report?;
     let libraries = libraries.map_err(|_| anyhow::anyhow!("the shared-library scan failed"))?;
+    if !cmd.json {
+        for w in &report.warnings {
+            eprintln!("relpack: warning: {w}");
+        }
+    }
     if cmd.json {
         let plan_phase = relpack::Phase {
             phase: "plan",
@@ -561,7 +566,8 @@ fn build(cmd: BuildCommand) -> anyhow::Result<()> {
             "phases": phases,
             "packages": relpack::tools::inspect::packages(&libraries),
             "runtime_deps": libraries,
-            "warnings": plan.warnings(),
+            "steps": report.steps,
+            "warnings": plan.warnings().iter().chain(&report.warnings).collect::<Vec<_>>(),
             "upgrade": plan.upgrade().zip(plan.upgrade_package()).map(|(u, package)| serde_json::json!({
                 "from": u.from_vsns,
                 "package": report.release_dir.join(package),
@@ -579,6 +585,9 @@ fn build(cmd: BuildCommand) -> anyhow::Result<()> {
             started.elapsed().as_secs_f64()
         );
         println!("  directory: {}", report.release_dir.display());
+        if !report.steps.is_empty() {
+            println!("  steps:     {}", report.steps.join(", "));
+        }
         if let Some(relpack::Written { path, size }) = &report.tarball {
             println!(
                 "  tarball:   {} ({:.1} MB, {} of {} entries unchanged)",

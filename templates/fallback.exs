@@ -1,7 +1,7 @@
 # relpack's evaluator for configuration code beyond relpack's native subset,
 # run by the real `elixir` in the project directory:
 #
-#   elixir -e "$(this file)" MODE FILE ENV TARGET OUT
+#   elixir -e "$(project.exs this file)" MODE FILE ENV TARGET OUT
 #
 # MODE is `mix` (the project's mix.exs), `config` (a config/*.exs file, read
 # by Config.Reader as mix reads it) or `distillery` (a rel/config.exs, run
@@ -11,77 +11,6 @@
 # do inside mix. The result is written to OUT as one Erlang term:
 # `{ok, Value}`, or `{error, File, Line, Message}` when the file (or one it
 # imports) raised.
-
-defmodule Relpack.Fallback do
-  @moduledoc false
-
-  # Values that have no literal form (functions, pids, references, ports)
-  # are replaced by `{:"$relpack_opaque", Kind, Description}`, so that
-  # relpack can name them (a step function, say) instead of guessing.
-  def plain(value) when is_function(value), do: {:"$relpack_opaque", :function, describe(value)}
-
-  def plain(value) when is_pid(value) or is_reference(value) or is_port(value),
-    do: {:"$relpack_opaque", :value, inspect(value)}
-
-  def plain(value) when is_list(value), do: plain_list(value)
-  def plain(value) when is_tuple(value), do: value |> Tuple.to_list() |> Enum.map(&plain/1) |> List.to_tuple()
-
-  # Structs too: `:maps` does not go through the Enumerable protocol.
-  def plain(value) when is_map(value),
-    do: :maps.from_list(for {k, v} <- :maps.to_list(value), do: {plain(k), plain(v)})
-
-  def plain(value), do: value
-
-  # Improper lists keep their tail.
-  defp plain_list([]), do: []
-  defp plain_list([h | t]), do: [plain(h) | plain_list(t)]
-  defp plain_list(tail), do: plain(tail)
-
-  defp describe(fun) do
-    info = Function.info(fun)
-    name = Atom.to_string(info[:name])
-
-    cond do
-      info[:type] == :external -> "&#{inspect(info[:module])}.#{name}/#{info[:arity]}"
-      not String.starts_with?(name, "-") -> "&#{name}/#{info[:arity]}"
-      true -> "fn/#{info[:arity]} in #{inspect(info[:module])}"
-    end
-  end
-
-  def load_project(env, target) do
-    Mix.start()
-    Mix.shell(Mix.Shell.Quiet)
-    Mix.env(String.to_atom(env))
-    Mix.target(String.to_atom(target))
-    if File.regular?("mix.exs"), do: Code.compile_file("mix.exs")
-  end
-
-  # The compiled applications of this environment, for current_version/1
-  # and for modules the file names, as after `mix compile`.
-  def add_build_paths(env) do
-    for ebin <- Path.wildcard(Path.join(["_build", env, "lib", "*", "ebin"])),
-        do: Code.prepend_path(ebin)
-  end
-
-  # The innermost stack frame in a configuration script of the project
-  # (`file` or one it imports or evaluates: an .exs file there), as
-  # `{path, line}`; else `file` with line 0.
-  def where(stacktrace, file) do
-    project = File.cwd!()
-
-    Enum.find_value(stacktrace, {file, 0}, fn {_, _, _, location} ->
-      with path when path != nil <- location[:file],
-           full = Path.expand(to_string(path)),
-           true <- String.ends_with?(full, ".exs"),
-           true <- String.starts_with?(full, project <> "/"),
-           true <- File.regular?(full) do
-        {full, location[:line] || 0}
-      else
-        _ -> nil
-      end
-    end)
-  end
-end
 
 defmodule Relpack.Fallback.Distillery do
   @moduledoc false
@@ -244,26 +173,12 @@ result =
     {:ok, Relpack.Fallback.plain(value)}
   rescue
     e ->
-      {at, line} =
-        case e do
-          %{file: at, line: line} when is_binary(at) and is_integer(line) -> {at, line}
-          _ -> Relpack.Fallback.where(__STACKTRACE__, file)
-        end
-
-      message =
-        e
-        |> Exception.message()
-        |> String.split("\n", trim: true)
-        |> Enum.map(&String.trim/1)
-        |> Enum.reject(&(&1 == ""))
-        |> Enum.take(3)
-        |> Enum.join(" ")
-
-      {:error, Path.expand(at), line, message}
+      {at, line, message} = Relpack.Fallback.failure(e, __STACKTRACE__, file)
+      {:error, at, line, message}
   catch
     kind, reason ->
-      {at, line} = Relpack.Fallback.where(__STACKTRACE__, file)
-      {:error, at, line, "#{kind}: #{inspect(reason)}"}
+      {at, line, message} = Relpack.Fallback.failure({kind, reason}, __STACKTRACE__, file)
+      {:error, at, line, message}
   end
 
 File.write!(out, :unicode.characters_to_binary(:io_lib.format(~c"%% coding: utf-8~n~tp.~n", [result])))

@@ -311,7 +311,8 @@ fn rel_config_beyond_the_native_subset_is_read_by_elixir() {
 
 /// A mix.exs beyond the native subset (Erlang calls, `Enum`, a step
 /// function): Mix itself loads the project; the values are mix's; a step
-/// function is named, not skipped.
+/// function runs; a function where relpack needs a value is named, not
+/// skipped.
 #[test]
 fn mix_exs_beyond_the_native_subset_is_read_by_mix() {
     let project = compiled_fixture("hello");
@@ -335,16 +336,28 @@ fn mix_exs_beyond_the_native_subset_is_read_by_mix() {
     ));
     assert_eq!(stdout.trim(), "world");
 
+    // A standard library function as a step: Mix runs it (IO.inspect
+    // prints the struct on standard error, and returns it).
     let with_step = edited.replace(
         "version: {:from_app, :hello}",
         "steps: [:assemble, &IO.inspect/1]",
     );
-    std::fs::write(&mix_exs, with_step).unwrap();
+    std::fs::write(&mix_exs, &with_step).unwrap();
+    let out = relpack(&root, &["build"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("%Mix.Release{"), "{stderr}");
+    // A function where relpack needs a value is named, not skipped.
+    let with_erts = edited.replace(
+        "version: {:from_app, :hello}",
+        "include_erts: &System.version/0",
+    );
+    std::fs::write(&mix_exs, with_erts).unwrap();
     let out = relpack(&root, &["build"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.contains("mix.exs:") && stderr.contains("`steps` holds &IO.inspect/1"),
+        stderr.contains("mix.exs:") && stderr.contains("`include_erts` holds &System.version/0"),
         "{stderr}"
     );
 }

@@ -590,7 +590,7 @@ fn configured_in_rel_config_and_mix_exs() {
 
     std::fs::write(&mix_exs, with_steps("[:assemble, :executable]")).unwrap();
     let out = relpack(&project, &["build"]);
-    one_line_error(&out, &["mix.exs:", "needs `:tar` before it"]);
+    one_line_error(&out, &["mix.exs:", "must come right after `:tar`"]);
     std::fs::write(&mix_exs, &original).unwrap();
     let out = relpack(&project, &["build", "--executable", "--no-tar"]);
     assert!(!out.status.success());

@@ -2,7 +2,8 @@
 //!
 //! Where the native evaluator meets code it does not know, the file is
 //! evaluated by the `elixir` that compiled the project, with the semantics
-//! its tool gives it, by a script relpack ships (`templates/fallback.exs`):
+//! its tool gives it, by a script relpack ships (`templates/fallback.exs`,
+//! after `templates/project.exs`):
 //! the project's `mix.exs` is loaded by Mix itself (`Mix.env()` and
 //! `Mix.target()` set), so `Mix.Project.config()` answers for this project
 //! as it does inside mix; then `mix.exs` gives its `project/0`, a
@@ -22,7 +23,10 @@ use crate::config::elixir::Context;
 use crate::error::{Error, Result};
 use crate::formats::term::{parse_consult, Term};
 
-const SCRIPT: &str = include_str!("../../templates/fallback.exs");
+const SCRIPT: &str = concat!(
+    include_str!("../../templates/project.exs"),
+    include_str!("../../templates/fallback.exs")
+);
 
 /// What the fallback evaluates a file as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,7 +152,7 @@ pub fn evaluate(mode: Mode, file: &Path, context: &Context) -> Result<Term> {
 
 /// The file `elixir` blamed, named as the user named `file`: relative to
 /// the project when `file` is.
-fn user_path(at: &Path, file: &Path, dir: &Path) -> PathBuf {
+pub(crate) fn user_path(at: &Path, file: &Path, dir: &Path) -> PathBuf {
     let full = std::path::absolute(file).unwrap_or_else(|_| file.to_owned());
     if at == full {
         return file.to_owned();

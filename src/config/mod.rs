@@ -118,6 +118,21 @@ pub struct ExecutableSetting {
     pub transient: bool,
 }
 
+/// A step of `mix release`'s `steps:`, in the order given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// `:assemble`: the release directory.
+    Assemble,
+    /// `:tar`: the tarball.
+    Tar,
+    /// relpack's `:executable`: the one-file executable, right after `:tar`.
+    Executable,
+    /// A function of the project's or a dependency's, which Mix runs
+    /// ([`crate::pipeline`] has the real `elixir` do it): as written,
+    /// e.g. `&Burrito.wrap/1`.
+    Custom(String),
+}
+
 /// A config provider the release runs at boot.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ConfigProvider {
@@ -210,6 +225,8 @@ pub struct ReleaseSettings {
     pub output_dir: Option<PathBuf>,
     /// Whether to write a tarball (`steps:` with `:tar`); `None`: default.
     pub tar: Option<bool>,
+    /// `steps:` as given; empty when not set (mix's `[:assemble]`).
+    pub steps: Vec<Step>,
     /// Whether to write a one-file executable; `None`: not set.
     pub executable: Option<ExecutableSetting>,
     /// Directories whose contents are copied into the release root
@@ -488,6 +505,7 @@ impl ReleaseSettings {
             sys_config: None,
             output_dir: None,
             tar: None,
+            steps: Vec::new(),
             executable: None,
             overlay_dirs: Vec::new(),
             overlays: Vec::new(),
@@ -529,7 +547,15 @@ impl ReleaseSettings {
         let mut system_libs = None;
         for (key, s) in &settings.0 {
             let key = key.as_str();
-            if let Some(code) = find_opaque(&s.value) {
+            // A function among the steps is run by Mix; anywhere else it
+            // is code relpack cannot run.
+            let value = match key {
+                "steps" => s.value.as_list().map_or(Term::List(Vec::new()), |l| {
+                    Term::List(l.iter().filter(|t| !is_function(t)).cloned().collect())
+                }),
+                _ => s.value.clone(),
+            };
+            if let Some(code) = find_opaque(&value) {
                 if code.starts_with("&Nerves.") {
                     return Err(at(s, format!("`{key}: {code}` is a Nerves firmware release: Nerves assembles its own releases for its targets (`mix firmware`); relpack packages releases that run on an OTP installation")));
                 }
@@ -579,26 +605,12 @@ impl ReleaseSettings {
                 "sys_config" => r.sys_config = Some(path_of(s, key)?),
                 "output_dir" | "path" => r.output_dir = Some(path_of(s, key)?),
                 "steps" => {
-                    let steps = s.value.as_atom_list().ok_or_else(|| {
-                        at(
-                            s,
-                            "`steps` must be a list of :assemble, :tar and :executable".into(),
-                        )
-                    })?;
-                    if let Some(bad) = steps
-                        .iter()
-                        .find(|s| !matches!(s.as_str(), "assemble" | "tar" | "executable"))
-                    {
-                        return Err(at(s, format!("step `{bad}`: relpack knows :assemble, :tar and :executable (functions are Mix code)")));
-                    }
-                    let has = |step: &str| steps.iter().position(|s| s == step);
-                    if let Some(exe) = has("executable") {
-                        if has("tar").is_none_or(|tar| tar > exe) {
-                            return Err(at(s, "step `:executable` needs `:tar` before it: the executable carries the tarball".into()));
-                        }
+                    r.steps = steps(s)?;
+                    let has = |step: Step| r.steps.iter().position(|s| *s == step);
+                    if has(Step::Executable).is_some() {
                         r.executable.get_or_insert_with(Default::default).enabled = true;
                     }
-                    r.tar = Some(has("tar").is_some());
+                    r.tar = Some(has(Step::Tar).is_some());
                 }
                 "executable" => {
                     let e = executable(s)?;
@@ -836,6 +848,59 @@ fn find_opaque(t: &Term) -> Option<String> {
     })
 }
 
+/// Whether `t` is a function as the fallback describes it.
+fn is_function(t: &Term) -> bool {
+    matches!(t.as_tuple(), Some([Term::Atom(tag), Term::Atom(kind), _]) if tag == "$relpack_opaque" && kind == "function")
+}
+
+/// mix's `steps:`, checked as `mix release` checks them, and relpack's
+/// `:executable`, which comes right after `:tar` (both are written at
+/// once).
+fn steps(s: &Setting) -> Result<Vec<Step>> {
+    let items = s.value.as_list().ok_or_else(|| {
+        at(
+            s,
+            "`steps` must be a list of :assemble, :tar, :executable and functions".into(),
+        )
+    })?;
+    let steps = items
+        .iter()
+        .map(|t| match (t.as_atom(), fallback::opaque(t)) {
+            (Some("assemble"), _) => Ok(Step::Assemble),
+            (Some("tar"), _) => Ok(Step::Tar),
+            (Some("executable"), _) => Ok(Step::Executable),
+            (_, Some(code)) if is_function(t) => Ok(Step::Custom(code)),
+            _ => Err(at(
+                s,
+                format!(
+                    "step `{}`: a step is :assemble, :tar, :executable or a function of one argument",
+                    crate::formats::term::to_compact(t)
+                ),
+            )),
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let count = |step: &Step| steps.iter().filter(|s| *s == step).count();
+    let position = |step: &Step| steps.iter().position(|s| s == step);
+    if count(&Step::Assemble) != 1 {
+        return Err(at(s, "`steps` must contain :assemble once".into()));
+    }
+    if count(&Step::Tar) > 1 || count(&Step::Executable) > 1 {
+        return Err(at(
+            s,
+            "`steps` may contain :tar and :executable once each".into(),
+        ));
+    }
+    if position(&Step::Tar) < position(&Step::Assemble) && position(&Step::Tar).is_some() {
+        return Err(at(s, "step `:tar` must come after :assemble".into()));
+    }
+    if let Some(exe) = position(&Step::Executable) {
+        if position(&Step::Tar).is_none_or(|tar| tar + 1 != exe) {
+            return Err(at(s, "step `:executable` must come right after `:tar`: the executable carries the tarball, and relpack writes both at once".into()));
+        }
+    }
+    Ok(steps)
+}
+
 /// `[:app, other: :load]`: a bare name is `permanent`.
 fn applications(s: &Setting) -> Result<Vec<(String, StartType)>> {
     let items = s
@@ -980,11 +1045,31 @@ fn entry(key: impl Into<String>, value: String, origin: impl Into<String>) -> En
     }
 }
 
-/// An entry whose value is `term`.
+/// An entry whose value is `term`; a value with no literal form (a step
+/// function) shows as its description, `'&copy_files/1'`.
 fn term_entry(key: impl Into<String>, term: &Term, origin: impl Into<String>) -> Entry {
+    let term = described(term);
     Entry {
-        term: Some(term.clone()),
-        ..entry(key, crate::formats::term::to_compact(term), origin)
+        value: crate::formats::term::to_compact(&term),
+        term: Some(term),
+        ..entry(key, String::new(), origin)
+    }
+}
+
+fn described(t: &Term) -> Term {
+    if let Some(code) = fallback::opaque(t) {
+        return Term::Atom(code);
+    }
+    match t {
+        Term::List(items) => Term::List(items.iter().map(described).collect()),
+        Term::Tuple(items) => Term::Tuple(items.iter().map(described).collect()),
+        Term::Map(pairs) => Term::Map(
+            pairs
+                .iter()
+                .map(|(k, v)| (described(k), described(v)))
+                .collect(),
+        ),
+        other => other.clone(),
     }
 }
 
@@ -1298,6 +1383,37 @@ pub fn describe_file(path: &Path, env: &str, use_elixir: bool) -> Result<Descrip
     }
 }
 
+/// A mix.exs release `app` with only `steps:` set, at `mix.exs:LINE`
+/// (for tests).
+#[cfg(test)]
+pub(crate) fn release_with_steps(items: Vec<Term>, line: usize) -> Result<ReleaseSettings> {
+    let mut settings = Settings::new();
+    settings.insert(
+        "steps".into(),
+        Setting {
+            value: Term::List(items),
+            origin: format!("mix.exs:{line}"),
+        },
+    );
+    ReleaseSettings::from_settings(
+        "app",
+        Format::Mix,
+        Path::new("mix.exs"),
+        &settings,
+        Path::new("."),
+    )
+}
+
+/// A function as the fallback describes it (for tests).
+#[cfg(test)]
+pub(crate) fn function_term(code: &str) -> Term {
+    Term::tuple(vec![
+        Term::atom("$relpack_opaque"),
+        Term::atom("function"),
+        Term::Binary(code.as_bytes().to_vec()),
+    ])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1326,6 +1442,63 @@ mod tests {
         assert_eq!(cookie["value"], "store-cookie");
         assert_eq!(cookie["term"], "'store-cookie'");
         assert_eq!(json(&Term::atom("nil"))["value"], serde_json::Value::Null);
+    }
+
+    #[test]
+    fn steps_as_mix_checks_them_with_functions_for_mix_to_run() {
+        let function = function_term;
+        let parse = |items| release_with_steps(items, 7);
+        let r = parse(vec![
+            function("&stamp/1"),
+            Term::atom("assemble"),
+            function("&Burrito.wrap/1"),
+            Term::atom("tar"),
+            Term::atom("executable"),
+        ])
+        .unwrap();
+        assert_eq!(
+            r.steps,
+            [
+                Step::Custom("&stamp/1".into()),
+                Step::Assemble,
+                Step::Custom("&Burrito.wrap/1".into()),
+                Step::Tar,
+                Step::Executable
+            ]
+        );
+        assert_eq!(r.tar, Some(true));
+        assert!(r.executable.is_some_and(|e| e.enabled));
+        let error = |items| parse(items).unwrap_err().to_string();
+        let a = || Term::atom("assemble");
+        let t = || Term::atom("tar");
+        assert!(error(vec![t(), a()]).contains("must come after :assemble"));
+        assert!(error(vec![a(), a()]).contains(":assemble once"));
+        assert!(error(vec![function("&f/1")]).contains(":assemble once"));
+        assert!(
+            error(vec![a(), t(), function("&f/1"), Term::atom("executable")])
+                .contains("right after `:tar`")
+        );
+        assert!(error(vec![a(), Term::atom("zip")]).starts_with("mix.exs:7: step `zip`"));
+        // A function elsewhere is still code relpack cannot run.
+        let mut settings = Settings::new();
+        settings.insert(
+            "cookie".into(),
+            Setting {
+                value: function("&cookie/0"),
+                origin: "mix.exs:9".into(),
+            },
+        );
+        let e = ReleaseSettings::from_settings(
+            "app",
+            Format::Mix,
+            Path::new("mix.exs"),
+            &settings,
+            Path::new("."),
+        );
+        assert!(e
+            .unwrap_err()
+            .to_string()
+            .contains("`cookie` holds &cookie/0"));
     }
 
     #[test]

@@ -24,6 +24,7 @@
 //! and renamed into place at the end, so the destination only ever holds a
 //! whole release.
 
+use std::collections::HashSet;
 use std::fs;
 use std::io::{Read, Write};
 use std::os::unix::ffi::OsStrExt;
@@ -41,6 +42,7 @@ use crate::launcher::templates;
 use crate::pipeline::archive::{Content, PackedGroup, Packer, TarEntry, TarWriter};
 use crate::pipeline::inputs::Origin;
 use crate::pipeline::plan::{PlannedOverlay, ReleasePlan};
+use crate::pipeline::steps::Handover;
 use crate::util::fs::{copy_file, copy_tree, shipped_mode, tree_files, write_with_mode, TempPath};
 use crate::util::parallel;
 
@@ -101,25 +103,133 @@ fn stage_in(
     write_overlays(plan, &root)?;
     let manifest = plan.version_dir().join("MANIFEST");
     let entries = release_entries(plan, &root, &copies, &manifest)?;
-    let groups = groups(&entries);
-    // The MANIFEST lists every file, so its group and those after it are
-    // written and hashed first, and packed once it is written too.
-    let split = groups
-        .iter()
-        .position(|g| g.iter().any(|e| e.rel == manifest))
-        .unwrap_or(groups.len());
-    let (head, tail) = groups.split_at(split);
     let files = Files {
         plan,
         root: &root,
         copies: &copies,
         previous: plan.output_dir.is_dir(),
     };
-    let mut digests = Digests::new();
-    files.write_groups(head, &mut digests, &mut tarball)?;
-    files.write_groups(tail, &mut digests, &mut None)?;
-    write_manifest(&root, &manifest, &mut digests)?;
-    files.write_groups(tail, &mut digests, &mut tarball)
+    files.write_entries(&entries, &manifest, &mut tarball)
+}
+
+/// Packs the release staged at `root` as it is on disk now, after custom
+/// steps changed it: the entries `keep` accepts (a directory left out
+/// takes what is below it), with the MANIFEST written anew to list their
+/// files. Returns what was left out, relative to `root`.
+pub(crate) fn pack_staged(
+    plan: &ReleasePlan,
+    root: &Path,
+    keep: &dyn Fn(&Path) -> bool,
+    mut tarball: Option<(&Packer, &mut TarWriter)>,
+) -> Result<Vec<PathBuf>> {
+    let manifest = plan.version_dir().join("MANIFEST");
+    let (mut entries, left_out) = on_disk(plan, root, &manifest, keep)?;
+    entries.sort_unstable_by(|a, b| a.order.cmp(&b.order));
+    let files = Files {
+        plan,
+        root,
+        copies: &[],
+        previous: false,
+    };
+    files.write_entries(&entries, &manifest, &mut tarball)?;
+    Ok(left_out)
+}
+
+/// The entries of the release at `root` that `keep` accepts (a directory
+/// left out takes what is below it), in no order, the MANIFEST among them
+/// as the one to write; and the paths left out.
+fn on_disk(
+    plan: &ReleasePlan,
+    root: &Path,
+    manifest: &Path,
+    keep: &dyn Fn(&Path) -> bool,
+) -> Result<(Vec<Entry>, Vec<PathBuf>)> {
+    let mut entries = vec![Entry::new(manifest, What::Manifest)];
+    let mut left_out = Vec::new();
+    let mut walk = walkdir::WalkDir::new(root).min_depth(1).into_iter();
+    while let Some(e) = walk.next() {
+        plan.cancel.check()?;
+        let e = e
+            .map_err(|e| std::io::Error::other(e.to_string()))
+            .at(root, "cannot read the release")?;
+        let rel = e.path().strip_prefix(root).unwrap_or(e.path());
+        if rel == manifest {
+            continue;
+        }
+        if !keep(rel) {
+            left_out.push(rel.to_owned());
+            if e.file_type().is_dir() {
+                walk.skip_current_dir();
+            }
+            continue;
+        }
+        // A link (dev_mode's lib dirs, an overlay's) counts as what it
+        // points to; a linked directory is packed as an empty one.
+        let dir = e.file_type().is_dir() || (e.path_is_symlink() && e.path().is_dir());
+        entries.push(Entry::new(rel, if dir { What::Dir } else { What::Written }));
+    }
+    Ok((entries, left_out))
+}
+
+/// What mix's `:tar` packs of a release at `root`, as `keep` for
+/// [`pack_staged`]: `bin/`, `releases/<vsn>/`,
+/// the files directly in `releases/`, ERTS and each application's
+/// directory, and the struct's `overlays`; and whatever else relpack
+/// wrote itself (`written`: Distillery's overlays, say).
+pub(crate) fn tar_keeps<'a>(
+    plan: &'a ReleasePlan,
+    handover: &Handover,
+    root: &'a Path,
+    written: &'a HashSet<PathBuf>,
+) -> impl Fn(&Path) -> bool + 'a {
+    let overlays = handover.overlays.clone();
+    let mut dirs = vec![PathBuf::from("bin"), plan.version_dir()];
+    if plan.include_erts {
+        dirs.push(PathBuf::from(format!("erts-{}", plan.otp.erts_vsn)));
+    }
+    dirs.extend(
+        plan.apps
+            .iter()
+            .map(|a| Path::new("lib").join(a.dir_name())),
+    );
+    move |rel: &Path| {
+        written.contains(rel)
+            || dirs.iter().chain(&overlays).any(|d| rel.starts_with(d))
+            // The directories leading to an overlay.
+            || overlays.iter().any(|o| o.starts_with(rel))
+            || (rel.parent() == Some(Path::new("releases")) && !root.join(rel).is_dir())
+    }
+}
+
+/// Every path below `root`, relative to it.
+pub(crate) fn tree(root: &Path) -> Result<HashSet<PathBuf>> {
+    let mut paths = HashSet::new();
+    for e in walkdir::WalkDir::new(root).min_depth(1) {
+        let e = e
+            .map_err(|e| std::io::Error::other(e.to_string()))
+            .at(root, "cannot read the release")?;
+        paths.insert(e.path().strip_prefix(root).unwrap_or(e.path()).to_owned());
+    }
+    Ok(paths)
+}
+
+/// What mix's assemble records in the struct's `overlays`: every file and
+/// directory the overlay directories (`rel/overlays`, `overlays:`) put in
+/// the release, relative to its root.
+pub(crate) fn overlay_paths(plan: &ReleasePlan) -> Vec<PathBuf> {
+    let mut paths = Vec::new();
+    for overlay in &plan.overlays {
+        if let PlannedOverlay::Copy { from, to } = overlay {
+            if to.as_os_str().is_empty() && from.is_dir() {
+                let walk = walkdir::WalkDir::new(from).min_depth(1).sort_by_file_name();
+                paths.extend(
+                    walk.into_iter()
+                        .filter_map(|e| Some(e.ok()?.path().strip_prefix(from).ok()?.to_owned())),
+                );
+            }
+        }
+    }
+    paths
 }
 
 /// Writes the launcher, ERTS's `erl` and the hooks and commands, creates
@@ -157,6 +267,22 @@ struct Entry {
     what: What,
 }
 
+impl Entry {
+    fn new(rel: &Path, what: What) -> Entry {
+        let order = rel
+            .as_os_str()
+            .as_bytes()
+            .iter()
+            .map(|&b| if b == b'/' { 0 } else { b })
+            .collect();
+        Entry {
+            rel: rel.to_owned(),
+            order,
+            what,
+        }
+    }
+}
+
 enum What {
     Dir,
     /// A file already written (generated, or from an overlay).
@@ -176,39 +302,12 @@ fn release_entries(
     copies: &[FileCopy],
     manifest: &Path,
 ) -> Result<Vec<Entry>> {
-    let entry = |rel: &Path, what: What| {
-        let order = rel
-            .as_os_str()
-            .as_bytes()
-            .iter()
-            .map(|&b| if b == b'/' { 0 } else { b })
-            .collect();
-        Entry {
-            rel: rel.to_owned(),
-            order,
-            what,
-        }
-    };
-    let mut entries = Vec::with_capacity(copies.len() + 64);
-    for e in walkdir::WalkDir::new(root).min_depth(1) {
-        plan.cancel.check()?;
-        let e = e
-            .map_err(|e| std::io::Error::other(e.to_string()))
-            .at(root, "cannot read the release")?;
-        let rel = e.path().strip_prefix(root).unwrap_or(e.path());
-        // A link (dev_mode's lib dirs, an overlay's) counts as what it
-        // points to; a linked directory is packed as an empty one.
-        let dir = e.file_type().is_dir() || (e.path_is_symlink() && e.path().is_dir());
-        entries.push(entry(rel, if dir { What::Dir } else { What::Written }));
-    }
-    if !root.join(manifest).exists() {
-        entries.push(entry(manifest, What::Manifest));
-    }
+    let (mut entries, _) = on_disk(plan, root, manifest, &|_| true)?;
     for (i, copy) in copies.iter().enumerate() {
         let overlaid = !plan.overlays.is_empty() && fs::symlink_metadata(&copy.dest).is_ok();
         if !overlaid {
             let rel = copy.dest.strip_prefix(root).unwrap_or(&copy.dest);
-            entries.push(entry(rel, What::Copy(i)));
+            entries.push(Entry::new(rel, What::Copy(i)));
         }
     }
     entries.sort_unstable_by(|a, b| a.order.cmp(&b.order));
@@ -248,6 +347,29 @@ struct Files<'a> {
 }
 
 impl Files<'_> {
+    /// Writes and hashes `entries` (in tar order), then the MANIFEST,
+    /// packing each group on the way when there is a tarball.
+    fn write_entries(
+        &self,
+        entries: &[Entry],
+        manifest: &Path,
+        tarball: &mut Option<(&Packer, &mut TarWriter)>,
+    ) -> Result<()> {
+        let groups = groups(entries);
+        // The MANIFEST lists every file, so its group and those after it
+        // are written and hashed first, and packed once it is written too.
+        let split = groups
+            .iter()
+            .position(|g| g.iter().any(|e| e.rel == manifest))
+            .unwrap_or(groups.len());
+        let (head, tail) = groups.split_at(split);
+        let mut digests = Digests::new();
+        self.write_groups(head, &mut digests, tarball)?;
+        self.write_groups(tail, &mut digests, &mut None)?;
+        write_manifest(self.root, manifest, &mut digests)?;
+        self.write_groups(tail, &mut digests, tarball)
+    }
+
     /// Writes `groups` on every core, adding each new file to `digests`
     /// and each packed group to the tarball, in order.
     fn write_groups(

@@ -10,7 +10,8 @@
 //!    tarball behind a self-extracting header;
 //! 6. [`write`] runs 4 and 5 and publishes everything at once.
 //!
-//! [`cookie`] chooses and remembers the release cookie.
+//! [`cookie`] chooses and remembers the release cookie; [`steps`] runs a
+//! release's custom `steps:` with the real Mix, between these stages.
 
 pub(crate) mod archive;
 pub(crate) mod assemble;
@@ -22,6 +23,7 @@ pub(crate) mod plan;
 pub(crate) mod planner;
 pub(crate) mod render;
 pub(crate) mod resolve;
+pub(crate) mod steps;
 pub(crate) mod sys_config;
 pub mod upgrade;
 mod write;

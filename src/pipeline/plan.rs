@@ -5,13 +5,15 @@
 //! change it into a state planning did not check.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use crate::config::ReleaseSettings;
+use crate::config::{ReleaseSettings, Step};
 use crate::formats::beam::ChunkId;
 use crate::formats::boot::{BootApp, KernelModules};
 use crate::formats::term::Term;
 use crate::pipeline::executable::PlannedExecutable;
 use crate::pipeline::inputs::{AppSource, Origin, OtpInstall};
+use crate::pipeline::steps::Steps;
 use crate::pipeline::upgrade::UpgradePlan;
 use crate::util::cancel::Cancel;
 use crate::vocab::{Codec, Hook, StartType, Toolchain};
@@ -137,6 +139,11 @@ pub struct ReleasePlan {
     pub(crate) upgrade: Option<UpgradePlan>,
     /// The modification time of tarball and image entries.
     pub(crate) mtime: u64,
+    /// The running custom `steps:` of the release, if it has any: the
+    /// ones before `:assemble` have run.
+    pub(crate) steps: Option<Arc<Steps>>,
+    /// The custom steps run while planning, in order.
+    pub(crate) steps_ran: Vec<String>,
     /// How many threads write and compress.
     pub(crate) jobs: usize,
     /// Stops the build.
@@ -216,6 +223,29 @@ impl ReleasePlan {
     /// Where the tarball is written, if one is.
     pub fn tarball(&self) -> Option<&Path> {
         self.tarball.as_deref()
+    }
+
+    /// The custom steps (`steps:` functions) run while planning: those
+    /// before `:assemble`.
+    pub fn steps_ran(&self) -> &[String] {
+        &self.steps_ran
+    }
+
+    /// The custom steps that run on the assembled release (after
+    /// `:assemble`), in order.
+    pub fn custom_steps_after_assemble(&self) -> Vec<&str> {
+        let steps = self
+            .release_config
+            .as_ref()
+            .map_or(&[][..], |r| &r.steps[..]);
+        steps
+            .iter()
+            .skip_while(|s| **s != Step::Assemble)
+            .filter_map(|s| match s {
+                Step::Custom(code) => Some(code.as_str()),
+                _ => None,
+            })
+            .collect()
     }
 
     /// The hot upgrade planned with the release, if one was asked for.

@@ -3,6 +3,7 @@
 //! checked, into one [`ReleasePlan`].
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::config::{self, LoadOptions, ReleaseSettings};
 use crate::error::{Error, Result};
@@ -17,18 +18,26 @@ use crate::pipeline::options::{BuildOptions, Settled};
 use crate::pipeline::plan::{PlannedApp, ReleasePlan};
 use crate::pipeline::render::{plan_overlays, plan_providers, render_vm_args};
 use crate::pipeline::resolve::{resolve, Request};
+use crate::pipeline::steps::{self, Steps};
 use crate::pipeline::sys_config;
 use crate::vocab::{validate_release_name, Hook, IncludeErts, StartType, Toolchain};
 
 /// Reads the inputs and decides the release (without an upgrade).
 pub(crate) fn plan_release(options: &BuildOptions) -> Result<ReleasePlan> {
-    let project_config = config::load(&LoadOptions {
+    let mut project_config = config::load(&LoadOptions {
         dir: &options.project_dir,
         env: &options.env,
         name: options.name.as_deref(),
         use_elixir: options.use_elixir,
         every_release: false,
     })?;
+    let (steps, steps_ran) = match project_config.release.as_mut() {
+        Some(release) if steps::has_custom(release) => {
+            let (running, ran) = run_steps_before_assemble(options, release)?;
+            (Some(Arc::new(running)), ran)
+        }
+        _ => (None, Vec::new()),
+    };
     let config_warnings = project_config.check_strict(options.strict)?;
     let release = project_config.release.as_ref();
     // Locate: what the release is built from and what it is called.
@@ -181,10 +190,43 @@ pub(crate) fn plan_release(options: &BuildOptions) -> Result<ReleasePlan> {
         commands,
         hooks,
         upgrade: None,
+        steps,
+        steps_ran,
         mtime: settled.mtime,
         jobs: settled.jobs,
         cancel: options.cancel.clone(),
     })
+}
+
+/// Starts the release's custom steps and runs those before `:assemble`;
+/// `release` becomes what they made of it.
+fn run_steps_before_assemble(
+    options: &BuildOptions,
+    release: &mut ReleaseSettings,
+) -> Result<(Steps, Vec<String>)> {
+    let mut overrides = Vec::new();
+    if let Some(dir) = &options.output_dir {
+        let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.clone());
+        overrides.push(("path", dir.display().to_string()));
+    }
+    if let Some(version) = &options.version {
+        overrides.push(("version", version.clone()));
+    }
+    // What the command line sets wins over the configuration, so a step
+    // may not change it: which one was meant is not for relpack to guess.
+    let explicit: Vec<&str> = [
+        ("path", options.output_dir.is_some()),
+        ("version", options.version.is_some()),
+        ("cookie", options.cookie.is_some()),
+        ("strip_beams", options.strip_beams.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(key, set)| set.then_some(key))
+    .collect();
+    let (running, handover) =
+        Steps::start(&options.project_dir, &options.env, release, &overrides)?;
+    *release = steps::apply_before_assemble(release, &handover, &options.project_dir, &explicit)?;
+    Ok((running, handover.ran))
 }
 
 /// The release's name and version: the caller's, else the release

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::Result;
 use crate::pipeline::plan::ReleasePlan;
+use crate::pipeline::steps::Builtin;
 use crate::pipeline::upgrade;
 use crate::pipeline::{archive, assemble, cookie, executable};
 use crate::pipeline::{plan, BuildOptions};
@@ -22,7 +23,8 @@ pub struct Written {
 /// A phase of [`write_observed`] and how long it took.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Phase {
-    /// `write`, `executable` or `publish`.
+    /// `write`, `steps` (a release's custom steps), `tar` (packed after
+    /// them), `executable` or `publish`.
     pub phase: &'static str,
     /// Its time in milliseconds.
     pub ms: f64,
@@ -53,6 +55,11 @@ pub struct BuildReport {
     /// Tarball entries whose compressed form was reused from the previous
     /// build.
     pub reused: usize,
+    /// The custom steps (`steps:` functions) run, in order.
+    pub steps: Vec<String>,
+    /// What the build found worth an operator's look while writing (the
+    /// plan's own warnings come before it).
+    pub warnings: Vec<String>,
 }
 
 /// Plans and writes a release: [`plan()`] followed by [`write()`].
@@ -98,16 +105,64 @@ pub fn write_observed(
         crate::util::owner::remove_stale(dir);
     }
     let packer = plan.tarball.as_ref().map(|_| archive::Packer::new(plan));
-    let mut writer = match (&plan.tarball, &packer) {
-        (Some(dest), Some(packer)) => Some(archive::TarWriter::create(dest, packer)?),
-        _ => None,
+    let tar_writer = || match (&plan.tarball, &packer) {
+        (Some(dest), Some(packer)) => archive::TarWriter::create(dest, packer).map(Some),
+        _ => Ok(None),
     };
-    let staged = assemble::stage(plan, packer.as_ref().zip(writer.as_mut()))?;
-    let packed = writer.map(archive::TarWriter::finish).transpose()?;
-    if let Some(upgrade) = &plan.upgrade {
-        upgrade::package::finish(plan, upgrade, staged.dir.path())?;
-    }
-    phase_done("write");
+    let mut steps_ran = plan.steps_ran.clone();
+    let mut warnings = Vec::new();
+    // Whether custom steps wait after :tar, for the published release.
+    let mut steps_after_tar = false;
+    let (staged, packed) = match &plan.steps {
+        None => {
+            let mut writer = tar_writer()?;
+            let staged = assemble::stage(plan, packer.as_ref().zip(writer.as_mut()))?;
+            let packed = writer.map(archive::TarWriter::finish).transpose()?;
+            if let Some(upgrade) = &plan.upgrade {
+                upgrade::package::finish(plan, upgrade, staged.dir.path())?;
+            }
+            phase_done("write");
+            (staged, packed)
+        }
+        // The steps change the staged release before it is packed, so the
+        // tarball is packed from what is on disk once they have run.
+        Some(steps) => {
+            let staged = assemble::stage(plan, None)?;
+            let root = &staged.dir.path().to_owned();
+            let written = assemble::tree(root)?;
+            phase_done("write");
+            let overlays = assemble::overlay_paths(plan);
+            let handover = steps.resume(Some((root, &overlays)))?;
+            steps_ran.extend(handover.ran.iter().cloned());
+            if handover.builtin == Builtin::Tar {
+                steps.check_after_assemble(&handover, root)?;
+                steps_after_tar = true;
+            }
+            if let Some(upgrade) = &plan.upgrade {
+                upgrade::package::finish(plan, upgrade, root)?;
+            }
+            phase_done("steps");
+            let mut writer = tar_writer()?;
+            let mix_tar = assemble::tar_keeps(plan, &handover, root, &written);
+            let all = writer.is_none();
+            let keep = |rel: &Path| all || mix_tar(rel);
+            let left_out =
+                assemble::pack_staged(plan, root, &keep, packer.as_ref().zip(writer.as_mut()))
+                    .map_err(|e| crate::util::fs::blame_dest(e, root, &plan.output_dir))?;
+            warnings.extend(left_out.iter().map(|rel| {
+                format!(
+                    "{}: a custom step wrote it where mix's :tar does not look (bin/, releases/{}/, lib/, erts-*/), so it is left out of the tarball as mix leaves it out; a step that adds its path to the release's `overlays` has it packed",
+                    plan.output_dir.join(rel).display(),
+                    plan.version
+                )
+            }));
+            let packed = writer.map(archive::TarWriter::finish).transpose()?;
+            if packed.is_some() {
+                phase_done("tar");
+            }
+            (staged, packed)
+        }
+    };
     let exe = match (&plan.executable, &packed) {
         (Some(exe), Some(packed)) => Some(executable::stage(
             exe,
@@ -151,6 +206,11 @@ pub fn write_observed(
     };
     cookie::remember(&plan.cookie, &plan.cookie_store)?;
     phase_done("publish");
+    if let (true, Some(steps)) = (steps_after_tar, &plan.steps) {
+        let handover = steps.resume(Some((&plan.output_dir, &[])))?;
+        steps_ran.extend(handover.ran);
+        phase_done("steps");
+    }
     Ok(BuildReport {
         name: plan.name.clone(),
         version: plan.version.clone(),
@@ -162,5 +222,7 @@ pub fn write_observed(
         entries,
         reused,
         phases,
+        steps: steps_ran,
+        warnings,
     })
 }
