@@ -226,15 +226,42 @@ fn without_elixir_custom_steps_are_refused_in_one_line() {
     );
 }
 
+/// An image holds the release directory as the steps left it, as a
+/// Dockerfile's `COPY _build/prod/rel/NAME` after `mix release` does.
 #[test]
-fn an_image_refuses_steps_that_need_the_release_directory() {
+fn an_image_holds_the_release_the_steps_made() {
     let project = compiled_fixture("stepped");
     let root = project.path().join("stepped");
-    let out = relpack(&root, &["image"]);
-    assert!(!out.status.success());
-    let err = stderr(&out);
-    assert!(
-        err.contains("step &write_build_info/1 runs on the assembled release directory"),
-        "{err}"
+    let layout = project.path().join("layout");
+    relpack_ok(
+        &root,
+        &[
+            "image",
+            "--format",
+            "oci-dir",
+            "--out",
+            layout.to_str().unwrap(),
+        ],
     );
+    let mut files = BTreeSet::new();
+    for blob in std::fs::read_dir(layout.join("blobs/sha256")).unwrap() {
+        let blob = blob.unwrap().path();
+        let listed = run(Command::new("tar").arg("tzf").arg(&blob));
+        if listed.status.success() {
+            files.extend(
+                String::from_utf8_lossy(&listed.stdout)
+                    .lines()
+                    .map(str::to_owned),
+            );
+        }
+    }
+    let release = "opt/app";
+    for (path, present) in [
+        (format!("{release}/releases/{VSN}/build_info.txt"), true),
+        (format!("{release}/NOTES"), true),
+        (format!("{release}/scratch.txt"), true),
+        (format!("{release}/docs/README.txt"), false),
+    ] {
+        assert_eq!(files.contains(&path), present, "{path} in {files:?}");
+    }
 }

@@ -186,11 +186,6 @@ pub fn write_image(plan: &ReleasePlan, options: &ImageOptions) -> Result<ImageRe
             )));
         }
     }
-    if let Some(step) = plan.custom_steps_after_assemble().first() {
-        return Err(Error::Option(format!(
-            "step {step} runs on the assembled release directory, and relpack image writes the image's layers without one: build the release with `relpack build` (which runs it) and put that directory into an image, or move the step before :assemble"
-        )));
-    }
     if plan.dev_mode {
         return Err(Error::Option(
             "dev_mode links the project's applications into the release: an image needs them copied; build the image without dev_mode".into(),

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::config::{ReleaseSettings, Step};
+use crate::config::ReleaseSettings;
 use crate::formats::beam::ChunkId;
 use crate::formats::boot::{BootApp, KernelModules};
 use crate::formats::term::Term;
@@ -229,23 +229,6 @@ impl ReleasePlan {
     /// before `:assemble`.
     pub fn steps_ran(&self) -> &[String] {
         &self.steps_ran
-    }
-
-    /// The custom steps that run on the assembled release (after
-    /// `:assemble`), in order.
-    pub fn custom_steps_after_assemble(&self) -> Vec<&str> {
-        let steps = self
-            .release_config
-            .as_ref()
-            .map_or(&[][..], |r| &r.steps[..]);
-        steps
-            .iter()
-            .skip_while(|s| **s != Step::Assemble)
-            .filter_map(|s| match s {
-                Step::Custom(code) => Some(code.as_str()),
-                _ => None,
-            })
-            .collect()
     }
 
     /// The hot upgrade planned with the release, if one was asked for.
