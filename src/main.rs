@@ -746,6 +746,7 @@ fn print_inspection(i: &relpack::tools::inspect::Inspection) {
             " (from the target)"
         }
     );
+    println!("Cookie: {}", i.cookie);
     println!("Applications (.rel order):");
     for a in &i.apps {
         let why = match (&a.included_by, a.required_by.is_empty()) {

@@ -42,8 +42,26 @@ RELEASE_MODE=${RELEASE_MODE:-embedded}
 RELEASE_TMP=${RELEASE_TMP:-$RELEASE_ROOT/tmp}
 RELEASE_VM_ARGS=${RELEASE_VM_ARGS:-$REL_VSN_DIR/vm.args}
 RELEASE_SYS_CONFIG=${RELEASE_SYS_CONFIG:-$REL_VSN_DIR/sys}
+# The cookie: RELEASE_COOKIE, else the file RELEASE_COOKIE_FILE names (a
+# mounted secret), else the release's own; a release without one (an
+# image carries none) makes its own at first start in RELEASE_TMP, where
+# later commands in the same container find it. Nodes that must connect
+# need a shared one.
 if [ -z "${RELEASE_COOKIE:-}" ]; then
-  RELEASE_COOKIE=$(cat "$RELEASE_ROOT/releases/COOKIE")
+  if [ -n "${RELEASE_COOKIE_FILE:-}" ]; then
+    RELEASE_COOKIE=$(cat "$RELEASE_COOKIE_FILE" 2>/dev/null) && [ -n "$RELEASE_COOKIE" ] || {
+      echo "$(basename "$SELF"): RELEASE_COOKIE_FILE=$RELEASE_COOKIE_FILE: cannot read a cookie there" >&2
+      exit 1
+    }
+  elif [ -f "$RELEASE_ROOT/releases/COOKIE" ]; then
+    RELEASE_COOKIE=$(cat "$RELEASE_ROOT/releases/COOKIE")
+  else
+    mkdir -p "$RELEASE_TMP"
+    # noclobber: the first command to get here writes it, the others read it.
+    GENERATED=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
+    (umask 077 && set -C && printf '%s' "$GENERATED" >"$RELEASE_TMP/COOKIE") 2>/dev/null || :
+    RELEASE_COOKIE=$(cat "$RELEASE_TMP/COOKIE")
+  fi
 fi
 export RELEASE_NODE RELEASE_DISTRIBUTION RELEASE_MODE RELEASE_TMP RELEASE_VM_ARGS RELEASE_SYS_CONFIG RELEASE_COOKIE
 

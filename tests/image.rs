@@ -112,6 +112,51 @@ fn image(root: &Path, dir: &str, tag: &str, extra: &[&str]) -> (PathBuf, Output)
     (out_file, out)
 }
 
+/// Every file of every layer of an image archive: (path, contents).
+fn layer_files(archive: &Path) -> Vec<(String, Vec<u8>)> {
+    let unpacked = archive.with_extension("unpacked");
+    std::fs::create_dir_all(&unpacked).unwrap();
+    run_ok(
+        Command::new("tar")
+            .arg("xf")
+            .arg(archive)
+            .arg("-C")
+            .arg(&unpacked),
+    );
+    let mut files = Vec::new();
+    for blob in std::fs::read_dir(unpacked.join("blobs/sha256")).unwrap() {
+        let blob = std::fs::read(blob.unwrap().path()).unwrap();
+        if !blob.starts_with(&[0x1f, 0x8b]) {
+            continue;
+        }
+        let mut layer = tar::Archive::new(flate2::read::GzDecoder::new(&blob[..]));
+        for entry in layer.entries().unwrap() {
+            let mut entry = entry.unwrap();
+            let path = entry.path().unwrap().to_string_lossy().into_owned();
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut entry, &mut bytes).unwrap();
+            files.push((path, bytes));
+        }
+    }
+    std::fs::remove_dir_all(&unpacked).unwrap();
+    files
+}
+
+/// No layer holds `releases/COOKIE` or the cookie relpack chose for the
+/// project's tarballs (what it remembers in `_build/prod/relpack/COOKIE`).
+fn assert_no_cookie(archive: &Path, project: &Path) {
+    let remembered = std::fs::read(project.join("_build/prod/relpack/COOKIE")).unwrap();
+    let files = layer_files(archive);
+    assert!(files.len() > 100, "{} files", files.len());
+    for (path, bytes) in &files {
+        assert!(!path.ends_with("releases/COOKIE"), "{path} in the image");
+        assert!(
+            !bytes.windows(remembered.len()).any(|w| w == remembered),
+            "the cookie is in {path}"
+        );
+    }
+}
+
 fn load(archive: &Path, tag: &str, cleanup: &mut Cleanup) {
     cleanup.images.push(tag.to_owned());
     let out = podman_ok(&["load", "-i", archive.to_str().unwrap()]);
@@ -254,6 +299,9 @@ fn web_image_serves_http_and_answers_the_launcher() {
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("third-party dependencies"), "{stdout}");
+    // No secret inside: the containers make their own cookie (rpc and
+    // remote_console below use it through podman exec).
+    assert_no_cookie(&archive, &project.path().join("web"));
     let mut cleanup = Cleanup::default();
     load(&archive, &tag, &mut cleanup);
     let config = inspect_config(&tag);
@@ -458,8 +506,8 @@ fn fixture_packages(dir: &str) -> Vec<String> {
         .collect()
 }
 
-/// Two clean builds give the same image digest (as an archive and as a
-/// layout directory); after a code change only the last layer differs;
+/// Two fresh copies of the compiled project, with no cookie given, give
+/// the same image digest (as an archive and as a layout directory); after a code change only the last layer differs;
 /// the Docker-style manifest.json reads as a docker-archive too;
 /// SOURCE_DATE_EPOCH dates the image.
 #[test]
@@ -467,7 +515,9 @@ fn reproducible_digests_and_one_layer_per_code_change() {
     let first = compiled_fixture("web");
     let second = compiled_fixture("web");
     let tag = format!("{}/web:1", unique("repro"));
-    let args = ["--cookie", "fixed-cookie-for-reproducibility"];
+    // No cookie given: each fresh copy's tarball cookie differs, and no
+    // image holds one.
+    let args: [&str; 0] = [];
     let (a, _) = image(first.path(), "web", &tag, &args);
     let (b, _) = image(second.path(), "web", &tag, &args);
     let (digest_a, layers_a) = skopeo_layers("oci-archive", &a);
@@ -506,8 +556,6 @@ fn reproducible_digests_and_one_layer_per_code_change() {
             "oci-dir",
             "--out",
             dir.to_str().unwrap(),
-            args[0],
-            args[1],
         ],
     );
     assert!(
@@ -549,20 +597,21 @@ fn reproducible_digests_and_one_layer_per_code_change() {
         "1970-01-01T00:00:00Z"
     );
 
-    // SOURCE_DATE_EPOCH is the creation time.
-    let out = run(Command::new(env!("CARGO_BIN_EXE_relpack"))
-        .args([
-            "image",
-            "--tag",
-            &tag,
-            "--out",
-            "dated.tar",
-            args[0],
-            args[1],
-        ])
-        .current_dir(first.path().join("web"))
-        .env("SOURCE_DATE_EPOCH", "1700000000"));
-    assert!(out.status.success());
+    // SOURCE_DATE_EPOCH is the creation time; two fresh copies dated
+    // alike give the same bytes too.
+    let third = compiled_fixture("web");
+    let dated: Vec<Vec<u8>> = [&first, &third]
+        .iter()
+        .map(|copy| {
+            let out = run(Command::new(env!("CARGO_BIN_EXE_relpack"))
+                .args(["image", "--tag", &tag, "--out", "dated.tar"])
+                .current_dir(copy.path().join("web"))
+                .env("SOURCE_DATE_EPOCH", "1700000000"));
+            assert!(out.status.success());
+            std::fs::read(copy.path().join("web/dated.tar")).unwrap()
+        })
+        .collect();
+    assert!(dated[0] == dated[1], "the dated images differ");
     let inspected = run_ok(Command::new("skopeo").args([
         "inspect",
         &format!(

@@ -843,3 +843,58 @@ fn include_executables_for_as_mix_reads_it() {
     let out = relpack(&root, &["build", "--strict"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
 }
+
+/// A release without `releases/COOKIE` (as in an image): the first
+/// command makes a cookie in RELEASE_TMP (mode 600) and every later one
+/// uses it, so `daemon` and `rpc` agree; RELEASE_COOKIE_FILE (a mounted
+/// secret) gives one; a file it names that cannot be read is one line.
+#[test]
+fn without_a_cookie_file_the_first_start_makes_one_in_release_tmp() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut rel = Release::new("hello", &[]);
+    std::fs::remove_file(rel.root.join("releases/COOKIE")).unwrap();
+    let tmp = rel.scratch.path().join("release-tmp");
+    rel.env
+        .push(("RELEASE_TMP".into(), tmp.to_str().unwrap().into()));
+    let _guard = DaemonGuard(tmp.join("daemon.pid"));
+    let with_cookie = |rel: &Release, cookie: &str| {
+        let started = rel.run(&["daemon"]);
+        assert!(started.status.success(), "{}", stderr(&started));
+        let answer = wait_for_rpc(
+            &rel.node,
+            cookie,
+            "atom_to_list(erlang:get_cookie())",
+            Duration::from_secs(30),
+        );
+        assert_eq!(answer, Some(format!("{cookie:?}")));
+        assert_printed(&rel.run(&["rpc", "IO.puts(Hello.hello())"]), "world");
+        assert_printed(&rel.run(&["stop"]), "");
+    };
+    let made = || std::fs::read_to_string(tmp.join("COOKIE")).unwrap();
+    // `pid` finds no node, and has made the cookie that `daemon` uses.
+    assert!(!rel.run(&["pid"]).status.success());
+    let cookie = made();
+    assert_eq!(cookie.len(), 64, "{cookie}");
+    let mode = std::fs::metadata(tmp.join("COOKIE")).unwrap().permissions();
+    assert_eq!(mode.mode() & 0o777, 0o600);
+    with_cookie(&rel, &cookie);
+    assert_eq!(made(), cookie);
+
+    let secret = rel.scratch.path().join("cookie-secret");
+    std::fs::write(&secret, "mounted_secret_cookie").unwrap();
+    rel.env.push((
+        "RELEASE_COOKIE_FILE".into(),
+        secret.to_str().unwrap().into(),
+    ));
+    with_cookie(&rel, "mounted_secret_cookie");
+
+    rel.env.pop();
+    rel.env
+        .push(("RELEASE_COOKIE_FILE".into(), "/nonexistent/cookie".into()));
+    let out = rel.run(&["pid"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out).trim(),
+        "hello: RELEASE_COOKIE_FILE=/nonexistent/cookie: cannot read a cookie there"
+    );
+}

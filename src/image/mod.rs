@@ -447,6 +447,11 @@ fn release_layers(
             source: e.into(),
         })?;
         let rel = entry.path().strip_prefix(root).unwrap_or(entry.path());
+        // Anyone who can pull the image could join its nodes with a cookie
+        // inside: the launcher takes RELEASE_COOKIE or makes one.
+        if rel == Path::new("releases/COOKIE") && !plan.cookie_given {
+            continue;
+        }
         let mut parts = rel.iter().map(|p| p.to_string_lossy());
         let first = parts.next().unwrap_or_default();
         let second = parts.next();

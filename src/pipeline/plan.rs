@@ -128,6 +128,9 @@ pub struct ReleasePlan {
     pub(crate) codec: Codec,
     /// The node cookie written to `releases/COOKIE`.
     pub(crate) cookie: String,
+    /// Whether the project or the caller gave the cookie; else relpack
+    /// chose it, and an image carries none.
+    pub(crate) cookie_given: bool,
     /// Where the project remembers the cookie.
     pub(crate) cookie_store: PathBuf,
     /// The archive's cache directory, if the cache is used.
@@ -229,6 +232,13 @@ impl ReleasePlan {
     /// before `:assemble`.
     pub fn steps_ran(&self) -> &[String] {
         &self.steps_ran
+    }
+
+    /// Whether the project or the caller gave the cookie (an image then
+    /// carries it); else relpack chose it for the tarball, and an image
+    /// carries none.
+    pub fn cookie_given(&self) -> bool {
+        self.cookie_given
     }
 
     /// The hot upgrade planned with the release, if one was asked for.

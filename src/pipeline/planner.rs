@@ -174,6 +174,7 @@ pub(crate) fn plan_release(options: &BuildOptions) -> Result<ReleasePlan> {
         strip,
         codec: options.compress,
         cookie,
+        cookie_given: settled.cookie.is_some(),
         cookie_store,
         cache_dir,
         executable,

@@ -40,6 +40,9 @@ pub struct Inspection {
     pub sizes: Sizes,
     /// Shared libraries the bundled native code needs on the target system.
     pub runtime_deps: Vec<Library>,
+    /// Where the release's nodes get their cookie, in the tarball and in
+    /// an image.
+    pub cookie: String,
     /// Things worth a look, one line each.
     pub warnings: Vec<String>,
 }
@@ -173,6 +176,12 @@ pub fn inspect(plan: &ReleasePlan) -> Result<Inspection> {
         erts_vsn: plan.otp.erts_vsn.clone(),
         otp_version: plan.otp.otp_version.clone(),
         include_erts: plan.include_erts,
+        cookie: if plan.cookie_given {
+            "given by the project or the command line: releases/COOKIE holds it, in the tarball and in an image (anyone who can read either can join the nodes)"
+        } else {
+            "chosen by relpack: releases/COOKIE in the tarball; an image carries none, and each container makes its own at first start unless RELEASE_COOKIE (or RELEASE_COOKIE_FILE, a mounted secret) gives one: a cluster needs a shared one"
+        }
+        .to_owned(),
         apps,
         boot_order,
         sizes,
