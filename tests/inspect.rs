@@ -124,3 +124,46 @@ fn build_json_reports_what_was_written() {
     assert!(quiet.status.success());
     assert!(quiet.stdout.is_empty() && quiet.stderr.is_empty());
 }
+
+/// `relpack inspect` points at the project's BEAMs that carry the build
+/// directory's absolute path as shipped (rebar3's, unstripped), and is
+/// quiet once they are compiled `deterministic`, or stripped as mix
+/// strips them; it says where the nodes get their cookie.
+#[test]
+fn inspect_points_at_beams_with_absolute_build_paths() {
+    let warnings = |root: &std::path::Path, extra: &[&str]| {
+        let mut args = vec!["inspect", "--json"];
+        args.extend(extra);
+        let json: serde_json::Value = serde_json::from_str(&relpack_ok(root, &args)).unwrap();
+        json["warnings"].to_string()
+    };
+    let project = compiled_fixture("rebar_hello");
+    let root = project.path().join("rebar_hello");
+    let text = warnings(&root, &[]);
+    assert!(
+        text.contains("BEAMs record the absolute path of their source")
+            && text.contains("/src/rebar_hello_app.erl")
+            && text.contains("deterministic"),
+        "{text}"
+    );
+    std::fs::remove_dir_all(root.join("_build")).unwrap();
+    run_ok(
+        std::process::Command::new("rebar3")
+            .arg("compile")
+            .current_dir(&root)
+            .env("ERL_COMPILER_OPTIONS", "deterministic"),
+    );
+    assert!(!warnings(&root, &[]).contains("absolute path of"));
+
+    let project = compiled_fixture("hello");
+    let root = project.path().join("hello");
+    assert!(!warnings(&root, &[]).contains("absolute path of"));
+    assert!(warnings(&root, &["--no-strip-beams"]).contains("absolute path of"));
+    let json: serde_json::Value =
+        serde_json::from_str(&relpack_ok(&root, &["inspect", "--json"])).unwrap();
+    let cookie = json["cookie"].as_str().unwrap();
+    assert!(
+        cookie.contains("an image carries none") && cookie.contains("shared"),
+        "{cookie}"
+    );
+}

@@ -101,12 +101,29 @@ pub fn chunk<'a>(beam: &'a [u8], id: &ChunkId) -> Result<Option<&'a [u8]>, BeamE
 /// The module attributes (`Attr` chunk) as `(name, value)` pairs, in
 /// file order: `behaviour`, `vsn`, ... A module without the chunk has none.
 pub fn attributes(beam: &[u8]) -> Result<Vec<(String, crate::formats::term::Term)>, BeamError> {
+    proplist(beam, b"Attr")
+}
+
+/// The source file the compiler recorded (`CInf` chunk's `source`), if
+/// the module keeps it: absolute unless compiled `deterministic`.
+pub fn source(beam: &[u8]) -> Result<Option<String>, BeamError> {
+    Ok(proplist(beam, b"CInf")?
+        .into_iter()
+        .find(|(key, _)| key == "source")
+        .and_then(|(_, value)| value.as_string()))
+}
+
+/// A chunk that holds a list of `{Key, Value}` as its pairs.
+fn proplist(
+    beam: &[u8],
+    id: &ChunkId,
+) -> Result<Vec<(String, crate::formats::term::Term)>, BeamError> {
     use crate::formats::term::Term;
     let chunks = chunks(beam)?;
-    let Some(attr) = chunks.iter().find(|c| c.starts_with(b"Attr")) else {
+    let Some(data) = chunks.iter().find(|c| c.starts_with(id)) else {
         return Ok(Vec::new());
     };
-    let term = crate::formats::etf::decode_lossy(&attr[8..])
+    let term = crate::formats::etf::decode_lossy(&data[8..])
         .map_err(|_| BeamError::BadChunk { offset: 0 })?;
     Ok(term
         .as_list()

@@ -170,6 +170,7 @@ pub fn inspect(plan: &ReleasePlan) -> Result<Inspection> {
 
     let mut warnings = plan.warnings.clone();
     warnings.extend(app_warnings(plan, &apps));
+    warnings.extend(absolute_path_beams(plan));
     Ok(Inspection {
         name: plan.name.clone(),
         version: plan.version.clone(),
@@ -209,6 +210,47 @@ fn tree_size(dir: &Path) -> u64 {
     files_under(dir)
         .map(|(_, e)| e.metadata().map_or(0, |m| m.len()))
         .sum()
+}
+
+/// The project's BEAMs that, as shipped (stripped or not), record the
+/// absolute path of their source: the same source compiled elsewhere
+/// gives other bytes, so other tarballs and image digests.
+fn absolute_path_beams(plan: &ReleasePlan) -> Option<String> {
+    let (mut total, mut carrying) = (0, Vec::new());
+    for app in plan
+        .apps
+        .iter()
+        .filter(|a| a.bundled && a.source.origin == Origin::Project)
+    {
+        let Ok(dir) = std::fs::read_dir(app.source.dir.join("ebin")) else {
+            continue;
+        };
+        for beam in dir.flatten().map(|e| e.path()) {
+            if beam.extension().is_none_or(|e| e != "beam") {
+                continue;
+            }
+            let Ok(bytes) = std::fs::read(&beam) else {
+                continue;
+            };
+            total += 1;
+            let shipped = match &plan.strip {
+                Some(keep) => crate::formats::beam::strip(&bytes, keep).unwrap_or(bytes),
+                None => bytes,
+            };
+            if let Ok(Some(source)) = crate::formats::beam::source(&shipped) {
+                if source.starts_with('/') {
+                    let name = beam.file_name().unwrap_or_default().to_string_lossy();
+                    carrying.push((format!("lib/{}/ebin/{name}", app.dir_name()), source));
+                }
+            }
+        }
+    }
+    carrying.sort();
+    let (first, source) = carrying.first()?;
+    Some(format!(
+        "{} of the project's {total} BEAMs record the absolute path of their source (such as {first}: {source}), so the same source compiled in another directory gives another tarball and image: compile with the `deterministic` option (rebar.config `{{erl_opts, [deterministic]}}`, or ERL_COMPILER_OPTIONS=deterministic) or ship them stripped",
+        carrying.len(),
+    ))
 }
 
 fn app_warnings(plan: &ReleasePlan, apps: &[AppInfo]) -> Vec<String> {
