@@ -158,7 +158,15 @@ result =
     value =
       case mode do
         "mix" ->
+          # A release's options may be a function, which mix calls.
           Mix.Project.config()
+          |> Keyword.update(:releases, [], fn
+            releases when is_list(releases) ->
+              for {name, opts} <- releases, do: {name, if(is_function(opts, 0), do: opts.(), else: opts)}
+
+            other ->
+              other
+          end)
 
         "config" ->
           Config.Reader.read!(file, env: String.to_atom(env), target: String.to_atom(target))

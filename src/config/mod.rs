@@ -18,6 +18,7 @@ pub mod distillery;
 pub(crate) mod eex;
 pub(crate) mod elixir;
 pub(crate) mod fallback;
+pub mod mix_lock;
 pub mod mix_project;
 pub mod rebar;
 
@@ -273,6 +274,9 @@ pub struct ReleaseSettings {
     pub dev_mode: bool,
     /// `strip_beams` (mix) / `strip_debug_info` (Distillery); `None`: not set.
     pub strip_beams: Option<bool>,
+    /// mix's `strip_beams: [keep: [...]]`: chunks stripped BEAMs keep
+    /// besides those mix always keeps.
+    pub strip_keep: Vec<String>,
     /// Extra `erl` flags (Distillery `erl_opts`), appended to `vm.args`.
     pub erl_opts: Option<String>,
     /// Distillery `commands:`: name and script path.
@@ -514,6 +518,7 @@ impl ReleaseSettings {
             launcher: true,
             dev_mode: false,
             strip_beams: None,
+            strip_keep: Vec::new(),
             config_providers: Vec::new(),
             reboot_system_after_config: None,
             prune_runtime_sys_config_after_boot: false,
@@ -717,6 +722,12 @@ impl ReleaseSettings {
                     r.hooks.push((hook, path_of(s, key)?));
                 }
                 "dev_mode" => r.dev_mode = flag(s, key)?,
+                // mix: `strip_beams: [keep: ["Docs"]]` strips, keeping
+                // those chunks too.
+                "strip_beams" if s.value.as_list().is_some() => {
+                    r.strip_beams = Some(true);
+                    r.strip_keep = strip_options(s)?;
+                }
                 "strip_beams" | "strip_debug_info" => r.strip_beams = Some(flag(s, key)?),
                 "include_system_libs" => system_libs = Some((flag(s, key)?, s)),
                 // Read below, with the other files of the templates directory.
@@ -846,6 +857,34 @@ fn find_opaque(t: &Term) -> Option<String> {
             .find_map(|(k, v)| find_opaque(k).or_else(|| find_opaque(v))),
         _ => None,
     })
+}
+
+/// mix's `strip_beams: [keep: ["Docs", ...]]`: the chunks to keep.
+fn strip_options(s: &Setting) -> Result<Vec<String>> {
+    let bad = || {
+        at(
+            s,
+            "`strip_beams` must be true, false or [keep: [\"Docs\", ...]]".into(),
+        )
+    };
+    let mut keep = Vec::new();
+    for (key, value) in crate::config::elixir::keyword_pairs(&s.value).ok_or_else(bad)? {
+        match key {
+            "keep" => {
+                let chunks = match value {
+                    Term::List(items) => items.iter().map(text_of).collect::<Option<Vec<_>>>(),
+                    other => text_of(other).map(|t| vec![t]),
+                };
+                keep.extend(chunks.ok_or_else(bad)?);
+            }
+            "compress" if value.as_atom() == Some("false") => {}
+            "compress" => {
+                return Err(at(s, "`strip_beams: [compress: true]` (gzip-compressed BEAMs) is not supported by relpack; remove it".into()))
+            }
+            _ => return Err(bad()),
+        }
+    }
+    Ok(keep)
 }
 
 /// Whether `t` is a function as the fallback describes it.

@@ -4,7 +4,7 @@
 //! (`manifest.json` naming the config and layer files; `podman save`'s
 //! default). Its layers are reused byte for byte; they are also read, to
 //! know which files the base has (whiteouts applied), for the checks and
-//! for its `/etc/passwd` and `/etc/group`.
+//! for its `/etc/passwd` and `/etc/group`, and what the SBOM lists.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -27,9 +27,28 @@ pub(crate) struct BaseImage {
     pub config: Value,
     /// The merged file system of its layers.
     pub files: Files,
-    /// `/etc/passwd` and `/etc/group` of the merged file system.
-    pub passwd: Option<String>,
-    pub group: Option<String>,
+    /// The merged file system's text files relpack reads ([`KEPT`]), by
+    /// path without the leading slash.
+    pub texts: BTreeMap<String, String>,
+}
+
+/// The files of a base image whose contents relpack reads: the users and
+/// groups the image's user joins, and the Debian packages and release
+/// the SBOM lists.
+const KEPT: &[&str] = &[
+    "etc/passwd",
+    "etc/group",
+    "var/lib/dpkg/status",
+    "etc/os-release",
+    "usr/lib/os-release",
+];
+
+impl BaseImage {
+    /// The text of `path` (no leading slash), one of [`KEPT`], if the
+    /// image has it.
+    pub fn text(&self, path: &str) -> Option<&str> {
+        self.texts.get(path).map(String::as_str)
+    }
 }
 
 /// The paths of a merged file system, without contents.
@@ -57,11 +76,11 @@ pub(crate) fn read(path: &Path, architecture: &str) -> Result<BaseImage> {
         )));
     }
     let mut files = Files::default();
-    let (mut passwd, mut group) = (None, None);
+    let mut texts = BTreeMap::new();
     let mut blobs = Vec::new();
     for (i, (media_type, bytes)) in layers.into_iter().enumerate() {
         let tar = uncompress(&bytes).at(path, "cannot decompress a layer of the base image")?;
-        apply(&tar, &mut files, &mut passwd, &mut group)
+        apply(&tar, &mut files, &mut texts)
             .map_err(|e| bad(format!("layer {} is not a valid tar ({e})", i + 1)))?;
         let media_type = media_type.unwrap_or_else(|| match Codec::sniff(&bytes) {
             Codec::Gzip => GZIP_LAYER.into(),
@@ -80,8 +99,7 @@ pub(crate) fn read(path: &Path, architecture: &str) -> Result<BaseImage> {
         layers: blobs,
         config,
         files,
-        passwd,
-        group,
+        texts,
     })
 }
 
@@ -90,8 +108,7 @@ pub(crate) fn read(path: &Path, architecture: &str) -> Result<BaseImage> {
 fn apply(
     tar: &[u8],
     files: &mut Files,
-    passwd: &mut Option<String>,
-    group: &mut Option<String>,
+    texts: &mut BTreeMap<String, String>,
 ) -> std::io::Result<()> {
     let remove_under = |files: &mut Files, dir: &str, keep_dir: bool| {
         let prefix = format!("{dir}/");
@@ -124,16 +141,14 @@ fn apply(
         if kind != Kind::Dir {
             remove_under(files, &name, true);
         }
-        if name == "etc/passwd" || name == "etc/group" {
+        if KEPT.contains(&name.as_str()) {
             let mut text = String::new();
             if kind == Kind::File {
                 entry.read_to_string(&mut text)?;
-            }
-            *(if name == "etc/passwd" {
-                &mut *passwd
+                texts.insert(name.clone(), text);
             } else {
-                &mut *group
-            }) = Some(text);
+                texts.remove(&name);
+            }
         }
         if !name.is_empty() {
             files.0.insert(name, kind);
@@ -238,7 +253,7 @@ mod tests {
         assert!(base.files.kind("opt/gone").is_none());
         assert!(base.files.kind("opt/old/file").is_none());
         assert_eq!(base.files.kind("opt/old"), Some(Kind::Dir));
-        assert!(base.passwd.unwrap().contains("bob:x:1000"));
+        assert!(base.text("etc/passwd").unwrap().contains("bob:x:1000"));
         assert_eq!(base.config["config"]["Env"][0], "PATH=/bin");
     }
 

@@ -195,7 +195,7 @@ pub fn write_image(plan: &ReleasePlan, options: &ImageOptions) -> Result<ImageRe
         Some(path) => Some(base::read(path, architecture())?),
         None => None,
     };
-    let user = app_user(base.as_ref().and_then(|b| b.passwd.as_deref()));
+    let user = app_user(base.as_ref().and_then(|b| b.text("etc/passwd")));
     let mut warnings = Vec::new();
     if let Some(base) = &base {
         warnings.extend(check_base(
@@ -222,8 +222,8 @@ pub fn write_image(plan: &ReleasePlan, options: &ImageOptions) -> Result<ImageRe
             rootfs::etc_files(
                 &mut runtime,
                 &user,
-                base.passwd.as_deref(),
-                base.group.as_deref(),
+                base.text("etc/passwd"),
+                base.text("etc/group"),
             );
             let tmp = view::resolve(&base.files, "/tmp");
             if tmp.is_none_or(|t| t.kind != view::Kind::Dir) {

@@ -107,7 +107,10 @@ pub(crate) fn plan_release(options: &BuildOptions) -> Result<ReleasePlan> {
     let executable = plan_executable(&settled, release, tarball.as_deref(), &name, &version)?;
     let strip = settled
         .strip_beams
-        .then(|| keep_chunks(options, &toolchain))
+        .then(|| {
+            let configured = release.map_or(&[][..], |r| &r.strip_keep[..]);
+            keep_chunks(configured, &options.keep_chunks, &toolchain)
+        })
         .transpose()?;
     let cookie_store = cookie::store_path(&build.build_dir);
     let cookie = cookie::choose(settled.cookie.as_deref(), &output_dir, &cookie_store)?;
@@ -380,10 +383,16 @@ fn plan_executable(
     }))
 }
 
-/// The default chunks and the extra ones asked for.
-fn keep_chunks(options: &BuildOptions, toolchain: &Toolchain) -> Result<Vec<ChunkId>> {
+/// The chunks stripped BEAMs keep: the bundled Elixir's `mix release`
+/// set, then those the configuration (`strip_beams: [keep: ...]`) and the
+/// command line (`--keep-chunk`) add, in order, as mix appends them.
+fn keep_chunks(
+    configured: &[String],
+    given: &[String],
+    toolchain: &Toolchain,
+) -> Result<Vec<ChunkId>> {
     let mut keep = toolchain.kept_chunks();
-    for text in &options.keep_chunks {
+    for text in configured.iter().chain(given) {
         let id = beam::parse_chunk_id(text).ok_or_else(|| {
             Error::Option(format!(
                 "invalid BEAM chunk name `{text}`: a chunk name is 4 characters, such as Dbgi or Docs"
