@@ -38,6 +38,9 @@ need script bsdutils
 need podman podman
 need skopeo skopeo
 need runc runc
+# The SBOM tests validate with CycloneDX's own library and read the SBOM
+# with lib4sbom (PyPI, in a virtual environment, below).
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || packages+=(python3-venv)
 
 if [ $((${#toolchain[@]} + ${#packages[@]})) -gt 0 ]; then
   jiffy_from_stable
@@ -49,5 +52,11 @@ if [ $((${#toolchain[@]} + ${#packages[@]})) -gt 0 ]; then
   if [ ${#packages[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${packages[@]}" >&2
   fi
+fi
+sbom_python=/opt/relpack-py
+if ! "$sbom_python/bin/python" -c 'import cyclonedx.validation.json, lib4sbom' >/dev/null 2>&1; then
+  echo "setup: installing cyclonedx-python-lib and lib4sbom into $sbom_python" >&2
+  $sudo python3 -m venv "$sbom_python"
+  $sudo "$sbom_python/bin/pip" install -q 'cyclonedx-python-lib[json-validation]' lib4sbom >&2
 fi
 command -v cargo >/dev/null 2>&1 || { echo "setup: cargo not found: install Rust with rustup" >&2; exit 1; }

@@ -30,6 +30,21 @@ enum Command {
     Image(ImageCommand),
     /// Show what a release would hold and why, without building it.
     Inspect(InspectArgs),
+    /// Write a CycloneDX 1.6 SBOM (JSON) of a release directory, tarball,
+    /// `.run` executable or image: ERTS, every application with its package
+    /// URL and hash, the dependency graph, and an image's Debian packages.
+    Sbom {
+        /// The release directory, tarball, executable or image.
+        path: PathBuf,
+        /// The project, for `mix.lock` (Hex package URLs and checksums) and
+        /// the licences of `deps/` [default: the current directory, when it
+        /// holds a mix.exs or rebar.config].
+        #[arg(long)]
+        project: Option<PathBuf>,
+        /// Write it to this file instead of standard output.
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+    },
     /// Validate a release directory or tarball; exit 1 listing the problems.
     Check {
         /// A release directory, `.tar.gz` or `.run` executable.
@@ -345,6 +360,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Image(args) => image(args),
         Command::Inspect(args) => inspect(args),
         Command::Check { path } => check(&path),
+        Command::Sbom { path, project, out } => sbom(&path, project, out),
         Command::Clean {
             path,
             dry_run,
@@ -394,6 +410,23 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+fn sbom(
+    path: &std::path::Path,
+    project: Option<PathBuf>,
+    out: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let project = project.or_else(|| {
+        let here = PathBuf::from(".");
+        (here.join("mix.exs").is_file() || here.join("rebar.config").is_file()).then_some(here)
+    });
+    let bom = relpack::tools::sbom::sbom(path, project.as_deref())?;
+    match out {
+        Some(dest) => relpack::tools::sbom::write(&bom, &dest)?,
+        None => println!("{}", serde_json::to_string_pretty(&bom)?),
+    }
+    Ok(())
 }
 
 fn check(path: &std::path::Path) -> anyhow::Result<()> {

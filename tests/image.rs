@@ -157,6 +157,68 @@ fn assert_no_cookie(archive: &Path, project: &Path) {
     }
 }
 
+/// `relpack sbom` of an image: valid CycloneDX 1.6 that lib4sbom reads,
+/// listing every application of the release's `.rel` (with the version
+/// there) and the Debian packages `debs` (name, version), each with its
+/// package URL. Returns the SBOM.
+fn assert_sbom(archive: &Path, project: &Path, debs: &[(String, String)]) -> serde_json::Value {
+    let json = archive.with_extension("cdx.json");
+    relpack_ok(
+        project,
+        &[
+            "sbom",
+            archive.to_str().unwrap(),
+            "--out",
+            json.to_str().unwrap(),
+        ],
+    );
+    let checked = sbom_check(&json);
+    assert_eq!(checked["errors"], serde_json::Value::Null, "{checked}");
+    let read: Vec<(String, String, String)> = checked["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let field = |i: usize| p[i].as_str().unwrap_or_default().to_owned();
+            (field(0), field(1), field(2))
+        })
+        .collect();
+    // The .rel's applications, as Erlang reads the file.
+    let rel = std::fs::read_dir(project.join("_build/prod/rel/web/releases/0.1.0"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "rel"))
+        .unwrap();
+    let listed = run_ok(Command::new("erl").args([
+        "-noshell",
+        "-eval",
+        &format!(
+            "{{ok, [{{release, _, _, Apps}}]}} = file:consult(\"{}\"), \
+             [io:format(\"~s ~s~n\", [element(1, A), element(2, A)]) || A <- Apps], halt().",
+            rel.display()
+        ),
+    ]));
+    let mut apps = 0;
+    for (name, vsn) in listed.lines().filter_map(|l| l.split_once(' ')) {
+        apps += 1;
+        assert!(
+            read.iter().any(|(n, v, _)| n == name && v == vsn),
+            "{name} {vsn} not in the SBOM: {read:?}"
+        );
+    }
+    assert!(apps >= 8, "{listed}");
+    for (name, version) in debs {
+        assert!(
+            read.iter().any(|(n, v, purl)| n == name
+                && v == version
+                && purl.starts_with(&format!("pkg:deb/debian/{name}@"))),
+            "Debian package {name} {version} not in the SBOM"
+        );
+    }
+    serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap()
+}
+
 fn load(archive: &Path, tag: &str, cleanup: &mut Cleanup) {
     cleanup.images.push(tag.to_owned());
     let out = podman_ok(&["load", "-i", archive.to_str().unwrap()]);
@@ -260,6 +322,34 @@ fn base_image(packages: &[String], dir: &Path, cleanup: &mut Cleanup) -> String 
     tag
 }
 
+/// Every installed package of the rootfs at `root`: (name, version).
+fn rootfs_packages(root: &Path) -> Vec<(String, String)> {
+    let out = run_ok(Command::new("dpkg-query").args([
+        "--admindir",
+        root.join("var/lib/dpkg").to_str().unwrap(),
+        "-W",
+        "-f=${Package}\t${Version}\n",
+    ]));
+    let debs: Vec<(String, String)> = out
+        .lines()
+        .filter_map(|l| l.split_once('\t'))
+        .map(|(n, v)| (n.to_owned(), v.to_owned()))
+        .collect();
+    assert!(debs.len() > 50, "{out}");
+    debs
+}
+
+/// `names` with the versions this machine has installed.
+fn host_versions(names: &[String]) -> Vec<(String, String)> {
+    names
+        .iter()
+        .map(|n| {
+            let v = run_ok(Command::new("dpkg-query").args(["-W", "-f=${Version}", n]));
+            (n.clone(), v)
+        })
+        .collect()
+}
+
 /// `podman save` of `tag` (`docker-archive`, its default, or
 /// `oci-archive`) into `dir`.
 fn save(tag: &str, format: &str, dir: &Path) -> PathBuf {
@@ -302,6 +392,16 @@ fn web_image_serves_http_and_answers_the_launcher() {
     // No secret inside: the containers make their own cookie (rpc and
     // remote_console below use it through podman exec).
     assert_no_cookie(&archive, &project.path().join("web"));
+    // Its SBOM lists the Debian packages of the libraries the release
+    // needs, among the others the default base copies files of.
+    let needed = fixture_packages("web");
+    assert!(!needed.is_empty());
+    let sbom = assert_sbom(
+        &archive,
+        &project.path().join("web"),
+        &host_versions(&needed),
+    );
+    assert!(sbom["metadata"]["component"]["name"] == "web", "{sbom}");
     let mut cleanup = Cleanup::default();
     load(&archive, &tag, &mut cleanup);
     let config = inspect_config(&tag);
@@ -417,6 +517,7 @@ fn on_an_imported_debian_base() {
     // As tests' minimal rootfs: minbase and libsctp1, which an ERTS that
     // warns without it needs.
     let minbase = base_image(&[SCTP_PACKAGE.to_owned()], project.path(), &mut cleanup);
+    let base_debs = rootfs_packages(&rootfs_with(&[SCTP_PACKAGE.to_owned()]));
     let docker = save(&minbase, "docker-archive", project.path());
     let oci = save(&minbase, "oci-archive", project.path());
     for (label, base) in [("docker", &docker), ("oci", &oci)] {
@@ -432,6 +533,8 @@ fn on_an_imported_debian_base() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
+        // Its SBOM lists every package of the base's dpkg database.
+        assert_sbom(&archive, &project.path().join("web"), &base_debs);
         // The base's layer is reused byte for byte.
         let (_, base_layers) = skopeo_layers(
             if label == "oci" {
@@ -563,8 +666,41 @@ fn reproducible_digests_and_one_layer_per_code_change() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let (digest_dir, _) = skopeo_layers("oci", &dir);
+    // By its tag: the SBOM's referrer is the layout's other manifest.
+    let (digest_dir, _) = skopeo_layers("oci", Path::new(&format!("{}:{tag}", dir.display())));
     assert_eq!(digest_dir, digest_a);
+    // The layout also holds the SBOM as an OCI 1.1 referrer of the image:
+    // an artifact manifest whose subject is the image's manifest.
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
+    let manifests = index["manifests"].as_array().unwrap();
+    assert_eq!(manifests.len(), 2, "{index}");
+    assert_eq!(
+        manifests[1]["artifactType"],
+        "application/vnd.cyclonedx+json"
+    );
+    let blob = |digest: &serde_json::Value| {
+        let hex = digest.as_str().unwrap().trim_start_matches("sha256:");
+        std::fs::read(dir.join("blobs/sha256").join(hex)).unwrap()
+    };
+    let referrer: serde_json::Value =
+        serde_json::from_slice(&blob(&manifests[1]["digest"])).unwrap();
+    assert_eq!(referrer["subject"]["digest"], digest_a.as_str());
+    assert_eq!(
+        referrer["layers"][0]["mediaType"],
+        "application/vnd.cyclonedx+json"
+    );
+    let attached = dir.join("attached.cdx.json");
+    std::fs::write(&attached, blob(&referrer["layers"][0]["digest"])).unwrap();
+    assert_eq!(sbom_check(&attached)["errors"], serde_json::Value::Null);
+    // The same SBOM as in the image, which fresh copies make alike.
+    let embedded = relpack_ok(&first.path().join("web"), &["sbom", dir.to_str().unwrap()]);
+    let attached: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&attached).unwrap()).unwrap();
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&embedded).unwrap(),
+        attached
+    );
 
     // A code change: only the project's layer changes.
     let source = second.path().join("web/lib/web.ex");

@@ -71,6 +71,22 @@ impl Tree {
         self.nodes.is_empty()
     }
 
+    /// The paths on the build machine whose files the tree copies, and
+    /// the symlinks it copies too (as `/`-rooted paths).
+    pub fn host_paths(&self) -> Vec<String> {
+        self.nodes
+            .iter()
+            .filter_map(|(path, node)| match node {
+                Node::File {
+                    source: Source::Host(_),
+                    ..
+                }
+                | Node::Link(_) => Some(format!("/{path}")),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Adds the parents of `path` that are not there yet, as root's 0755
     /// directories.
     fn parents(&mut self, path: &str) {

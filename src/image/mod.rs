@@ -216,6 +216,8 @@ pub fn write_image(plan: &ReleasePlan, options: &ImageOptions) -> Result<ImageRe
     let mtime = plan.mtime;
     let mut layers: Vec<Blob> = Vec::new();
     let mut runtime = Tree::default();
+    // The build machine's files the default base copies, for the SBOM.
+    let mut base_paths = Vec::new();
     match &base {
         Some(base) => {
             layers.extend(base.layers.iter().cloned());
@@ -243,13 +245,23 @@ pub fn write_image(plan: &ReleasePlan, options: &ImageOptions) -> Result<ImageRe
                 .any(|a| matches!(a.name(), "ssl" | "public_key"));
             let (tree, found) = rootfs::host_base(&libraries, &executables, ssl, &user);
             warnings.extend(found);
+            base_paths = tree.host_paths();
             layers.push(tree.blob(
                 "relpack base: the build machine's libraries, loader, shell and tools".into(),
                 plan,
             )?);
         }
     }
-    let (deps, app) = release_layers(plan, &options.project_dir, &user, &mut runtime)?;
+    let (deps, mut app) = release_layers(plan, &options.project_dir, &user, &mut runtime)?;
+    let sbom = image_sbom(plan, options, base.as_ref(), &base_paths)?;
+    let sbom_path = Path::new(RELEASE_ROOT.trim_start_matches('/'))
+        .join(crate::tools::sbom::image_path(&plan.version));
+    app.file(
+        &sbom_path.to_string_lossy(),
+        Source::Bytes(sbom.clone()),
+        0o644,
+        Owner::ROOT,
+    );
     for (tree, comment) in [
         (runtime, "ERTS and the OTP and Elixir applications"),
         (deps, "third-party dependencies"),
@@ -262,7 +274,7 @@ pub fn write_image(plan: &ReleasePlan, options: &ImageOptions) -> Result<ImageRe
 
     let config = image_config(plan, options, base.as_ref(), &user, &ports, &layers, mtime);
     let config = serde_json::to_vec(&config).expect("JSON values serialize");
-    let created = rfc3339(mtime);
+    let created = crate::util::time::rfc3339(mtime);
     let manifest = json!({
         "schemaVersion": 2,
         "mediaType": "application/vnd.oci.image.manifest.v1+json",
@@ -283,16 +295,30 @@ pub fn write_image(plan: &ReleasePlan, options: &ImageOptions) -> Result<ImageRe
         },
     });
     let manifest = serde_json::to_vec(&manifest).expect("JSON values serialize");
+    let mut manifests = vec![json!({
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "digest": sha256(&manifest),
+        "size": manifest.len(),
+        "platform": {"architecture": architecture(), "os": "linux"},
+        "annotations": {"org.opencontainers.image.ref.name": tag},
+    })];
+    // A layout directory also holds the SBOM as an OCI 1.1 referrer of
+    // the image; an archive does not, since `podman load` takes only
+    // archives of one manifest.
+    let referrer =
+        (options.format == Format::OciDir).then(|| sbom_referrer(&manifest, &sbom, &created));
+    if let Some(referrer) = &referrer {
+        manifests.push(json!({
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": sha256(referrer),
+            "size": referrer.len(),
+            "artifactType": SBOM_MEDIA_TYPE,
+        }));
+    }
     let index = json!({
         "schemaVersion": 2,
         "mediaType": "application/vnd.oci.image.index.v1+json",
-        "manifests": [{
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "digest": sha256(&manifest),
-            "size": manifest.len(),
-            "platform": {"architecture": architecture(), "os": "linux"},
-            "annotations": {"org.opencontainers.image.ref.name": tag},
-        }],
+        "manifests": manifests,
     });
     let blob_path = |digest: &str| format!("blobs/sha256/{}", &digest["sha256:".len()..]);
     let docker_manifest = json!([{
@@ -307,6 +333,11 @@ pub fn write_image(plan: &ReleasePlan, options: &ImageOptions) -> Result<ImageRe
     }
     files.insert(blob_path(&sha256(&config)), &config);
     files.insert(blob_path(&sha256(&manifest)), &manifest);
+    if let Some(referrer) = &referrer {
+        files.insert(blob_path(&sha256(referrer)), referrer);
+        files.insert(blob_path(&sha256(&sbom)), &sbom);
+        files.insert(blob_path(EMPTY_DIGEST), b"{}");
+    }
     let index = serde_json::to_vec(&index).expect("JSON values serialize");
     let docker_manifest = serde_json::to_vec(&docker_manifest).expect("JSON values serialize");
     files.insert("index.json".into(), &index);
@@ -332,6 +363,77 @@ pub fn write_image(plan: &ReleasePlan, options: &ImageOptions) -> Result<ImageRe
             .collect(),
         warnings,
     })
+}
+
+/// CycloneDX's JSON media type, the SBOM referrer's artifact type.
+const SBOM_MEDIA_TYPE: &str = "application/vnd.cyclonedx+json";
+
+/// The OCI empty descriptor's blob, `{}`.
+const EMPTY_DIGEST: &str =
+    "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a";
+
+/// The image's SBOM (pretty JSON): its release, and the Debian packages
+/// of its base (a `--base` image's dpkg database, or the packages of the
+/// build machine that the default base copies files of).
+fn image_sbom(
+    plan: &ReleasePlan,
+    options: &ImageOptions,
+    base: Option<&base::BaseImage>,
+    base_paths: &[String],
+) -> Result<Vec<u8>> {
+    use crate::tools::sbom;
+    let (debs, distro) = match base {
+        Some(base) => (
+            sbom::dpkg_status(base.text("var/lib/dpkg/status").unwrap_or_default()),
+            base.text("etc/os-release")
+                .or_else(|| base.text("usr/lib/os-release"))
+                .and_then(sbom::distro),
+        ),
+        None => {
+            let names =
+                crate::tools::inspect::debian_packages(base_paths.iter().map(String::as_str))
+                    .into_values()
+                    .collect();
+            let os_release = std::fs::read_to_string("/etc/os-release").unwrap_or_default();
+            (sbom::host_packages(&names), sbom::distro(&os_release))
+        }
+    };
+    let bom = sbom::release_sbom(
+        &plan.output_dir,
+        Some(&options.project_dir),
+        &debs,
+        distro.as_deref(),
+    )?;
+    let mut bytes = serde_json::to_vec_pretty(&bom).expect("JSON values serialize");
+    bytes.push(b'\n');
+    Ok(bytes)
+}
+
+/// The artifact manifest that attaches `sbom` to the image `manifest`
+/// (OCI 1.1: `subject` names the image, `artifactType` the SBOM's kind).
+fn sbom_referrer(manifest: &[u8], sbom: &[u8], created: &str) -> Vec<u8> {
+    let referrer = json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "artifactType": SBOM_MEDIA_TYPE,
+        "config": {
+            "mediaType": "application/vnd.oci.empty.v1+json",
+            "digest": EMPTY_DIGEST,
+            "size": 2,
+        },
+        "layers": [{
+            "mediaType": SBOM_MEDIA_TYPE,
+            "digest": sha256(sbom),
+            "size": sbom.len(),
+        }],
+        "subject": {
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": sha256(manifest),
+            "size": manifest.len(),
+        },
+        "annotations": {"org.opencontainers.image.created": created},
+    });
+    serde_json::to_vec(&referrer).expect("JSON values serialize")
 }
 
 /// The application user: `app`, uid and gid 1000, or the first free id
@@ -535,7 +637,7 @@ fn image_config(
             None => env.push((key, value)),
         }
     }
-    let created = rfc3339(mtime);
+    let created = crate::util::time::rfc3339(mtime);
     let mut config = json!({
         "User": format!("{}:{}", user.uid, user.gid),
         "Env": env.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>(),
@@ -610,28 +712,6 @@ fn check_tag(tag: &str) -> Result<()> {
     }
 }
 
-/// Seconds since the epoch as RFC 3339 UTC.
-fn rfc3339(secs: u64) -> String {
-    let days = (secs / 86400) as i64;
-    let rem = secs % 86400;
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
 /// Writes the layout's `files` (sorted by path) as a tar archive or a
 /// directory at `dest`, atomically.
 fn write_layout(
@@ -696,9 +776,6 @@ mod tests {
 
     #[test]
     fn dates_and_references() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
-        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
         assert!(check_tag("hello:0.1.0").is_ok());
         assert!(check_tag("localhost:5000/team/hello").is_ok());
         assert!(check_tag("Hello:1").is_err());

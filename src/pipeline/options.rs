@@ -174,8 +174,12 @@ impl BuildOptions {
 /// The modification time of tarball and image entries when the caller
 /// gives none: `SOURCE_DATE_EPOCH`, else 0.
 pub(crate) fn source_date_epoch() -> u64 {
+    source_date_epoch_given().unwrap_or(0)
+}
+
+/// `SOURCE_DATE_EPOCH`, when set to a number of seconds.
+pub(crate) fn source_date_epoch_given() -> Option<u64> {
     std::env::var("SOURCE_DATE_EPOCH")
         .ok()
         .and_then(|s| s.trim().parse::<u64>().ok())
-        .unwrap_or(0)
 }

@@ -57,21 +57,54 @@ impl CheckReport {
 /// `.tar`, told by its first bytes) or one-file executable at `path` (an
 /// executable's payload first against its digest).
 pub fn check(path: &Path) -> Result<CheckReport> {
+    match open(path)? {
+        Opened::Dir => Ok(check_dir(path, true)),
+        Opened::Corrupt(report) => Ok(report),
+        Opened::Unpacked {
+            scratch,
+            working_dir,
+            problems,
+        } => Ok(report_unpacked(
+            path,
+            &scratch.path().join(working_dir),
+            problems,
+        )),
+    }
+}
+
+/// A release of any kind [`check`] reads, as a directory.
+pub(crate) enum Opened {
+    /// `path` is the release directory itself.
+    Dir,
+    /// An executable whose payload does not match its header.
+    Corrupt(CheckReport),
+    /// Unpacked into `scratch`: a tarball's or executable's release at its
+    /// root (`working_dir` empty), an image's file system with the
+    /// release in `working_dir`; `problems` are what unpacking found.
+    Unpacked {
+        scratch: TempPath,
+        working_dir: PathBuf,
+        problems: Vec<String>,
+    },
+}
+
+/// Opens the release directory, tarball, executable or image at `path`.
+pub(crate) fn open(path: &Path) -> Result<Opened> {
     if is_image(path) {
-        return check_image(path);
+        return open_image(path);
     }
     if path.is_dir() {
-        return Ok(check_dir(path, true));
+        return Ok(Opened::Dir);
     }
     let tar: Box<dyn std::io::Read> = match executable::read_header(path)? {
         Some(header) => {
             if let Err(problem) = executable::verify(path, &header)? {
-                return Ok(CheckReport {
+                return Ok(Opened::Corrupt(CheckReport {
                     name: header.name,
                     version: header.vsn,
                     problems: vec![format!("{}: {problem}", path.display())],
                     ..CheckReport::default()
-                });
+                }));
             }
             executable::payload(path, &header)?
         }
@@ -79,7 +112,11 @@ pub fn check(path: &Path) -> Result<CheckReport> {
     };
     let scratch = scratch()?;
     let problems = unpack_checked(path, tar, scratch.path())?;
-    Ok(report_unpacked(path, scratch.path(), problems))
+    Ok(Opened::Unpacked {
+        scratch,
+        working_dir: PathBuf::new(),
+        problems,
+    })
 }
 
 /// An empty scratch directory, removed when dropped.
@@ -127,10 +164,9 @@ fn is_image(path: &Path) -> bool {
     })
 }
 
-/// Checks the release an image holds: its layers applied in order
-/// (whiteouts remove what lower layers had), then the release in the
-/// image's working directory.
-fn check_image(path: &Path) -> Result<CheckReport> {
+/// An image's file system: its layers applied in order (whiteouts
+/// remove what lower layers had), the release in its working directory.
+fn open_image(path: &Path) -> Result<Opened> {
     let image = oci::read(path, None)?;
     let working_dir = image.config["config"]["WorkingDir"]
         .as_str()
@@ -151,8 +187,11 @@ fn check_image(path: &Path) -> Result<CheckReport> {
             message: format!("layer {} cannot be unpacked ({e})", i + 1),
         })?;
     }
-    let root = scratch.path().join(working_dir);
-    Ok(report_unpacked(path, &root, Vec::new()))
+    Ok(Opened::Unpacked {
+        scratch,
+        working_dir: PathBuf::from(working_dir),
+        problems: Vec::new(),
+    })
 }
 
 /// Unpacks one layer's tar over `dest`, applying its whiteouts.

@@ -398,7 +398,9 @@ pub(crate) fn find_library(soname: &str) -> Option<String> {
 
 /// Asks dpkg which package ships each path (both `/lib` and `/usr/lib`
 /// spellings); empty when dpkg is not there.
-fn debian_packages<'a>(paths: impl Iterator<Item = &'a str>) -> BTreeMap<String, String> {
+pub(crate) fn debian_packages<'a>(
+    paths: impl Iterator<Item = &'a str>,
+) -> BTreeMap<String, String> {
     // Each path under both spellings: merged /usr makes them one file.
     let spellings: Vec<(&str, [String; 2])> = paths
         .map(|p| {

@@ -21,6 +21,26 @@ pub fn require(program: &str, install: &str) {
     assert!(found, "`{program}` is not on PATH: {install}");
 }
 
+/// The Python with CycloneDX's library and lib4sbom that
+/// `scripts/setup.sh` installs.
+pub const SBOM_PYTHON: &str = "/opt/relpack-py/bin/python";
+
+/// `tests/support/sbom_check.py` on the SBOM at `path`: the schema
+/// validation's errors (`null` when it is valid) and the packages
+/// lib4sbom reads, as `[name, version, purl]`.
+pub fn sbom_check(path: &Path) -> serde_json::Value {
+    assert!(
+        Path::new(SBOM_PYTHON).is_file(),
+        "{SBOM_PYTHON} is missing: run scripts/setup.sh"
+    );
+    let out = run_ok(
+        Command::new(SBOM_PYTHON)
+            .arg(Path::new(REPO).join("tests/support/sbom_check.py"))
+            .arg(path),
+    );
+    serde_json::from_str(&out).unwrap()
+}
+
 /// Runs a command, failing the test if it cannot start.
 pub fn run(cmd: &mut Command) -> Output {
     cmd.output()
