@@ -38,6 +38,10 @@ need script bsdutils
 need podman podman
 need skopeo skopeo
 need runc runc
+# The push tests run a real registry (CNCF distribution) with htpasswd auth.
+need docker-registry docker-registry
+need htpasswd apache2-utils
+need openssl openssl
 # The SBOM tests validate with CycloneDX's own library and read the SBOM
 # with lib4sbom (PyPI, in a virtual environment, below).
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || packages+=(python3-venv)

@@ -206,6 +206,16 @@ pub enum Error {
         message: String,
     },
 
+    /// A push to a registry failed: it cannot be reached, refused the
+    /// credentials or the certificate, or answered an error.
+    #[error("{registry}: {message}")]
+    Registry {
+        /// The registry, `host[:port]`.
+        registry: String,
+        /// What failed, and what to do.
+        message: String,
+    },
+
     /// Erlang/OTP or its ERTS cannot be found or is not usable; the text says why.
     #[error("Erlang/OTP not found: {0}")]
     Otp(String),

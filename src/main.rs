@@ -265,6 +265,23 @@ struct ImageCommand {
     /// An image label; repeatable.
     #[arg(long = "label", value_name = "K=V")]
     labels: Vec<String>,
+    /// Push the image to a registry (OCI distribution): only the blobs it
+    /// lacks, then the manifest under this tag, and the SBOM as a
+    /// referrer. Credentials from podman's or docker's auth file.
+    #[arg(long, value_name = "REGISTRY/NAME:TAG")]
+    push: Option<String>,
+    /// A CA certificate (PEM) to trust for the registry, besides the
+    /// system's; repeatable.
+    #[arg(long, value_name = "FILE", requires = "push")]
+    registry_ca: Vec<PathBuf>,
+    /// Push over plain HTTP (a loopback registry without TLS is found
+    /// without it).
+    #[arg(long, requires = "push")]
+    plain_http: bool,
+    /// A repository of the same registry to mount blobs from instead of
+    /// uploading them, where the registry offers it; repeatable.
+    #[arg(long, value_name = "NAME", requires = "push")]
+    mount_from: Vec<String>,
     /// Print nothing but warnings and errors.
     #[arg(long, short, conflicts_with = "json")]
     quiet: bool,
@@ -682,6 +699,14 @@ fn image(cmd: ImageCommand) -> anyhow::Result<()> {
         expose: cmd.expose,
         env: pairs(&cmd.image_env, "--env")?,
         labels: pairs(&cmd.labels, "--label")?,
+        push: cmd.push.map(|reference| relpack::image::PushOptions {
+            reference,
+            registry_ca: cmd.registry_ca,
+            plain_http: cmd.plain_http,
+            mount_from: cmd.mount_from,
+            on_blob: std::io::IsTerminal::is_terminal(&std::io::stderr())
+                .then_some(show_blob as fn(&relpack::image::push::BlobPushed)),
+        }),
     };
     let report = relpack::image::write_image(&plan, &image_options)?;
     for w in &report.warnings {
@@ -708,7 +733,36 @@ fn image(cmd: ImageCommand) -> anyhow::Result<()> {
             );
         }
     }
+    if let (Some(push), false) = (&report.push, cmd.json) {
+        let (sent, bytes) = push.uploaded();
+        println!(
+            "pushed {}@{}: {sent} of {} blobs uploaded ({:.1} MB), the others already there{}",
+            push.reference,
+            push.digest,
+            push.blobs.len(),
+            bytes as f64 / 1e6,
+            if push.referrer.is_some() {
+                "; SBOM attached"
+            } else {
+                ""
+            }
+        );
+    }
     Ok(())
+}
+
+/// A pushed blob, on a terminal.
+fn show_blob(blob: &relpack::image::push::BlobPushed) {
+    eprintln!(
+        "  {} {:>9.1} MB  {}",
+        &blob.digest[..19],
+        blob.size as f64 / 1e6,
+        match blob.outcome {
+            relpack::image::push::Outcome::Uploaded => "uploaded",
+            relpack::image::push::Outcome::Present => "already there",
+            relpack::image::push::Outcome::Mounted => "mounted",
+        }
+    );
 }
 
 fn format_name(format: relpack::image::Format) -> &'static str {

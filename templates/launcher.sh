@@ -49,10 +49,11 @@ RELEASE_SYS_CONFIG=${RELEASE_SYS_CONFIG:-$REL_VSN_DIR/sys}
 # need a shared one.
 if [ -z "${RELEASE_COOKIE:-}" ]; then
   if [ -n "${RELEASE_COOKIE_FILE:-}" ]; then
-    RELEASE_COOKIE=$(cat "$RELEASE_COOKIE_FILE" 2>/dev/null) && [ -n "$RELEASE_COOKIE" ] || {
+    RELEASE_COOKIE=$(cat "$RELEASE_COOKIE_FILE" 2>/dev/null || :)
+    if [ -z "$RELEASE_COOKIE" ]; then
       echo "$(basename "$SELF"): RELEASE_COOKIE_FILE=$RELEASE_COOKIE_FILE: cannot read a cookie there" >&2
       exit 1
-    }
+    fi
   elif [ -f "$RELEASE_ROOT/releases/COOKIE" ]; then
     RELEASE_COOKIE=$(cat "$RELEASE_ROOT/releases/COOKIE")
   else

@@ -986,3 +986,303 @@ fn dockerfile_builds_with_podman_and_its_images_answer() {
     load(&out.join("image.tar"), &image_tag, &mut cleanup);
     serves_web(&image_tag, "dockerfile-two-stage", &mut cleanup);
 }
+
+/// Debian's `docker-registry` (the CNCF distribution registry) on a free
+/// loopback port, with TLS from a CA of the test's own and htpasswd
+/// authentication (`relpack`/`secret`); its log records every request.
+struct Registry {
+    dir: Scratch,
+    port: u16,
+    child: std::process::Child,
+}
+
+impl Registry {
+    fn start() -> Registry {
+        require(
+            "docker-registry",
+            "apt-get install docker-registry (scripts/setup.sh)",
+        );
+        require(
+            "htpasswd",
+            "apt-get install apache2-utils (scripts/setup.sh)",
+        );
+        require("openssl", "apt-get install openssl");
+        let dir = Scratch::new("registry");
+        let d = dir.path();
+        let ssl = |args: &[&str]| run_ok(Command::new("openssl").args(args).current_dir(d));
+        ssl(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=relpack test CA",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.crt",
+        ]);
+        ssl(&[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+        ]);
+        std::fs::write(d.join("san.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+        ssl(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            "san.ext",
+            "-out",
+            "server.crt",
+        ]);
+        // What podman and skopeo take as --cert-dir: the CA alone.
+        std::fs::create_dir(d.join("certs")).unwrap();
+        std::fs::copy(d.join("ca.crt"), d.join("certs/ca.crt")).unwrap();
+        let htpasswd = run_ok(Command::new("htpasswd").args(["-Bbn", "relpack", "secret"]));
+        std::fs::write(d.join("htpasswd"), htpasswd).unwrap();
+        let port = free_port();
+        std::fs::write(
+            d.join("config.yml"),
+            format!(
+                "version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: {}/data\nhttp:\n  addr: 127.0.0.1:{port}\n  tls:\n    certificate: {}/server.crt\n    key: {}/server.key\nauth:\n  htpasswd:\n    realm: relpack\n    path: {}/htpasswd\n",
+                d.display(), d.display(), d.display(), d.display()
+            ),
+        )
+        .unwrap();
+        let child = spawn_logged(
+            Command::new("docker-registry")
+                .arg("serve")
+                .arg(d.join("config.yml")),
+            &d.join("registry.log"),
+        );
+        let registry = Registry { dir, port, child };
+        let up = (0..100).any(|_| {
+            std::thread::sleep(Duration::from_millis(100));
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        assert!(up, "the registry did not start:\n{}", registry.log());
+        registry.auth_file("good-auth.json", "secret");
+        registry
+    }
+
+    fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    fn ca(&self) -> PathBuf {
+        self.dir.path().join("ca.crt")
+    }
+
+    fn log(&self) -> String {
+        read_log(&self.dir.path().join("registry.log"))
+    }
+
+    /// An auth file as podman writes it, for `relpack` with `password`.
+    fn auth_file(&self, name: &str, password: &str) -> PathBuf {
+        use base64::Engine;
+        let file = self.dir.path().join(name);
+        let token = base64::engine::general_purpose::STANDARD.encode(format!("relpack:{password}"));
+        std::fs::write(
+            &file,
+            format!(
+                "{{\"auths\": {{\"{}\": {{\"auth\": \"{token}\"}}}}}}",
+                self.host()
+            ),
+        )
+        .unwrap();
+        file
+    }
+
+    /// The blob digests uploaded so far (`PUT .../blobs/uploads/...?digest=`).
+    fn uploaded(&self) -> Vec<String> {
+        self.log()
+            .lines()
+            .filter(|l| l.contains("\"PUT ") && l.contains("/blobs/uploads/"))
+            .filter_map(|l| l.split("digest=").nth(1))
+            .map(|d| d.split(['"', '&', ' ']).next().unwrap().replace("%3A", ":"))
+            .collect()
+    }
+
+    /// `relpack image --push` of the project `dir` under `root`, with the
+    /// auth file `auth` and `extra` arguments.
+    fn push(&self, root: &Path, dir: &str, reference: &str, auth: &Path, extra: &[&str]) -> Output {
+        let mut args = vec!["image", "--json", "--push", reference];
+        args.extend(extra);
+        run(Command::new(env!("CARGO_BIN_EXE_relpack"))
+            .args(&args)
+            .current_dir(root.join(dir))
+            .env("REGISTRY_AUTH_FILE", auth))
+    }
+
+    /// `skopeo inspect --raw` of `reference` in the registry.
+    fn raw(&self, reference: &str) -> Output {
+        run(Command::new("skopeo").args([
+            "inspect",
+            "--raw",
+            "--cert-dir",
+            self.dir.path().join("certs").to_str().unwrap(),
+            "--creds",
+            "relpack:secret",
+            &format!("docker://{reference}"),
+        ]))
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `relpack image --push` to a real registry over TLS with htpasswd
+/// credentials from an auth file: podman pulls the image with the test CA
+/// and runs it; the SBOM is a referrer of the pushed manifest; a second
+/// push after a code change uploads exactly one layer (counted in the
+/// registry's log).
+#[test]
+fn push_pull_run_and_push_again_after_a_code_change() {
+    let registry = Registry::start();
+    let project = compiled_fixture("web");
+    let auth = registry.dir.path().join("good-auth.json");
+    let ca = registry.ca();
+    let ca = ["--registry-ca", ca.to_str().unwrap()];
+    let first = format!("{}/relpack/web:1", registry.host());
+    let out = registry.push(project.path(), "web", &first, &auth, &ca);
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        registry.log()
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let digest = report["digest"].as_str().unwrap().to_owned();
+    assert_eq!(report["push"]["digest"], digest.as_str());
+    let layers: Vec<String> = report["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["digest"].as_str().unwrap().to_owned())
+        .collect();
+    let uploaded = registry.uploaded();
+    for layer in &layers {
+        assert!(
+            uploaded.contains(layer),
+            "{layer} not uploaded: {uploaded:?}"
+        );
+    }
+    // The SBOM's referrer names the pushed manifest.
+    let referrer = report["push"]["referrer"].as_str().expect("a referrer");
+    let raw = registry.raw(&format!("{}/relpack/web@{referrer}", registry.host()));
+    let manifest: serde_json::Value = serde_json::from_slice(&raw.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&raw.stderr)));
+    assert_eq!(manifest["subject"]["digest"], digest.as_str());
+
+    // podman pulls it with the test's CA and runs it.
+    let mut cleanup = Cleanup::default();
+    cleanup.images.push(first.clone());
+    podman_ok(&[
+        "pull",
+        "--cert-dir",
+        registry.dir.path().join("certs").to_str().unwrap(),
+        "--creds",
+        "relpack:secret",
+        &first,
+    ]);
+    let name = unique("web-pushed");
+    let port = run_detached(&first, &name, &mut cleanup, &["-e", "PORT=4000"]);
+    assert_eq!(
+        http_get(port, Duration::from_secs(30)).as_deref(),
+        Some("hello from web\n")
+    );
+    stop_cleanly(&name);
+
+    // A code change: the second push uploads the project's layer only.
+    let source = project.path().join("web/lib/web.ex");
+    let text = std::fs::read_to_string(&source).unwrap();
+    std::fs::write(&source, text.replace("from web", "from the pushed web")).unwrap();
+    run_ok(
+        Command::new("mix")
+            .arg("compile")
+            .current_dir(project.path().join("web"))
+            .env("MIX_ENV", "prod"),
+    );
+    let before = registry.uploaded().len();
+    let second = format!("{}/relpack/web:2", registry.host());
+    let out = registry.push(project.path(), "web", &second, &auth, &ca);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let layers: Vec<&str> = report["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["digest"].as_str().unwrap())
+        .collect();
+    let new = registry.uploaded()[before..].to_vec();
+    let new_layers: Vec<&String> = new
+        .iter()
+        .filter(|d| layers.contains(&d.as_str()))
+        .collect();
+    assert_eq!(new_layers.len(), 1, "layers uploaded again: {new:?}");
+    assert_eq!(new_layers[0], layers.last().unwrap());
+    eprintln!("second push uploaded {} blobs: {new:?}", new.len());
+}
+
+/// Wrong credentials, an untrusted certificate and an unreachable
+/// registry: one line each, exit 1, and no tag that names anything.
+#[test]
+fn push_failures_are_one_line_and_leave_no_tag() {
+    let registry = Registry::start();
+    let project = compiled_fixture("web");
+    let ca = registry.ca();
+    let reference = format!("{}/relpack/web:bad", registry.host());
+    let one_line = |out: &Output, needle: &str| {
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        assert!(err.contains(needle), "{err}");
+    };
+    let wrong = registry.auth_file("wrong-auth.json", "wrong");
+    let out = registry.push(
+        project.path(),
+        "web",
+        &reference,
+        &wrong,
+        &["--registry-ca", ca.to_str().unwrap()],
+    );
+    one_line(
+        &out,
+        &format!("relpack: error: {}: authentication failed", registry.host()),
+    );
+    let good = registry.dir.path().join("good-auth.json");
+    let out = registry.push(project.path(), "web", &reference, &good, &[]);
+    one_line(&out, "--registry-ca");
+    assert!(!registry.raw(&reference).status.success(), "the tag exists");
+    let closed = format!("127.0.0.1:{}/relpack/web:1", free_port());
+    let out = registry.push(project.path(), "web", &closed, &good, &[]);
+    one_line(&out, "cannot reach the registry");
+}

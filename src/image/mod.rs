@@ -20,6 +20,7 @@
 
 mod base;
 mod layer;
+pub mod push;
 mod rootfs;
 mod view;
 
@@ -36,6 +37,8 @@ use crate::pipeline::inputs::Origin;
 use crate::pipeline::plan::ReleasePlan;
 use crate::util::fs::TempPath;
 use layer::{file_mode, sha256, Blob, Owner, Source, Tree};
+use push::Upload;
+pub use push::{PushOptions, PushReport};
 
 /// Where the release is in the image (its `WorkingDir`).
 pub const RELEASE_ROOT: &str = "/opt/app";
@@ -102,6 +105,8 @@ pub struct ImageOptions {
     pub env: Vec<(String, String)>,
     /// Image labels.
     pub labels: Vec<(String, String)>,
+    /// Push the image to a registry too.
+    pub push: Option<PushOptions>,
 }
 
 /// One layer of a written image.
@@ -136,6 +141,8 @@ pub struct ImageReport {
     pub uncompressed: u64,
     /// Things worth a look: libraries or tools the image lacks.
     pub warnings: Vec<String>,
+    /// What `--push` did.
+    pub push: Option<PushReport>,
 }
 
 /// The image's default file name beside the tarball's: `<build
@@ -305,9 +312,9 @@ pub fn write_image(plan: &ReleasePlan, options: &ImageOptions) -> Result<ImageRe
     // A layout directory also holds the SBOM as an OCI 1.1 referrer of
     // the image; an archive does not, since `podman load` takes only
     // archives of one manifest.
-    let referrer =
-        (options.format == Format::OciDir).then(|| sbom_referrer(&manifest, &sbom, &created));
-    if let Some(referrer) = &referrer {
+    let referrer = sbom_referrer(&manifest, &sbom, &created);
+    let in_layout = (options.format == Format::OciDir).then_some(&referrer);
+    if let Some(referrer) = in_layout {
         manifests.push(json!({
             "mediaType": "application/vnd.oci.image.manifest.v1+json",
             "digest": sha256(referrer),
@@ -333,7 +340,7 @@ pub fn write_image(plan: &ReleasePlan, options: &ImageOptions) -> Result<ImageRe
     }
     files.insert(blob_path(&sha256(&config)), &config);
     files.insert(blob_path(&sha256(&manifest)), &manifest);
-    if let Some(referrer) = &referrer {
+    if let Some(referrer) = in_layout {
         files.insert(blob_path(&sha256(referrer)), referrer);
         files.insert(blob_path(&sha256(&sbom)), &sbom);
         files.insert(blob_path(EMPTY_DIGEST), b"{}");
@@ -344,6 +351,28 @@ pub fn write_image(plan: &ReleasePlan, options: &ImageOptions) -> Result<ImageRe
     files.insert("manifest.json".into(), &docker_manifest);
     files.insert("oci-layout".into(), br#"{"imageLayoutVersion":"1.0.0"}"#);
     write_layout(tmp, &options.out, options.format, &files, plan)?;
+    let push = match &options.push {
+        Some(push_options) => {
+            let mut blobs: Vec<(String, &[u8])> = vec![(sha256(&config), &config[..])];
+            blobs.extend(layers.iter().map(|l| (l.digest.clone(), &l.bytes[..])));
+            let upload = Upload {
+                blobs,
+                manifest: &manifest,
+                referrer: Some((
+                    &referrer,
+                    vec![
+                        (sha256(&sbom), &sbom[..]),
+                        (EMPTY_DIGEST.to_owned(), &b"{}"[..]),
+                    ],
+                )),
+            };
+            Some(push::push(&upload, push_options)?)
+        }
+        None => None,
+    };
+    if let Some(report) = &push {
+        warnings.extend(report.warnings.iter().cloned());
+    }
 
     Ok(ImageReport {
         path: options.out.clone(),
@@ -362,6 +391,7 @@ pub fn write_image(plan: &ReleasePlan, options: &ImageOptions) -> Result<ImageRe
             })
             .collect(),
         warnings,
+        push,
     })
 }
 
