@@ -1157,9 +1157,9 @@ impl Drop for Registry {
 
 /// `relpack image --push` to a real registry over TLS with htpasswd
 /// credentials from an auth file: podman pulls the image with the test CA
-/// and runs it; the SBOM is a referrer of the pushed manifest; a second
-/// push after a code change uploads exactly one layer (counted in the
-/// registry's log).
+/// and runs it; the SBOM is a referrer of the pushed manifest; a push to
+/// another repository mounts every blob; a second push after a code
+/// change uploads exactly one layer (counted in the registry's log).
 #[test]
 fn push_pull_run_and_push_again_after_a_code_change() {
     let registry = Registry::start();
@@ -1197,6 +1197,31 @@ fn push_pull_run_and_push_again_after_a_code_change() {
     let manifest: serde_json::Value = serde_json::from_slice(&raw.stdout)
         .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&raw.stderr)));
     assert_eq!(manifest["subject"]["digest"], digest.as_str());
+
+    // The same image into another repository, its blobs mounted from the
+    // first one: nothing uploaded.
+    let before = registry.uploaded().len();
+    let copy = format!("{}/relpack/copy:1", registry.host());
+    let mut mount = ca.to_vec();
+    mount.extend(["--mount-from", "relpack/web"]);
+    let out = registry.push(project.path(), "web", &copy, &auth, &mount);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mounted: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(mounted["push"]["digest"], digest.as_str());
+    assert!(
+        mounted["push"]["blobs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|b| b["outcome"] == "mounted"),
+        "{}",
+        mounted["push"]
+    );
+    assert_eq!(registry.uploaded().len(), before, "blobs uploaded again");
 
     // podman pulls it with the test's CA and runs it.
     let mut cleanup = Cleanup::default();
