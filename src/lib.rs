@@ -15,7 +15,7 @@
 //!   vocab/       the words every stage shares: start types, the ERTS
 //!                choice, codecs, hooks, release-name and cookie rules
 //!   util/        helpers that know nothing of releases: cancellation,
-//!                atomic file-system writes, ordered parallel maps
+//!                atomic file-system writes, ordered parallel maps, dates
 //!   formats/     the file formats, as codecs: Erlang terms, ETF, .app,
 //!                BEAM chunks, ELF, boot scripts, digests, DEFLATE, OCI
 //!                image layouts
@@ -26,11 +26,14 @@
 //!                templates of the launcher and the other texts
 //!   pipeline/    the build, a file per stage: options, inputs, resolve,
 //!                planner (into the plan), render, sys_config, assemble,
-//!                archive, executable, write; upgrade/ plans and packs a
-//!                hot upgrade within it
+//!                archive, executable, write; steps runs a release's
+//!                custom `steps:` with the real Mix around them; upgrade/
+//!                plans and packs a hot upgrade within it
 //!   tools/       built on the pipeline and the formats: check (a release
-//!                directory, tarball, executable or image), inspect, init
-//!   image/       a release as a layered OCI image
+//!                directory, tarball, executable or image), inspect, init,
+//!                clean, sbom (CycloneDX)
+//!   image/       a release as a layered OCI image, and its push to a
+//!                registry
 //!   lib.rs       this page and the public API; main.rs, the CLI over it
 //! ```
 //!
