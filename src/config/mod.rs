@@ -129,7 +129,7 @@ pub enum Step {
     /// relpack's `:executable`: the one-file executable, right after `:tar`.
     Executable,
     /// A function of the project's or a dependency's, which Mix runs
-    /// ([`crate::pipeline`] has the real `elixir` do it): as written,
+    /// (the build has the real `elixir` do it): as written,
     /// e.g. `&Burrito.wrap/1`.
     Custom(String),
 }
