@@ -41,11 +41,7 @@ pub fn read(path: &Path) -> Result<Vec<LockedPackage>> {
             message: "mix.lock is not a map of dependencies".into(),
         });
     };
-    let text = |t: &Term| match t {
-        Term::Binary(b) => String::from_utf8(b.clone()).ok(),
-        Term::Atom(a) => Some(a.clone()),
-        _ => None,
-    };
+    let text = crate::config::text_of;
     let mut packages: Vec<LockedPackage> = entries
         .iter()
         .filter_map(|(app, lock)| match lock.as_tuple()? {

@@ -127,6 +127,43 @@ pub fn rel_term(name: &str, vsn: &str, erts_vsn: &str, apps: &[BootApp<'_>]) -> 
     ])
 }
 
+/// A `.rel` file as read back: the release's name and version, its ERTS
+/// version, and each application with its version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rel {
+    /// The release name.
+    pub name: String,
+    /// The release version.
+    pub vsn: String,
+    /// The ERTS version.
+    pub erts_vsn: String,
+    /// Each application and its version, in `.rel` order.
+    pub apps: Vec<(String, String)>,
+}
+
+/// Reads [`rel_term`]'s shape back; `None` for any other term.
+pub fn parse_rel(term: &Term) -> Option<Rel> {
+    let [tag, Term::Tuple(id), Term::Tuple(erts), Term::List(apps)] = term.as_tuple()? else {
+        return None;
+    };
+    if tag.as_atom() != Some("release") || erts.first()?.as_atom() != Some("erts") {
+        return None;
+    }
+    let apps = apps
+        .iter()
+        .map(|a| {
+            let t = a.as_tuple()?;
+            Some((t.first()?.as_atom()?.to_owned(), t.get(1)?.as_string()?))
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some(Rel {
+        name: id.first()?.as_string()?,
+        vsn: id.get(1)?.as_string()?,
+        erts_vsn: erts.get(1)?.as_string()?,
+        apps,
+    })
+}
+
 /// An application during script generation: its dependency lists after
 /// systools reorders them by `.rel` position.
 struct Sorted<'a> {

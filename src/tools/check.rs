@@ -17,6 +17,7 @@ use std::path::{Component, Path, PathBuf};
 
 use crate::error::{Error, IoContext, Result};
 use crate::formats::app::AppSpec;
+use crate::formats::boot::{parse_rel, Rel};
 use crate::formats::etf;
 use crate::formats::oci::{self, Change};
 use crate::formats::term::{parse_consult, Term};
@@ -319,7 +320,16 @@ impl Checker {
         let Some(rel) = self.consult(rel_path) else {
             return;
         };
-        let Some((name, rel_vsn, rel_erts, apps)) = parse_rel(&rel) else {
+        let Some(Rel {
+            name,
+            vsn: rel_vsn,
+            erts_vsn: rel_erts,
+            apps,
+        }) = (match rel.as_slice() {
+            [term] => parse_rel(term),
+            _ => None,
+        })
+        else {
             return self.problem(rel_path, "not `{release, {Name, Vsn}, {erts, Vsn}, Apps}`");
         };
         self.report.name = name.clone();
@@ -523,28 +533,3 @@ impl Checker {
 }
 
 type RelApps = Vec<(String, String)>;
-
-fn parse_rel(terms: &[Term]) -> Option<(String, String, String, RelApps)> {
-    let [Term::Tuple(parts)] = terms else {
-        return None;
-    };
-    let [tag, Term::Tuple(id), Term::Tuple(erts), Term::List(apps)] = parts.as_slice() else {
-        return None;
-    };
-    if tag.as_atom() != Some("release") || erts.first()?.as_atom() != Some("erts") {
-        return None;
-    }
-    let apps = apps
-        .iter()
-        .map(|a| {
-            let t = a.as_tuple()?;
-            Some((t.first()?.as_atom()?.to_owned(), t.get(1)?.as_string()?))
-        })
-        .collect::<Option<Vec<_>>>()?;
-    Some((
-        id.first()?.as_string()?,
-        id.get(1)?.as_string()?,
-        erts.get(1)?.as_string()?,
-        apps,
-    ))
-}

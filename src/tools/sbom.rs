@@ -26,6 +26,7 @@ use serde_json::{json, Value};
 
 use crate::config::mix_lock::{self, LockedPackage};
 use crate::error::{IoContext, Result};
+use crate::formats::boot::{parse_rel, Rel};
 use crate::formats::digest::{hex, sha256, sha256_file};
 use crate::formats::term::{parse_consult, Term};
 
@@ -182,7 +183,7 @@ pub fn sbom(path: &Path, project: Option<&Path>) -> Result<Value> {
             if working_dir.as_os_str().is_empty() {
                 return release_sbom(&root, project, &[], None);
             }
-            let embedded = root.join(image_path(&read_rel(&root)?.version));
+            let embedded = root.join(image_path(&read_rel(&root)?.vsn));
             if let Ok(bytes) = fs::read(&embedded) {
                 return serde_json::from_slice(&bytes).map_err(|e| crate::error::Error::Parse {
                     path: path.to_owned(),
@@ -238,7 +239,7 @@ pub fn release_sbom(
 ) -> Result<Value> {
     let Rel {
         name,
-        version,
+        vsn: version,
         erts_vsn,
         apps,
     } = read_rel(root)?;
@@ -254,6 +255,7 @@ pub fn release_sbom(
     let names: BTreeSet<&str> = apps.iter().map(|(n, _)| n.as_str()).collect();
     let mut components = Vec::new();
     let mut dependencies = Vec::new();
+    let manifest = read_manifest(&root.join("releases").join(&version).join("MANIFEST"));
     let erts_dir = root.join(format!("erts-{erts_vsn}"));
     let erts_ref = format!("otp:erts@{erts_vsn}");
     if erts_dir.is_dir() {
@@ -264,7 +266,7 @@ pub fn release_sbom(
             "version": erts_vsn,
             "description": "The Erlang runtime system",
             "purl": format!("pkg:otp/erts@{erts_vsn}"),
-            "hashes": [{"alg": "SHA-256", "content": tree_digest(&erts_dir)?}],
+            "hashes": [{"alg": "SHA-256", "content": tree_digest(root, &erts_dir, &manifest)?}],
         }));
         dependencies.push(json!({"ref": erts_ref, "dependsOn": []}));
     }
@@ -299,7 +301,7 @@ pub fn release_sbom(
         }
         let hash = match lock.and_then(|l| l.sha256.clone()) {
             Some(outer) => outer,
-            None if dir.is_dir() => tree_digest(&dir)?,
+            None if dir.is_dir() => tree_digest(root, &dir, &manifest)?,
             None => String::new(),
         };
         if !hash.is_empty() {
@@ -414,8 +416,7 @@ fn purl_escape(version: &str) -> String {
         .replace(':', "%3A")
 }
 
-/// The release's name, version, ERTS version and applications with their
-/// versions, from `releases/start_erl.data` and that version's `.rel`.
+/// The release's `.rel`, found by `releases/start_erl.data`.
 fn read_rel(root: &Path) -> Result<Rel> {
     let start_erl = root.join("releases/start_erl.data");
     let text = fs::read_to_string(&start_erl).at(&start_erl, "cannot read the release")?;
@@ -435,43 +436,14 @@ fn read_rel(root: &Path) -> Result<Rel> {
             message: "no .rel file: not a release".into(),
         })?;
     let bytes = fs::read(&rel).at(&rel, "cannot read")?;
-    let bad = || crate::error::Error::Parse {
-        path: rel.clone(),
-        line: 1,
-        message: "not a {release, {Name, Vsn}, {erts, Vsn}, Apps} term".into(),
-    };
-    let terms = parse_consult(&bytes).map_err(|_| bad())?;
-    let [_, name_vsn, erts, apps] = terms.first().and_then(Term::as_tuple).ok_or_else(bad)? else {
-        return Err(bad());
-    };
-    let text = |t: &Term| t.as_string().or_else(|| t.as_atom().map(str::to_owned));
-    let pair = |t: &Term| match t.as_tuple() {
-        Some([a, b, ..]) => Some((text(a)?, text(b)?)),
-        _ => None,
-    };
-    let (name, version) = pair(name_vsn).ok_or_else(bad)?;
-    let (_, erts_vsn) = pair(erts).ok_or_else(bad)?;
-    let apps = apps
-        .as_list()
-        .ok_or_else(bad)?
-        .iter()
-        .map(|a| pair(a).ok_or_else(bad))
-        .collect::<Result<Vec<_>>>()?;
-    Ok(Rel {
-        name,
-        version,
-        erts_vsn,
-        apps,
-    })
-}
-
-/// A release's `.rel`: name, version, ERTS version, applications with
-/// their versions.
-struct Rel {
-    name: String,
-    version: String,
-    erts_vsn: String,
-    apps: Vec<(String, String)>,
+    parse_consult(&bytes)
+        .ok()
+        .and_then(|terms| parse_rel(terms.first()?))
+        .ok_or_else(|| crate::error::Error::Parse {
+            path: rel.clone(),
+            line: 1,
+            message: "not a {release, {Name, Vsn}, {erts, Vsn}, Apps} term".into(),
+        })
 }
 
 /// What the SBOM reads of an `.app` file.
@@ -538,9 +510,30 @@ fn hex_licenses(dep: &Path) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// A release's `MANIFEST` (relpack writes one: `sha256sum` lines for
+/// every file but the cookie, in path order) as (path, digest), in its
+/// order; empty when the release has none.
+fn read_manifest(path: &Path) -> Vec<(String, String)> {
+    fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split_once("  "))
+        .map(|(digest, file)| (file.to_owned(), digest.to_owned()))
+        .collect()
+}
+
 /// The SHA-256 of `dir`'s files as `sha256sum` lists them, sorted by path
-/// relative to `dir`.
-fn tree_digest(dir: &Path) -> Result<String> {
+/// relative to `dir`: from the release's `manifest` when it lists them
+/// (the build hashed them already), else read.
+fn tree_digest(root: &Path, dir: &Path, manifest: &[(String, String)]) -> Result<String> {
+    let prefix = format!("{}/", dir.strip_prefix(root).unwrap_or(dir).display());
+    let listed: String = manifest
+        .iter()
+        .filter_map(|(path, digest)| Some(format!("{digest}  {}\n", path.strip_prefix(&prefix)?)))
+        .collect();
+    if !listed.is_empty() {
+        return Ok(hex(&sha256(listed.as_bytes())));
+    }
     let mut lines = Vec::new();
     for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
         let entry = entry

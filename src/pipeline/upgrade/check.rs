@@ -65,7 +65,7 @@ pub fn relup_problems(
         let from_apps = std::fs::read(&rel)
             .ok()
             .and_then(|b| parse_consult(&b).ok())
-            .and_then(|t| rel_apps(t.first()?));
+            .and_then(|t| Some(crate::formats::boot::parse_rel(t.first()?)?.apps));
         match from_apps {
             None => problems.push(format!(
                 "upgrades from {from}, but {} is missing or not a release file",
@@ -84,16 +84,6 @@ pub fn relup_problems(
         }
     }
     problems.into_iter().map(at).collect()
-}
-
-fn rel_apps(rel: &Term) -> Option<Vec<(String, String)>> {
-    let apps = rel.as_tuple()?.get(3)?.as_list()?;
-    apps.iter()
-        .map(|a| {
-            let t = a.as_tuple()?;
-            Some((t.first()?.as_atom()?.to_owned(), t.get(1)?.as_string()?))
-        })
-        .collect()
 }
 
 /// Every `load_object_code` names an application of `apps` whose `ebin`
