@@ -121,8 +121,10 @@ relpack_clean() {
   return 0
 }
 
-# An interrupted extraction removes what it wrote.
+# An interrupted extraction removes what it wrote. Set before the
+# directory is made: a signal between mktemp and the trap left it behind.
 relpack_remove_on_signals() {
+  relpack_tmp=
   trap 'rm -rf -- "$relpack_tmp"; exit 130' INT
   trap 'rm -rf -- "$relpack_tmp"; exit 143' TERM
   trap 'rm -rf -- "$relpack_tmp"; exit 129' HUP
@@ -133,13 +135,17 @@ relpack_remove_on_signals() {
 # others remove their copy. Returns 1 when the cache is not writable.
 relpack_extract() {
   (umask 077 && mkdir -p -- "$relpack_base") 2>/dev/null || return 1
-  relpack_tmp=$(mktemp -d "$relpack_base/.$relpack_key$relpack_owner.XXXXXX" 2>/dev/null) || return 1
+  relpack_remove_on_signals
+  relpack_tmp=$(mktemp -d "$relpack_base/.$relpack_key$relpack_owner.XXXXXX" 2>/dev/null) || {
+    trap - INT TERM HUP
+    return 1
+  }
   # Another run may have finished while this one checked the digest.
   if relpack_extracted; then
     rmdir -- "$relpack_tmp"
+    trap - INT TERM HUP
     return 0
   fi
-  relpack_remove_on_signals
   relpack_unpack "$relpack_tmp" || {
     rm -rf -- "$relpack_tmp"
     relpack_die "cannot extract into $relpack_base"
@@ -165,9 +171,9 @@ relpack_run_transient() {
   esac
   relpack_verify
   relpack_sweep "${TMPDIR:-/tmp}/relpack-$relpack_name.o*_*_*.??????"
+  relpack_remove_on_signals
   relpack_tmp=$(mktemp -d "${TMPDIR:-/tmp}/relpack-$relpack_name$relpack_owner.XXXXXX") ||
     relpack_die "cannot create a directory under ${TMPDIR:-/tmp}"
-  relpack_remove_on_signals
   relpack_unpack "$relpack_tmp" || {
     rm -rf -- "$relpack_tmp"
     relpack_die "cannot extract into ${TMPDIR:-/tmp}"

@@ -314,17 +314,26 @@ pub fn read_log(log: &Path) -> String {
     std::fs::read_to_string(log).unwrap_or_default()
 }
 
-/// Sends SIGTERM to `child` and waits (up to 30 s) for it to exit.
+/// Sends SIGTERM to `child` and waits (up to 30 s) for it to exit. A node
+/// drops a SIGTERM that comes before its kernel application has started
+/// (erts hands signals to `erl_signal_server`, which kernel starts after
+/// its supervisor, distribution included, so a node may already listen):
+/// the signal is sent again every 5 s. (Until `child` is waited for, its
+/// pid stays its own, so a resend cannot reach another process.)
 pub fn terminate(child: &mut std::process::Child) -> std::process::ExitStatus {
-    run_ok(
-        Command::new("kill")
-            .arg("-TERM")
-            .arg(child.id().to_string()),
-    );
     let start = Instant::now();
+    let mut sent = None::<Instant>;
     loop {
         if let Some(status) = child.try_wait().unwrap() {
             return status;
+        }
+        if sent.is_none_or(|at| at.elapsed() > Duration::from_secs(5)) {
+            run_ok(
+                Command::new("kill")
+                    .arg("-TERM")
+                    .arg(child.id().to_string()),
+            );
+            sent = Some(Instant::now());
         }
         if start.elapsed() > Duration::from_secs(30) {
             let _ = child.kill();
