@@ -11,7 +11,11 @@
 #                           /etc/os-release; sid where /etc/debian_version
 #                           says so), so that the ERTS of the Erlang installed
 #                           here finds a C library at least as new
-#   RELPACK_ROOTFS          cache dir (default /var/cache/relpack/rootfs-SUITE)
+#   RELPACK_ROOTFS_ARCH     a Debian architecture other than this machine's
+#                           (arm64): debootstrap's second stage then runs
+#                           under QEMU (scripts/qemu.sh registers it)
+#   RELPACK_ROOTFS          cache dir (default /var/cache/relpack/rootfs-SUITE,
+#                           rootfs-SUITE-ARCH for another architecture)
 #   RELPACK_ROOTFS_INCLUDE  extra packages, comma-separated (e.g. "libssl3");
 #                           a non-empty set caches to "<dir>-<hash of the set>"
 #   RELPACK_DEBIAN_MIRROR   mirror URL (default: the one apt is configured with)
@@ -105,7 +109,9 @@ remove_tree() {
 
 main() {
     local base include dir parent hash mirror tmp=""
-    base=${RELPACK_ROOTFS:-/var/cache/relpack/rootfs-$SUITE}
+    local arch=${RELPACK_ROOTFS_ARCH:-}
+    [[ $arch != "$(dpkg --print-architecture)" ]] || arch=
+    base=${RELPACK_ROOTFS:-/var/cache/relpack/rootfs-$SUITE${arch:+-$arch}}
     base=${base%/}
     include=$(normalise_include "${RELPACK_ROOTFS_INCLUDE:-}")
     if [[ -n $include ]]; then
@@ -167,7 +173,7 @@ main() {
     trap "remove_tree '$tmp'" EXIT
     trap 'exit 130' INT TERM
 
-    local args=(--variant=minbase)
+    local args=(--variant=minbase ${arch:+--arch=$arch})
     [[ -n $include ]] && args+=("--include=$include")
     chmod 755 "$tmp" # mktemp -d made it 0700
     log "debootstrap ${args[*]} $SUITE $tmp $mirror (for $dir); this takes a minute or two"
@@ -184,7 +190,7 @@ main() {
     rm -f "$tmp"/var/cache/apt/archives/*.deb
     chroot "$tmp" /bin/sh -c 'true' || die "new rootfs does not run /bin/sh"
 
-    printf 'suite=%s\ninclude=%s\nmirror=%s\n' "$SUITE" "$include" "$mirror" >"$tmp/$MARKER"
+    printf 'suite=%s\narch=%s\ninclude=%s\nmirror=%s\n' "$SUITE" "${arch:-$(dpkg --print-architecture)}" "$include" "$mirror" >"$tmp/$MARKER"
     mv -T "$tmp" "$dir"
     trap - EXIT
     log "rootfs ready at $dir"

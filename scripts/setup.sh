@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what relpack's tests and example need, when missing: Erlang/OTP,
 # Elixir, rebar3, Debian's jiffy (a real NIF) and the tools the tests use
-# (podman, skopeo and runc for the container image tests).
+# (podman, skopeo and runc for the container image tests; QEMU for arm64,
+# scripts/qemu.sh).
 # Debian/Ubuntu only; needs root (or sudo).
 set -euo pipefail
 
@@ -46,9 +47,18 @@ need openssl openssl
 # with lib4sbom (PyPI, in a virtual environment, below).
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || packages+=(python3-venv)
 
-if [ $((${#toolchain[@]} + ${#packages[@]})) -gt 0 ]; then
+# The cross-building tests fetch the target's build of a NIF as a user
+# would (`apt-get download erlang-jiffy:arm64`).
+update=false
+if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+  echo "setup: adding arm64 to dpkg's architectures (for apt-get download PACKAGE:arm64)" >&2
+  $sudo dpkg --add-architecture arm64
+  update=true
+fi
+
+if [ $((${#toolchain[@]} + ${#packages[@]})) -gt 0 ] || $update; then
   jiffy_from_stable
-  echo "setup: installing ${toolchain[*]} ${packages[*]}" >&2
+  [ $((${#toolchain[@]} + ${#packages[@]})) -eq 0 ] || echo "setup: installing ${toolchain[*]} ${packages[*]}" >&2
   $sudo apt-get update -qq
   if [ ${#toolchain[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${toolchain[@]}" >&2
@@ -63,4 +73,6 @@ if ! "$sbom_python/bin/python" -c 'import cyclonedx.validation.json, lib4sbom' >
   $sudo python3 -m venv "$sbom_python"
   $sudo "$sbom_python/bin/pip" install -q 'cyclonedx-python-lib[json-validation]' lib4sbom >&2
 fi
+# arm64 programs run under QEMU in the tests (never in a build).
+$sudo "$(dirname "$0")/qemu.sh" >/dev/null
 command -v cargo >/dev/null 2>&1 || { echo "setup: cargo not found: install Rust with rustup" >&2; exit 1; }

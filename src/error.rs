@@ -216,6 +216,17 @@ pub enum Error {
         message: String,
     },
 
+    /// A file of the release would not run on the machine it is for: a
+    /// NIF, port program or ERTS built for another processor or C
+    /// library, or a module compiled by a newer OTP than the target's.
+    #[error("{}: {message}", path.display())]
+    Target {
+        /// The file at fault, where the user has it.
+        path: PathBuf,
+        /// What it was built for, and how to supply the right one.
+        message: String,
+    },
+
     /// Erlang/OTP or its ERTS cannot be found or is not usable; the text says why.
     #[error("Erlang/OTP not found: {0}")]
     Otp(String),

@@ -104,4 +104,4 @@ pub use pipeline::{
 };
 pub use util::cancel::Cancel;
 pub use util::fs::remove_pending as abandon_unfinished_output;
-pub use vocab::{Codec, Hook, IncludeErts, StartType};
+pub use vocab::{Arch, Codec, Hook, IncludeErts, Libc, StartType, Target, TargetFile};

@@ -197,6 +197,22 @@ struct BuildArgs {
     /// The Erlang/OTP installation to use [default: from `erl` on PATH].
     #[arg(long)]
     otp_root: Option<PathBuf>,
+    /// The machine the release is for: aarch64-linux-gnu, x86_64-linux-gnu
+    /// (-musl; or arm64, amd64) [default: the one its ERTS is built for].
+    /// Its ERTS and OTP come from --target-root; every program and NIF is
+    /// checked to run there.
+    #[arg(long, value_name = "TRIPLE", alias = "platform")]
+    target: Option<String>,
+    /// The target machine's root file system (a Debian root of that
+    /// architecture, an unpacked image): its OTP (usr/lib/erlang or
+    /// usr/local/lib/erlang) is bundled, and an image's base is made of
+    /// its files [default: from --include-erts <root>/usr/lib/erlang].
+    #[arg(long, value_name = "DIR")]
+    target_root: Option<PathBuf>,
+    /// Ship FILE, built for the target, in place of an application's
+    /// file (a dependency's NIF compiled on this machine); repeatable.
+    #[arg(long, value_name = "APP/priv/PATH=FILE")]
+    target_file: Vec<String>,
     /// The Elixir installation to use [default: from `elixir` on PATH].
     #[arg(long)]
     elixir_root: Option<PathBuf>,
@@ -519,6 +535,13 @@ fn options(args: BuildArgs) -> anyhow::Result<BuildOptions> {
     options.output_dir = args.out;
     options.tar = args.no_tar.then_some(false);
     options.otp_root = args.otp_root;
+    options.target = args.target.as_deref().map(str::parse).transpose()?;
+    options.target_root = args.target_root;
+    options.target_files = args
+        .target_file
+        .iter()
+        .map(|t| t.parse())
+        .collect::<relpack::Result<_>>()?;
     options.elixir_root = args.elixir_root;
     options.strip_beams = args.no_strip_beams.then_some(false);
     options.keep_chunks = args.keep_chunks;

@@ -169,6 +169,62 @@ fn chunks(beam: &[u8]) -> Result<Vec<&[u8]>, BeamError> {
     Ok(out)
 }
 
+/// The highest instruction number a module's code uses, from its `Code`
+/// chunk's header (`sub-size, format, max opcode, ...`): a runtime refuses
+/// modules above its own highest (compiled by a newer OTP). Reads the
+/// chunk headers only, seeking past the rest; a gzip-compressed BEAM is
+/// read whole. `None` when the module has no `Code` chunk.
+pub fn max_opcode(file: &mut (impl Read + std::io::Seek)) -> Result<Option<u32>, BeamError> {
+    use std::io::SeekFrom;
+    let mut head = [0u8; 12];
+    let short = |_| BeamError::NotBeam;
+    file.read_exact(&mut head[..2]).map_err(short)?;
+    if head[..2] == [0x1f, 0x8b] {
+        let mut all = head[..2].to_vec();
+        file.read_to_end(&mut all)
+            .map_err(|e| BeamError::Gzip(e.to_string()))?;
+        let raw = uncompressed(&all)?;
+        return code_max_opcode(chunk(&raw, b"Code")?);
+    }
+    file.read_exact(&mut head[2..]).map_err(short)?;
+    if &head[0..4] != b"FOR1" || &head[8..12] != b"BEAM" {
+        return Err(BeamError::NotBeam);
+    }
+    let end = u32::from_be_bytes([head[4], head[5], head[6], head[7]]) as u64 + 8;
+    let mut pos = 12u64;
+    while pos + 8 <= end {
+        let mut header = [0u8; 8];
+        file.read_exact(&mut header)
+            .map_err(|_| BeamError::BadChunk {
+                offset: pos as usize,
+            })?;
+        let size = u32::from_be_bytes([header[4], header[5], header[6], header[7]]) as u64;
+        if &header[..4] == b"Code" {
+            let mut code = [0u8; 20];
+            let n = size.min(20) as usize;
+            file.read_exact(&mut code[..n])
+                .map_err(|_| BeamError::BadChunk {
+                    offset: pos as usize,
+                })?;
+            return code_max_opcode(Some(&code[..n]));
+        }
+        pos = padded((pos + 8 + size) as usize) as u64;
+        file.seek(SeekFrom::Start(pos))
+            .map_err(|_| BeamError::BadChunk {
+                offset: pos as usize,
+            })?;
+    }
+    Ok(None)
+}
+
+fn code_max_opcode(code: Option<&[u8]>) -> Result<Option<u32>, BeamError> {
+    match code {
+        None => Ok(None),
+        Some(c) if c.len() >= 12 => Ok(Some(u32::from_be_bytes([c[8], c[9], c[10], c[11]]))),
+        Some(_) => Err(BeamError::BadChunk { offset: 0 }),
+    }
+}
+
 fn padded(n: usize) -> usize {
     n.div_ceil(4) * 4
 }
@@ -265,6 +321,24 @@ mod tests {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
         std::io::Write::write_all(&mut gz, &input).unwrap();
         assert_eq!(strip(&gz.finish().unwrap(), DEFAULT_KEEP).unwrap(), once);
+    }
+
+    #[test]
+    fn max_opcode_is_read_from_the_code_header_plain_or_gzipped() {
+        let code = [16u32, 0, 180, 7, 3]
+            .iter()
+            .flat_map(|n| n.to_be_bytes())
+            .collect::<Vec<u8>>();
+        let input = beam(&[chunk(b"AtU8", b"atoms"), chunk(b"Code", &code)]);
+        let read = |bytes: &[u8]| max_opcode(&mut std::io::Cursor::new(bytes));
+        assert_eq!(read(&input), Ok(Some(180)));
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+        std::io::Write::write_all(&mut gz, &input).unwrap();
+        assert_eq!(read(&gz.finish().unwrap()), Ok(Some(180)));
+        assert_eq!(read(&beam(&[chunk(b"Attr", b"xy")])), Ok(None));
+        for n in 0..input.len() - 20 {
+            assert!(read(&input[..n]).is_err(), "prefix {n} accepted");
+        }
     }
 
     #[test]

@@ -1,11 +1,14 @@
 //! The shared libraries an ELF file needs (`DT_NEEDED`), read from its
 //! dynamic section: what a release's `beam.smp`, NIFs and port programs
-//! require from the system they run on.
+//! require from the system they run on; and the machine, class and C
+//! library they were built for.
 //!
 //! Only what that question needs is parsed: the header, the section
 //! headers, the `SHT_DYNAMIC` section and the string table it links to.
 //! 32- and 64-bit, little- and big-endian; every offset is bounds-checked,
 //! so a truncated or hostile file gives an error, never a panic.
+
+use crate::vocab::{Arch, Libc, Target};
 
 /// Why a file could not be read as ELF.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,6 +23,14 @@ impl std::fmt::Display for ElfError {
 /// Whether `bytes` start like an ELF file.
 pub fn is_elf(bytes: &[u8]) -> bool {
     bytes.starts_with(b"\x7fELF")
+}
+
+/// Whether the file at `path` starts like an ELF file (reading 4 bytes).
+pub(crate) fn file_is_elf(path: &std::path::Path) -> bool {
+    let mut magic = [0u8; 4];
+    std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
+        .is_ok_and(|()| is_elf(&magic))
 }
 
 const SHT_DYNAMIC: u32 = 6;
@@ -194,9 +205,94 @@ pub fn interpreter(bytes: &[u8]) -> Result<Option<String>, ElfError> {
     Ok(None)
 }
 
+/// What an ELF file was built for: what a machine checks before it runs
+/// or loads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BuiltFor {
+    /// `e_machine` (62 x86-64, 183 AArch64).
+    pub machine: u16,
+    /// ELF64 rather than ELF32.
+    pub wide: bool,
+    /// Big-endian.
+    pub big: bool,
+    /// The C library it links, when it links one (a static executable
+    /// or a library needing no libc says nothing).
+    pub libc: Option<Libc>,
+}
+
+impl std::fmt::Display for BuiltFor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} (ELF{}{}",
+            Arch::describe_machine(self.machine),
+            if self.wide { 64 } else { 32 },
+            if self.big { ", big-endian" } else { "" }
+        )?;
+        match self.libc {
+            Some(Libc::Gnu) => f.write_str(", glibc)"),
+            Some(Libc::Musl) => f.write_str(", musl)"),
+            None => f.write_str(")"),
+        }
+    }
+}
+
+/// What the ELF file `bytes` was built for.
+pub fn built_for(bytes: &[u8]) -> Result<BuiltFor, ElfError> {
+    let r = Reader::new(bytes)?;
+    let machine = r.uint(0x12, 2)? as u16;
+    let needed = needed_libraries(bytes)?;
+    let interp = interpreter(bytes)?.unwrap_or_default();
+    let libc = if needed
+        .iter()
+        .any(|l| l == "libc.so" || l.starts_with("libc.musl-"))
+        || interp.contains("ld-musl")
+    {
+        Some(Libc::Musl)
+    } else if needed.iter().any(|l| l == "libc.so.6") || interp.contains("ld-linux") {
+        Some(Libc::Gnu)
+    } else {
+        None
+    };
+    Ok(BuiltFor {
+        machine,
+        wide: r.wide,
+        big: r.big,
+        libc,
+    })
+}
+
+impl BuiltFor {
+    /// Whether a machine of `target` runs or loads it.
+    pub fn runs_on(&self, target: Target) -> bool {
+        self.machine == target.arch.elf_machine()
+            && self.wide
+            && !self.big
+            && self.libc.is_none_or(|l| l == target.libc)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tells_what_a_binary_was_built_for() {
+        let exe = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        let built = built_for(&exe).unwrap();
+        let host = Target::host().unwrap();
+        assert!(built.runs_on(host), "{built}");
+        let other = Target {
+            arch: match host.arch {
+                Arch::X86_64 => Arch::Aarch64,
+                Arch::Aarch64 => Arch::X86_64,
+            },
+            libc: host.libc,
+        };
+        assert!(!built.runs_on(other));
+        assert!(built.to_string().contains("ELF64"), "{built}");
+        assert!(built_for(&exe[..0x20]).is_err());
+    }
 
     #[test]
     fn reads_a_real_binary() {

@@ -13,9 +13,9 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::layer::{sha256, Blob, GZIP_LAYER};
-use super::view::{Kind, View};
 use crate::error::{Error, IoContext, Result};
 use crate::formats::oci::{self, uncompress, Change, Image};
+use crate::util::view::{Kind, View};
 use crate::vocab::Codec;
 
 /// A base image, read.
@@ -160,7 +160,7 @@ fn apply(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::image::view::resolve;
+    use crate::util::view::resolve;
     use std::path::PathBuf;
 
     /// A tar of `(path, Some(contents) | None for a directory, link)`.

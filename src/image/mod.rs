@@ -22,7 +22,6 @@ mod base;
 mod layer;
 pub mod push;
 mod rootfs;
-mod view;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -155,17 +154,6 @@ pub fn default_out(build_dir: &Path, plan: &ReleasePlan, format: Format) -> Path
     }
 }
 
-/// The OCI name of the build machine's architecture.
-fn architecture() -> &'static str {
-    match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        "x86" => "386",
-        "powerpc64" => "ppc64le",
-        other => other,
-    }
-}
-
 /// Writes the release (`plan`, which must not ask for a tarball) and the
 /// image of it. Everything that can be checked is checked first: a bad
 /// option or base image leaves nothing written.
@@ -199,7 +187,7 @@ pub fn write_image(plan: &ReleasePlan, options: &ImageOptions) -> Result<ImageRe
         ));
     }
     let base = match &options.base {
-        Some(path) => Some(base::read(path, architecture())?),
+        Some(path) => Some(base::read(path, plan.target.arch.oci())?),
         None => None,
     };
     let user = app_user(base.as_ref().and_then(|b| b.text("etc/passwd")));
@@ -234,8 +222,8 @@ pub fn write_image(plan: &ReleasePlan, options: &ImageOptions) -> Result<ImageRe
                 base.text("etc/passwd"),
                 base.text("etc/group"),
             );
-            let tmp = view::resolve(&base.files, "/tmp");
-            if tmp.is_none_or(|t| t.kind != view::Kind::Dir) {
+            let tmp = crate::util::view::resolve(&base.files, "/tmp");
+            if tmp.is_none_or(|t| t.kind != crate::util::view::Kind::Dir) {
                 runtime.dir("tmp", 0o1777, Owner::ROOT);
             }
         }
@@ -250,13 +238,30 @@ pub fn write_image(plan: &ReleasePlan, options: &ImageOptions) -> Result<ImageRe
                 .apps
                 .iter()
                 .any(|a| matches!(a.name(), "ssl" | "public_key"));
-            let (tree, found) = rootfs::host_base(&libraries, &executables, ssl, &user);
+            let (tree, found) = rootfs::host_base(
+                plan.system_root(),
+                plan.target,
+                &libraries,
+                &executables,
+                ssl,
+                &user,
+            );
             warnings.extend(found);
             base_paths = tree.host_paths();
-            layers.push(tree.blob(
-                "relpack base: the build machine's libraries, loader, shell and tools".into(),
-                plan,
-            )?);
+            layers.push(
+                tree.blob(
+                    match plan.target_root {
+                        None => {
+                            "relpack base: the build machine's libraries, loader, shell and tools"
+                        }
+                        Some(_) => {
+                            "relpack base: the target root's libraries, loader, shell and tools"
+                        }
+                    }
+                    .into(),
+                    plan,
+                )?,
+            );
         }
     }
     let (deps, mut app) = release_layers(plan, &options.project_dir, &user, &mut runtime)?;
@@ -306,7 +311,7 @@ pub fn write_image(plan: &ReleasePlan, options: &ImageOptions) -> Result<ImageRe
         "mediaType": "application/vnd.oci.image.manifest.v1+json",
         "digest": sha256(&manifest),
         "size": manifest.len(),
-        "platform": {"architecture": architecture(), "os": "linux"},
+        "platform": platform(plan),
         "annotations": {"org.opencontainers.image.ref.name": tag},
     })];
     // A layout directory also holds the SBOM as an OCI 1.1 referrer of
@@ -420,12 +425,16 @@ fn image_sbom(
                 .and_then(sbom::distro),
         ),
         None => {
-            let names =
-                crate::tools::inspect::debian_packages(base_paths.iter().map(String::as_str))
-                    .into_values()
-                    .collect();
-            let os_release = std::fs::read_to_string("/etc/os-release").unwrap_or_default();
-            (sbom::host_packages(&names), sbom::distro(&os_release))
+            let names = crate::tools::inspect::debian_packages(
+                plan.system_root(),
+                base_paths.iter().map(String::as_str),
+            )
+            .into_values()
+            .collect();
+            let root = plan.system_root();
+            let os_release =
+                std::fs::read_to_string(root.join("etc/os-release")).unwrap_or_default();
+            (sbom::host_packages(root, &names), sbom::distro(&os_release))
         }
     };
     let bom = sbom::release_sbom(
@@ -490,7 +499,7 @@ fn check_base(plan: &ReleasePlan, base: &base::BaseImage, path: &Path) -> Result
         path: path.to_owned(),
         message,
     };
-    if !rootfs::has_file(&base.files, rootfs::SHELL) {
+    if !crate::util::view::has_file(&base.files, rootfs::SHELL) {
         return Err(bad(format!(
             "the image has no {}, which the launcher bin/{} (a POSIX sh script) needs: use a base with a shell, or the default base",
             rootfs::SHELL, plan.name
@@ -499,7 +508,7 @@ fn check_base(plan: &ReleasePlan, base: &base::BaseImage, path: &Path) -> Result
     let on_path = |name: &str| {
         ["/usr/local/bin", "/usr/bin", "/bin"]
             .iter()
-            .any(|d| rootfs::has_file(&base.files, &format!("{d}/{name}")))
+            .any(|d| crate::util::view::has_file(&base.files, &format!("{d}/{name}")))
     };
     if !plan.include_erts && !on_path("erl") {
         return Err(bad(
@@ -518,12 +527,12 @@ fn check_base(plan: &ReleasePlan, base: &base::BaseImage, path: &Path) -> Result
             missing.join(", ")
         ));
     }
-    let dirs = crate::tools::inspect::library_dirs();
+    let dirs = crate::tools::inspect::library_dirs(plan.target);
     for lib in crate::tools::inspect::runtime_libraries(plan) {
         let found = lib.bundled
-            || dirs
-                .iter()
-                .any(|d| rootfs::has_file(&base.files, &d.join(&lib.soname).to_string_lossy()));
+            || dirs.iter().any(|d| {
+                crate::util::view::has_file(&base.files, &d.join(&lib.soname).to_string_lossy())
+            });
         if !found {
             warnings.push(format!(
                 "{} (needed by {}) is in neither the base image nor the release: install it in the base",
@@ -686,10 +695,9 @@ fn image_config(
             .map(|(k, v)| (k.clone(), json!(v)))
             .collect();
     }
-    json!({
+    let mut image = platform(plan);
+    let fields = json!({
         "created": created,
-        "architecture": architecture(),
-        "os": "linux",
         "config": config,
         "rootfs": {
             "type": "layers",
@@ -699,7 +707,21 @@ fn image_config(
             "created": created,
             "created_by": format!("relpack image: {}", l.comment),
         })).collect::<Vec<_>>(),
-    })
+    });
+    for (key, value) in fields.as_object().expect("an object") {
+        image[key] = value.clone();
+    }
+    image
+}
+
+/// The image's OCI platform (`{"architecture": "arm64", "os": "linux",
+/// "variant": "v8"}`).
+fn platform(plan: &ReleasePlan) -> serde_json::Value {
+    let mut platform = json!({"architecture": plan.target.arch.oci(), "os": "linux"});
+    if let Some(variant) = plan.target.arch.oci_variant() {
+        platform["variant"] = json!(variant);
+    }
+    platform
 }
 
 /// `PORT` or `PORT/PROTO` as the config names it (`4000/tcp`).

@@ -12,10 +12,13 @@
 use std::collections::{BTreeSet, VecDeque};
 
 use super::layer::{file_mode, Owner, Source, Tree};
-use super::view::{resolve, Host, Kind, View};
+use std::path::Path;
+
 use super::{AppUser, RELEASE_ROOT};
 use crate::formats::elf;
 use crate::tools::inspect::{find_library, Library};
+use crate::util::view::{resolve, Kind, Root};
+use crate::vocab::Target;
 
 /// The commands `templates/launcher.sh` and `templates/erl.sh` run that
 /// are not built into a POSIX shell (dash, busybox sh). The test below
@@ -54,19 +57,23 @@ const TERMINALS: &[&str] = &[
 /// Where ncurses looks for them, as the build machine has them.
 const TERMINFO_DIRS: &[&str] = &["/etc/terminfo", "/lib/terminfo", "/usr/share/terminfo"];
 
-/// Host files copied so far, and what is still to be followed.
-struct Closure {
+/// Files of the machine's root copied so far, and what is still to be
+/// followed.
+struct Closure<'a> {
+    /// The file system the files come from: `/`, or the target's root.
+    root: &'a Path,
+    target: Target,
     tree: Tree,
     seen: BTreeSet<String>,
     queue: VecDeque<String>,
     warnings: Vec<String>,
 }
 
-impl Closure {
+impl Closure<'_> {
     /// Copies the host file at `path` with the links leading to it and,
     /// for an ELF file, queues its loader and libraries.
     fn add(&mut self, path: &str) -> bool {
-        let Some(found) = resolve(&Host, path) else {
+        let Some(found) = resolve(&Root(self.root), path) else {
             return false;
         };
         for (link, target) in &found.links {
@@ -75,7 +82,7 @@ impl Closure {
         if found.kind != Kind::File || !self.seen.insert(found.path.clone()) {
             return found.kind == Kind::File;
         }
-        let host = std::path::Path::new("/").join(&found.path);
+        let host = self.root.join(&found.path);
         let mode = std::fs::metadata(&host).map_or(0o644, |m| {
             std::os::unix::fs::PermissionsExt::mode(&m.permissions())
         });
@@ -99,7 +106,7 @@ impl Closure {
             self.queue.push_back(interp);
         }
         for soname in elf::loaded_libraries(bytes).unwrap_or_default() {
-            match find_library(&soname) {
+            match find_library(self.root, self.target, &soname) {
                 Some(path) => self.queue.push_back(path),
                 None => self.warnings.push(format!(
                     "{soname} (needed by {who}) is not on the build machine: the image will lack it"
@@ -117,15 +124,21 @@ impl Closure {
 
 /// The default base layer for a release whose ELF files need `libraries`
 /// (as [`crate::tools::inspect::runtime_libraries`] reports them) and whose
-/// ERTS executables are `executables` (host paths, for their loader).
-/// Returns the layer and warnings (a library or tool the host lacks).
+/// ERTS executables are `executables` (host paths, for their loader),
+/// made of the files of the machine whose file system is at `root` (`/`,
+/// or the target's root). Returns the layer and warnings (a library or
+/// tool that machine lacks).
 pub(crate) fn host_base(
+    root: &Path,
+    target: Target,
     libraries: &[Library],
     executables: &[std::path::PathBuf],
     ssl: bool,
     user: &AppUser,
 ) -> (Tree, Vec<String>) {
     let mut c = Closure {
+        root,
+        target,
         tree: Tree::default(),
         seen: BTreeSet::new(),
         queue: VecDeque::new(),
@@ -223,11 +236,6 @@ pub(crate) fn etc_files(
         0o644,
         Owner::ROOT,
     );
-}
-
-/// Whether `path` resolves to a file in `view`.
-pub(crate) fn has_file(view: &dyn View, path: &str) -> bool {
-    resolve(view, path).is_some_and(|r| r.kind == Kind::File)
 }
 
 #[cfg(test)]

@@ -526,7 +526,14 @@ fn app_copies(plan: &ReleasePlan, root: &Path) -> Result<Vec<FileCopy>> {
             }
         }
         if let Some(priv_dir) = &app.priv_dir {
-            copies.extend(tree_copies(priv_dir, &dest.join("priv"), false)?);
+            let mut files = tree_copies(priv_dir, &dest.join("priv"), false)?;
+            for copy in &mut files {
+                let rel = copy.dest.strip_prefix(&dest).unwrap_or(&copy.dest);
+                if let Some(file) = app.replaced.get(rel) {
+                    copy.src = file.clone();
+                }
+            }
+            copies.extend(files);
         }
         if let Some(include_dir) = &app.include_dir {
             copies.extend(tree_copies(include_dir, &dest.join("include"), false)?);

@@ -11,7 +11,9 @@
 //! 6. [`write`] runs 4 and 5 and publishes everything at once.
 //!
 //! [`cookie`] chooses and remembers the release cookie; [`steps`] runs a
-//! release's custom `steps:` with the real Mix, between these stages.
+//! release's custom `steps:` with the real Mix, between these stages;
+//! [`target`] checks, while planning, that every file runs on the machine
+//! the release is for.
 
 pub(crate) mod archive;
 pub(crate) mod assemble;
@@ -25,6 +27,7 @@ pub(crate) mod render;
 pub(crate) mod resolve;
 pub(crate) mod steps;
 pub(crate) mod sys_config;
+pub(crate) mod target;
 pub mod upgrade;
 mod write;
 

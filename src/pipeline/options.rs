@@ -9,7 +9,7 @@ use crate::config::ReleaseSettings;
 use crate::pipeline::upgrade::UpgradeOptions;
 use crate::util::cancel::Cancel;
 use crate::util::parallel::default_jobs;
-use crate::vocab::{Codec, Hook, IncludeErts, StartType};
+use crate::vocab::{Codec, Hook, IncludeErts, StartType, Target, TargetFile};
 
 /// What the caller asks for.
 #[derive(Debug, Clone)]
@@ -36,6 +36,17 @@ pub struct BuildOptions {
     pub tar: Option<bool>,
     /// The OTP installation to build against; defaults to the `erl` on PATH.
     pub otp_root: Option<PathBuf>,
+    /// The machine the release is for; `None`: the one its ERTS was built
+    /// for (the build machine's without ERTS).
+    pub target: Option<Target>,
+    /// The target machine's root file system (an unpacked Debian root or
+    /// image): its OTP (`usr/lib/erlang`, `usr/local/lib/erlang`) is the
+    /// release's, and an image's base comes from it. Found from
+    /// `--include-erts <root>/usr/lib/erlang` when not given.
+    pub target_root: Option<PathBuf>,
+    /// Files of the release's applications replaced by a file built for
+    /// the target.
+    pub target_files: Vec<TargetFile>,
     /// The Elixir installation; defaults to the `elixir` on PATH.
     pub elixir_root: Option<PathBuf>,
     /// Whether configuration code beyond relpack's native subset may be
@@ -96,6 +107,9 @@ impl BuildOptions {
             include_erts: None,
             tar: None,
             otp_root: None,
+            target: None,
+            target_root: None,
+            target_files: Vec::new(),
             elixir_root: None,
             use_elixir: true,
             commands: Vec::new(),

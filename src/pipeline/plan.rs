@@ -16,7 +16,7 @@ use crate::pipeline::inputs::{AppSource, Origin, OtpInstall};
 use crate::pipeline::steps::Steps;
 use crate::pipeline::upgrade::UpgradePlan;
 use crate::util::cancel::Cancel;
-use crate::vocab::{Codec, Hook, StartType, Toolchain};
+use crate::vocab::{Codec, Hook, StartType, Target, Toolchain};
 
 /// One application of the plan.
 #[derive(Debug, Clone)]
@@ -35,6 +35,9 @@ pub struct PlannedApp {
     /// The `include` directory to ship, if it has one and the bundled
     /// Elixir's `mix release` would copy it.
     pub(crate) include_dir: Option<PathBuf>,
+    /// Its files (`priv/x.so`) replaced by a file built for the target
+    /// (`--target-file`).
+    pub(crate) replaced: std::collections::BTreeMap<PathBuf, PathBuf>,
 }
 
 impl PlannedApp {
@@ -80,6 +83,11 @@ pub struct ReleasePlan {
     pub(crate) otp: OtpInstall,
     /// Whether ERTS is bundled in the release.
     pub(crate) include_erts: bool,
+    /// The machine it is for (every ELF file of it checked against it).
+    pub(crate) target: Target,
+    /// That machine's root file system, when it is not this one's: where
+    /// an image's base and the libraries' packages come from.
+    pub(crate) target_root: Option<PathBuf>,
     /// In `.rel` order.
     pub(crate) apps: Vec<PlannedApp>,
     /// Consolidated protocols to ship in `releases/<vsn>/consolidated`.
@@ -187,6 +195,17 @@ pub enum PlannedOverlay {
 }
 
 impl ReleasePlan {
+    /// The file system of the machine the release is for: its target
+    /// root, else this machine's `/`.
+    pub fn system_root(&self) -> &Path {
+        self.target_root.as_deref().unwrap_or(Path::new("/"))
+    }
+
+    /// The machine the release is for.
+    pub fn target(&self) -> Target {
+        self.target
+    }
+
     /// The release name.
     pub fn name(&self) -> &str {
         &self.name

@@ -20,6 +20,7 @@ use crate::pipeline::render::{plan_overlays, plan_providers, render_vm_args};
 use crate::pipeline::resolve::{resolve, Request};
 use crate::pipeline::steps::{self, Steps};
 use crate::pipeline::sys_config;
+use crate::pipeline::target;
 use crate::vocab::{validate_release_name, Hook, IncludeErts, StartType, Toolchain};
 
 /// Reads the inputs and decides the release (without an upgrade).
@@ -49,11 +50,16 @@ pub(crate) fn plan_release(options: &BuildOptions) -> Result<ReleasePlan> {
     let mix = project_config.kind == config::ProjectKind::Mix;
     let settled = options.settle(release, mix);
     let include_erts = settled.include_erts.clone();
-    let otp = match (&include_erts, &options.otp_root) {
-        (IncludeErts::From(path), _) => OtpInstall::open(&otp_root_of(path))?,
-        (_, Some(root)) => OtpInstall::open(root)?,
+    let otp = match (&include_erts, &options.target_root, &options.otp_root) {
+        (IncludeErts::From(path), ..) => OtpInstall::open(&otp_root_of(path))?,
+        (_, Some(root), _) => OtpInstall::open(&target::otp_in_root(root)?)?,
+        (_, _, Some(root)) => OtpInstall::open(root)?,
         _ => OtpInstall::from_path_env()?,
     };
+    let target_root = options
+        .target_root
+        .clone()
+        .or_else(|| target::root_of_otp(&otp.root));
     let elixir = match (&options.elixir_root, mix) {
         (_, false) => None,
         (Some(root), true) => Some(ElixirInstall::open(root)?),
@@ -81,7 +87,10 @@ pub(crate) fn plan_release(options: &BuildOptions) -> Result<ReleasePlan> {
             .map(|r| (r.name(), r.source.spec.vsn.as_str())),
         inputs.otp.otp_release,
     );
-    let apps = planned_apps(resolved, include_erts, mix, &toolchain)?;
+    let mut apps = planned_apps(resolved, include_erts, mix, &toolchain)?;
+    let target = target::choose(options.target, &inputs.otp, include_erts)?;
+    target::assign_target_files(&mut apps, &options.target_files)?;
+    target::check_release(target, &inputs.otp, include_erts, &apps)?;
 
     let mut warnings = config_warnings;
     warnings.extend(plan_warnings(&inputs, &apps));
@@ -169,6 +178,8 @@ pub(crate) fn plan_release(options: &BuildOptions) -> Result<ReleasePlan> {
         version,
         otp,
         include_erts,
+        target,
+        target_root,
         apps,
         consolidated: build.consolidated,
         kernel_modules,
@@ -334,6 +345,7 @@ fn planned_apps(
                 StartType::Load
             };
             Ok(PlannedApp {
+                replaced: Default::default(),
                 bundled: include_erts || r.source.origin != Origin::Otp,
                 priv_dir: priv_dir(&r.source.dir, mix)?,
                 include_dir: Some(r.source.dir.join("include"))

@@ -15,6 +15,9 @@ use crate::formats::elf;
 use crate::pipeline::assemble::ERTS_RUNTIME;
 use crate::pipeline::inputs::Origin;
 use crate::pipeline::plan::ReleasePlan;
+use crate::pipeline::target::{machine_files, MachineFile};
+use crate::util::view::{has_file, Root};
+use crate::vocab::Target;
 
 /// A priv directory above this size gets a warning.
 const BIG_PRIV: u64 = 10 * 1024 * 1024;
@@ -301,7 +304,7 @@ fn app_warnings(plan: &ReleasePlan, apps: &[AppInfo]) -> Vec<String> {
 /// [`runtime_libraries`] and [`add_packages`].
 pub fn runtime_deps(plan: &ReleasePlan) -> Vec<Library> {
     let mut libraries = runtime_libraries(plan);
-    add_packages(&mut libraries);
+    add_packages(plan, &mut libraries);
     libraries
 }
 
@@ -311,43 +314,10 @@ pub fn runtime_deps(plan: &ReleasePlan) -> Vec<Library> {
 /// machine. Only files that start like ELF are read whole. Packages are
 /// left unknown: asking dpkg costs about 0.1 s of CPU.
 pub fn runtime_libraries(plan: &ReleasePlan) -> Vec<Library> {
-    let mut files: Vec<(String, PathBuf)> = Vec::new();
-    if plan.include_erts {
-        let bin = plan.otp.erts_dir().join("bin");
-        files.extend(ERTS_RUNTIME.iter().map(|name| {
-            (
-                format!("erts-{}/bin/{name}", plan.otp.erts_vsn),
-                bin.join(name),
-            )
-        }));
-    }
-    for app in plan.apps.iter().filter(|a| a.bundled) {
-        if let Some(dir) = &app.priv_dir {
-            let release_priv = format!("lib/{}/priv", app.dir_name());
-            files.extend(
-                files_under(dir).map(|(rel, e)| (format!("{release_priv}/{rel}"), e.into_path())),
-            );
-        }
-    }
-    scan_elf(&files)
-}
-
-/// Whether the file at `path` starts with the ELF magic.
-fn starts_like_elf(path: &Path) -> bool {
-    let mut magic = [0u8; 4];
-    std::fs::File::open(path)
-        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
-        .is_ok_and(|()| elf::is_elf(&magic))
-}
-
-/// The libraries the ELF files among `files` need.
-fn scan_elf(files: &[(String, PathBuf)]) -> Vec<Library> {
+    let files = machine_files(&plan.otp, plan.include_erts, &plan.apps).unwrap_or_default();
     let mut needed: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut shipped: BTreeSet<String> = BTreeSet::new();
-    for (rel, path) in files {
-        if !starts_like_elf(path) {
-            continue;
-        }
+    for MachineFile { rel, src: path, .. } in &files {
         let Ok(bytes) = std::fs::read(path) else {
             continue;
         };
@@ -363,42 +333,49 @@ fn scan_elf(files: &[(String, PathBuf)]) -> Vec<Library> {
         .map(|(soname, needed_by)| Library {
             bundled: shipped.contains(&soname),
             package: None,
-            path: find_library(&soname),
+            path: find_library(plan.system_root(), plan.target, &soname),
             soname,
             needed_by,
         })
         .collect()
 }
 
-/// Fills in each library's Debian package, asking dpkg once for all.
-pub fn add_packages(libraries: &mut [Library]) {
-    let packages = debian_packages(libraries.iter().filter_map(|l| l.path.as_deref()));
+/// Fills in each library's Debian package on the machine the release is
+/// for (`plan`'s target root, else this one), asking dpkg once for all.
+pub fn add_packages(plan: &ReleasePlan, libraries: &mut [Library]) {
+    let packages = debian_packages(
+        plan.system_root(),
+        libraries.iter().filter_map(|l| l.path.as_deref()),
+    );
     for lib in libraries {
         lib.package = lib.path.as_ref().and_then(|p| packages.get(p).cloned());
     }
 }
 
-/// The library directories of this architecture, `/lib` spelling first
-/// (dpkg records libc6 there even on merged-/usr systems).
-pub(crate) fn library_dirs() -> Vec<PathBuf> {
-    let triplet = format!("{}-linux-gnu", std::env::consts::ARCH);
+/// The library directories of `target`, `/lib` spelling first (dpkg
+/// records libc6 there even on merged-/usr systems).
+pub(crate) fn library_dirs(target: Target) -> Vec<PathBuf> {
+    let triplet = format!("{}-linux-gnu", target.arch.gnu());
     ["/lib", "/usr/lib", "/lib64", "/usr/lib64"]
         .iter()
         .flat_map(|d| [Path::new(d).join(&triplet), PathBuf::from(d)])
         .collect()
 }
 
-pub(crate) fn find_library(soname: &str) -> Option<String> {
-    library_dirs()
+/// Where the machine whose file system is at `root` keeps `soname` (the
+/// path as that machine spells it).
+pub(crate) fn find_library(root: &Path, target: Target, soname: &str) -> Option<String> {
+    library_dirs(target)
         .into_iter()
-        .map(|d| d.join(soname))
-        .find(|p| p.exists())
-        .map(|p| p.display().to_string())
+        .map(|d| d.join(soname).display().to_string())
+        .find(|p| has_file(&Root(root), p))
 }
 
 /// Asks dpkg which package ships each path (both `/lib` and `/usr/lib`
-/// spellings); empty when dpkg is not there.
+/// spellings) on the machine whose file system is at `root`; empty when
+/// dpkg is not there.
 pub(crate) fn debian_packages<'a>(
+    root: &Path,
     paths: impl Iterator<Item = &'a str>,
 ) -> BTreeMap<String, String> {
     // Each path under both spellings: merged /usr makes them one file.
@@ -411,7 +388,12 @@ pub(crate) fn debian_packages<'a>(
         })
         .collect();
     let queries = spellings.iter().flat_map(|(_, both)| both);
-    let Ok(out) = Command::new("dpkg").arg("-S").args(queries).output() else {
+    let Ok(out) = Command::new("dpkg")
+        .arg(format!("--root={}", root.display()))
+        .arg("-S")
+        .args(queries)
+        .output()
+    else {
         return BTreeMap::new();
     };
     let mut found = BTreeMap::new();

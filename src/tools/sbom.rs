@@ -144,13 +144,14 @@ pub fn dpkg_status(text: &str) -> Vec<DebPackage> {
     packages
 }
 
-/// The installed Debian packages named, as dpkg on this machine knows
-/// them; empty without dpkg.
-pub(crate) fn host_packages(names: &BTreeSet<String>) -> Vec<DebPackage> {
+/// The installed Debian packages named, as dpkg knows them on the machine
+/// whose file system is at `root`; empty without dpkg.
+pub(crate) fn host_packages(root: &Path, names: &BTreeSet<String>) -> Vec<DebPackage> {
     if names.is_empty() {
         return Vec::new();
     }
     let Ok(out) = std::process::Command::new("dpkg-query")
+        .arg(format!("--root={}", root.display()))
         .arg("-W")
         .arg("-f=Package: ${Package}\nStatus: ${Status}\nVersion: ${Version}\nArchitecture: ${Architecture}\n\n")
         .args(names)

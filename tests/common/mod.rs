@@ -219,13 +219,58 @@ pub fn rootfs_with(packages: &[String]) -> PathBuf {
     PathBuf::from(out.trim())
 }
 
+/// The Debian packages of the arm64 root the cross-building tests take
+/// their target's OTP from and boot in.
+pub const ARM64_ROOT_PACKAGES: &str = "erlang-base,erlang-crypto,erlang-xmerl,libsctp1";
+
+/// A cached arm64 Debian root of this machine's suite, with its OTP
+/// (`scripts/rootfs.sh`, under QEMU registered by `scripts/qemu.sh`).
+pub fn arm64_root() -> PathBuf {
+    run_ok(&mut Command::new(
+        Path::new(REPO).join("scripts").join("qemu.sh"),
+    ));
+    let out = run_ok(
+        Command::new(Path::new(REPO).join("scripts").join("rootfs.sh"))
+            .env("RELPACK_ROOTFS_ARCH", "arm64")
+            .env("RELPACK_ROOTFS_INCLUDE", ARM64_ROOT_PACKAGES),
+    );
+    PathBuf::from(out.trim())
+}
+
+/// The ELF machine (`e_machine`: 62 x86-64, 183 AArch64) of the file.
+pub fn elf_machine(path: &Path) -> u16 {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert!(bytes.starts_with(b"\x7fELF"), "{}: not ELF", path.display());
+    u16::from_le_bytes([bytes[18], bytes[19]])
+}
+
 /// `program args` inside `rootfs` as a container runs it: in a private
 /// mount namespace with /dev and /proc mounted, a clean environment.
 pub fn rootfs_command(rootfs: &Path, program: &str, args: &[&str]) -> Command {
+    rootfs_command_with(rootfs, None, None, program, args)
+}
+
+/// [`rootfs_command`], with the root's directory `hide` (its own Erlang,
+/// say) under an empty tmpfs, and this machine's directory `mnt` mounted
+/// at the root's `/mnt`: nothing is written into the cached root.
+pub fn rootfs_command_with(
+    rootfs: &Path,
+    hide: Option<&str>,
+    mnt: Option<&Path>,
+    program: &str,
+    args: &[&str],
+) -> Command {
     let mut cmd = Command::new("unshare");
     cmd.args(["-m", "sh", "-c"])
-        .arg(r#"mount --rbind /dev "$0/dev" && mount -t proc proc "$0/proc" && exec chroot "$0" "$@""#)
+        .arg(concat!(
+            r#"mount --rbind /dev "$0/dev" && mount -t proc proc "$0/proc" && "#,
+            r#"{ [ -z "$1" ] || mount -t tmpfs tmpfs "$0$1"; } && "#,
+            r#"{ [ -z "$2" ] || mount --bind "$2" "$0/mnt"; } && "#,
+            r#"shift 2 && exec chroot "$0" "$@""#
+        ))
         .arg(rootfs)
+        .arg(hide.unwrap_or(""))
+        .arg(mnt.unwrap_or(Path::new("")))
         .arg(program)
         .args(args)
         .env_clear()

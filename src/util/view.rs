@@ -21,12 +21,13 @@ pub(crate) trait View {
     fn kind(&self, path: &str) -> Option<Kind>;
 }
 
-/// The build machine's file system.
-pub(crate) struct Host;
+/// A machine's file system as a directory holds it: the build machine's
+/// (`/`) or the target's root.
+pub(crate) struct Root<'a>(pub &'a Path);
 
-impl View for Host {
+impl View for Root<'_> {
     fn kind(&self, path: &str) -> Option<Kind> {
-        let full = Path::new("/").join(path);
+        let full = self.0.join(path);
         let meta = std::fs::symlink_metadata(&full).ok()?;
         if meta.file_type().is_symlink() {
             let target = std::fs::read_link(&full).ok()?;
@@ -47,6 +48,11 @@ pub(crate) struct Resolved {
     /// The path reached, with no symlink in it.
     pub path: String,
     pub kind: Kind,
+}
+
+/// Whether `path` resolves to a file in `view`.
+pub(crate) fn has_file(view: &dyn View, path: &str) -> bool {
+    resolve(view, path).is_some_and(|r| r.kind == Kind::File)
 }
 
 /// Resolves `path` (absolute) in `view`, following symlinks in every

@@ -1,0 +1,363 @@
+//! Releases for arm64 built on this (amd64) machine with `--target` and
+//! `--target-root`, never running target code in the build: the fixtures
+//! compiled here with mix, packaged with the OTP of an arm64 Debian root of
+//! this machine's suite (`scripts/rootfs.sh`, QEMU from `scripts/qemu.sh`),
+//! then booted in that root under QEMU user emulation with its own Erlang
+//! hidden: the launcher's `daemon`, `rpc`, `remote_console` and `stop`, the
+//! target's libcrypto, a dependency's NIF (refused when built here, loaded
+//! when the target's is given), a one-file executable, `inspect
+//! --packages`; and bytecode newer than the target's OTP refused as ERTS
+//! refuses it.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+const AARCH64: u16 = 183;
+
+/// `program args` in the arm64 root, its Erlang hidden, with `mnt` (the
+/// release) at `/mnt`, as node `node`.
+fn in_root(root: &Path, mnt: &Path, node: &str, program: &str, args: &[&str]) -> Command {
+    let mut cmd = rootfs_command_with(root, Some("/usr/lib/erlang"), Some(mnt), program, args);
+    cmd.env("RELEASE_NODE", node)
+        .env("LANG", "C.UTF-8")
+        .env("TERM", "xterm");
+    cmd
+}
+
+/// Builds the compiled fixture `dir` for arm64 with `extra` arguments;
+/// returns the project directory.
+fn build_for_arm64(project: &Scratch, dir: &str, root: &Path, extra: &[&str]) -> PathBuf {
+    let project = project.path().join(dir);
+    let mut args = vec![
+        "build",
+        "--target",
+        "aarch64-linux-gnu",
+        "--target-root",
+        root.to_str().unwrap(),
+    ];
+    args.extend_from_slice(fixture(dir).args);
+    args.extend_from_slice(extra);
+    relpack_ok(&project, &args);
+    project
+}
+
+/// The crypto fixture for arm64: an aarch64 ERTS and crypto NIF, booted
+/// under QEMU: `daemon`, `rpc` (OpenSSL of the target), `remote_console`,
+/// `stop`.
+#[test]
+fn arm64_release_boots_under_qemu_with_the_launcher_and_the_target_s_crypto() {
+    let root = arm64_root();
+    let scratch = compiled_fixture("crypto");
+    let project = build_for_arm64(&scratch, "crypto", &root, &[]);
+    let f = fixture("crypto");
+    let rel = project.join("_build/prod/rel").join(f.release);
+    let erts = std::fs::read_dir(&rel)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("erts-")
+        })
+        .unwrap();
+    assert_eq!(elf_machine(&erts.join("bin/beam.smp")), AARCH64);
+    let crypto_nif = std::fs::read_dir(rel.join("lib"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("crypto-")
+        })
+        .unwrap()
+        .join("priv/lib/crypto.so");
+    assert_eq!(elf_machine(&crypto_nif), AARCH64);
+
+    let unpacked = scratch.path().join("unpacked");
+    unpack(
+        &project.join(format!("_build/prod/{}-{}.tar.gz", f.release, f.vsn)),
+        &unpacked,
+    );
+    let node = node_name("arm64");
+    let bin = format!("/mnt/bin/{}", f.release);
+    let launcher = |args: &[&str]| run(&mut in_root(&root, &unpacked, &node, &bin, args));
+    let started = launcher(&["daemon"]);
+    assert!(
+        started.status.success(),
+        "daemon: {}",
+        String::from_utf8_lossy(&started.stderr)
+    );
+    let _stop = StopOnDrop(Box::new(|| {
+        let _ = launcher(&["stop"]);
+    }));
+    let start = Instant::now();
+    let answer = loop {
+        let out = launcher(&["rpc", f.eval.0]);
+        if out.status.success() || start.elapsed() > Duration::from_secs(90) {
+            break out;
+        }
+        std::thread::sleep(Duration::from_secs(1));
+    };
+    assert_printed(&answer, f.eval.1);
+    let version = launcher(&["rpc", ":crypto.info_lib() |> hd() |> elem(2) |> IO.puts()"]);
+    let version = String::from_utf8_lossy(&version.stdout);
+    assert!(version.starts_with("OpenSSL 3"), "{version}");
+    let arch = launcher(&[
+        "rpc",
+        ":erlang.system_info(:system_architecture) |> IO.puts()",
+    ]);
+    assert!(
+        String::from_utf8_lossy(&arch.stdout).starts_with("aarch64"),
+        "{arch:?}"
+    );
+
+    let mut console = in_root(
+        &root,
+        &unpacked,
+        &node,
+        "/usr/bin/script",
+        &["-qec", &format!("{bin} remote_console"), "/dev/null"],
+    );
+    let mut terminal = Terminal::spawn(&mut console);
+    let prompt = terminal.wait_for(&format!("iex({node}@"));
+    let mut printed = false;
+    if prompt {
+        terminal.send(format!("{}\n", f.eval.0).as_bytes());
+        printed = terminal.wait_for(f.eval.1);
+    }
+    terminal.send(b"\x07");
+    std::thread::sleep(Duration::from_secs(2));
+    terminal.send(b"q\r");
+    let text = terminal.close();
+    assert!(prompt && printed, "remote_console under QEMU:\n{text}");
+
+    let stopped = launcher(&["stop"]);
+    assert!(stopped.status.success(), "stop: {stopped:?}");
+    let start = Instant::now();
+    while launcher(&["pid"]).status.success() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the node still runs after `stop`"
+        );
+        std::thread::sleep(Duration::from_secs(1));
+    }
+}
+
+/// Runs its closure when dropped: a node left running by a failed assert
+/// is stopped.
+struct StopOnDrop<'a>(Box<dyn Fn() + 'a>);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        (self.0)();
+    }
+}
+
+/// The target's build of Debian's erlang-jiffy, of the version installed
+/// here, as a user would fetch it: `apt-get download erlang-jiffy:arm64`.
+fn arm64_jiffy(scratch: &Scratch) -> PathBuf {
+    let version = run_ok(Command::new("dpkg-query").args(["-W", "-f=${Version}", "erlang-jiffy"]));
+    let dir = scratch.path().join("arm64-jiffy");
+    std::fs::create_dir_all(&dir).unwrap();
+    run_ok(
+        Command::new("apt-get")
+            .args(["download", "-q", "-o", "APT::Sandbox::User=root"])
+            .arg(format!("erlang-jiffy:arm64={}", version.trim()))
+            .current_dir(&dir),
+    );
+    let deb = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "deb"))
+        .unwrap();
+    run_ok(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&dir));
+    let lib = dir.join("usr/lib/erlang/lib");
+    let app = std::fs::read_dir(&lib)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let nif = app.join("priv/jiffy.so");
+    assert_eq!(elf_machine(&nif), AARCH64);
+    nif
+}
+
+/// A dependency whose NIF was compiled here (Debian's jiffy, copied into
+/// `_build` as rebar3 would build it) stops the arm64 build with one line
+/// naming the file and the way out, writing nothing; with the target's
+/// NIF given by `--target-file` the release boots under QEMU and the NIF
+/// loads.
+#[test]
+fn a_dependency_s_host_nif_is_refused_and_the_target_s_one_loads() {
+    let root = arm64_root();
+    let scratch = compiled_fixture("nif");
+    let project = scratch.path().join("nif");
+    let jiffy = installed().otp_root.join("lib");
+    let host_jiffy = std::fs::read_dir(&jiffy)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("jiffy-")
+        })
+        .expect("Debian's erlang-jiffy is installed (scripts/setup.sh)");
+    copy_dir(&host_jiffy, &project.join("_build/prod/lib/jiffy"));
+
+    let root_arg = root.to_str().unwrap();
+    let args = ["build", "--target", "arm64", "--target-root", root_arg];
+    let out = relpack(&project, &args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    for part in [
+        "_build/prod/lib/jiffy/priv/jiffy.so: built for x86-64",
+        "the release is for aarch64-linux-gnu",
+        "--target-file jiffy/priv/jiffy.so=FILE",
+    ] {
+        assert!(stderr.contains(part), "{part}: {stderr}");
+    }
+    assert!(!project.join("_build/prod/rel/nif_app").exists());
+    assert!(!project.join("_build/prod/nif_app-0.1.0.tar.gz").exists());
+
+    let nif = arm64_jiffy(&scratch);
+    let target_file = format!("jiffy/priv/jiffy.so={}", nif.display());
+    let mut with_nif = args.to_vec();
+    with_nif.extend(["--target-file", &target_file]);
+    relpack_ok(&project, &with_nif);
+    let rel = project.join("_build/prod/rel/nif_app");
+    let shipped = std::fs::read_dir(rel.join("lib"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("jiffy-")
+        })
+        .unwrap();
+    assert_eq!(elf_machine(&shipped.join("priv/jiffy.so")), AARCH64);
+    let out = run(&mut in_root(
+        &root,
+        &rel,
+        &node_name("nif"),
+        "/mnt/bin/nif_app",
+        &["eval", "IO.puts(NifApp.encode(%{<<\"a\">> => [1, 2]}))"],
+    ));
+    assert_printed(&out, "{\"a\":[1,2]}");
+}
+
+/// A one-file executable for arm64 runs in the arm64 root.
+#[test]
+fn an_arm64_executable_runs_in_the_arm64_root() {
+    let root = arm64_root();
+    let scratch = compiled_fixture("hello");
+    let project = build_for_arm64(&scratch, "hello", &root, &["--executable"]);
+    let f = fixture("hello");
+    let exe = project.join(format!("_build/prod/{}-{}.run", f.release, f.vsn));
+    let dir = scratch.path().join("exe");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(&exe, dir.join("hello.run")).unwrap();
+    let out = run(&mut in_root(
+        &root,
+        &dir,
+        &node_name("exe"),
+        "/mnt/hello.run",
+        &["eval", f.eval.0],
+    ));
+    // The root has no x86-64 loader: only an aarch64 ERTS runs there.
+    assert_printed(&out, f.eval.1);
+}
+
+/// `inspect --packages` for arm64 names the packages of the target root
+/// that ship the libraries the arm64 release needs, each installed there
+/// for arm64; `--deps --json` gives their paths in the target's library
+/// directories.
+#[test]
+fn inspect_names_the_target_s_libraries_and_packages() {
+    let root = arm64_root();
+    let scratch = compiled_fixture("crypto");
+    let project = scratch.path().join("crypto");
+    let root_arg = root.to_str().unwrap();
+    let common = ["--target", "aarch64-linux-gnu", "--target-root", root_arg];
+    let mut packages = vec!["inspect", "--packages"];
+    packages.extend(common);
+    let listed = relpack_ok(&project, &packages);
+    let names: Vec<&str> = listed.lines().collect();
+    assert!(names.iter().any(|n| n.starts_with("libssl3")), "{listed}");
+    for name in &names {
+        let status = run_ok(
+            Command::new("dpkg-query")
+                .arg(format!("--root={root_arg}"))
+                .args(["-W", "-f=${Architecture} ${Status}"])
+                .arg(format!("{name}:arm64")),
+        );
+        assert!(
+            status.starts_with("arm64 install ok installed"),
+            "{name}: {status}"
+        );
+    }
+    let mut deps = vec!["inspect", "--deps", "--json"];
+    deps.extend(common);
+    let json: serde_json::Value = serde_json::from_str(&relpack_ok(&project, &deps)).unwrap();
+    let libs = json.as_array().expect("a list of libraries");
+    let libcrypto = libs
+        .iter()
+        .find(|l| l["soname"] == "libcrypto.so.3")
+        .expect("libcrypto is needed");
+    let path = libcrypto["path"].as_str().unwrap();
+    assert!(path.contains("aarch64-linux-gnu"), "{path}");
+}
+
+/// A module whose code names an instruction above every one the OTP's own
+/// modules use is refused by relpack, naming it, as ERTS refuses to load
+/// it; the module as compiled passes both.
+#[test]
+fn bytecode_newer_than_the_release_s_otp_is_refused_as_erts_refuses_it() {
+    let scratch = compiled_fixture("hello");
+    let project = scratch.path().join("hello");
+    let ebin = project.join("_build/prod/lib/hello/ebin");
+    let beam = ebin.join("Elixir.Hello.beam");
+    let load = || {
+        run(Command::new("erl")
+            .args(["-noshell", "-pa"])
+            .arg(&ebin)
+            .args([
+                "-eval",
+                "io:format(\"~p\", [code:load_file('Elixir.Hello')]), halt().",
+            ]))
+    };
+    assert_printed(&load(), "{module,'Elixir.Hello'}");
+
+    let mut bytes = std::fs::read(&beam).unwrap();
+    let code = bytes
+        .windows(4)
+        .position(|w| w == b"Code")
+        .expect("a Code chunk");
+    // The chunk's data: sub-size, format, highest opcode, ...
+    let at = code + 8 + 8;
+    bytes[at..at + 4].copy_from_slice(&1000u32.to_be_bytes());
+    std::fs::write(&beam, &bytes).unwrap();
+    let refused = String::from_utf8_lossy(&load().stdout).into_owned();
+    assert!(refused.contains("badfile"), "ERTS loaded it: {refused}");
+
+    let out = relpack(&project, &["build"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    for part in [
+        "Elixir.Hello.beam: compiled by a newer OTP",
+        "instruction 1000",
+    ] {
+        assert!(stderr.contains(part), "{part}: {stderr}");
+    }
+    assert!(!project.join("_build/prod/rel/hello").exists());
+}
