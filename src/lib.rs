@@ -104,4 +104,7 @@ pub use pipeline::{
 };
 pub use util::cancel::Cancel;
 pub use util::fs::remove_pending as abandon_unfinished_output;
-pub use vocab::{Arch, Codec, Hook, IncludeErts, Libc, StartType, Target, TargetFile};
+pub use vocab::{
+    pair_roots, parse_targets, Arch, Codec, Hook, IncludeErts, Libc, StartType, Target, TargetFile,
+    TargetRoot,
+};

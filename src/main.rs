@@ -198,17 +198,19 @@ struct BuildArgs {
     #[arg(long)]
     otp_root: Option<PathBuf>,
     /// The machine the release is for: aarch64-linux-gnu, x86_64-linux-gnu
-    /// (-musl; or arm64, amd64) [default: the one its ERTS is built for].
-    /// Its ERTS and OTP come from --target-root; every program and NIF is
-    /// checked to run there.
+    /// (-musl; or arm64, amd64, linux/arm64) [default: the one its ERTS is
+    /// built for]. Its ERTS and OTP come from --target-root; every program
+    /// and NIF is checked to run there. `relpack image` takes several,
+    /// comma-separated, for one multi-platform image.
     #[arg(long, value_name = "TRIPLE", alias = "platform")]
     target: Option<String>,
     /// The target machine's root file system (a Debian root of that
     /// architecture, an unpacked image): its OTP (usr/lib/erlang or
     /// usr/local/lib/erlang) is bundled, and an image's base is made of
     /// its files [default: from --include-erts <root>/usr/lib/erlang].
-    #[arg(long, value_name = "DIR")]
-    target_root: Option<PathBuf>,
+    /// PLATFORM= names the target it is for; repeatable.
+    #[arg(long, value_name = "[PLATFORM=]DIR")]
+    target_root: Vec<String>,
     /// Ship FILE, built for the target, in place of an application's
     /// file (a dependency's NIF compiled on this machine); repeatable.
     #[arg(long, value_name = "APP/priv/PATH=FILE")]
@@ -525,6 +527,19 @@ fn show_config(args: ConfigArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `--target` (a comma-separated list) and `--target-root`s, read.
+fn targets(
+    list: Option<&str>,
+    roots: &[String],
+) -> anyhow::Result<(Vec<relpack::Target>, Vec<relpack::TargetRoot>)> {
+    let targets = list.map(relpack::parse_targets).transpose()?;
+    let roots = roots
+        .iter()
+        .map(|r| r.parse())
+        .collect::<relpack::Result<Vec<_>>>()?;
+    Ok((targets.unwrap_or_default(), roots))
+}
+
 fn options(args: BuildArgs) -> anyhow::Result<BuildOptions> {
     let project = args.project;
     let mut options = BuildOptions::new(&project.path);
@@ -535,8 +550,19 @@ fn options(args: BuildArgs) -> anyhow::Result<BuildOptions> {
     options.output_dir = args.out;
     options.tar = args.no_tar.then_some(false);
     options.otp_root = args.otp_root;
-    options.target = args.target.as_deref().map(str::parse).transpose()?;
-    options.target_root = args.target_root;
+    let (targets, roots) = targets(args.target.as_deref(), &args.target_root)?;
+    anyhow::ensure!(
+        targets.len() <= 1,
+        "--target {}: one target per release (`relpack image --platform A,B` makes a multi-platform image)",
+        args.target.unwrap_or_default()
+    );
+    options.target = targets.first().copied();
+    options.target_root = match (&targets[..], &roots[..]) {
+        ([target], _) => relpack::pair_roots(&[*target], &roots)?.remove(0).1,
+        (_, [root]) => Some(root.dir.clone()),
+        (_, []) => None,
+        _ => anyhow::bail!("several --target-root: give one per --target"),
+    };
     options.target_files = args
         .target_file
         .iter()
@@ -698,13 +724,22 @@ fn image(cmd: ImageCommand) -> anyhow::Result<()> {
         build.compress
     );
     let out = build.out.take();
+    let (targets, roots) = targets(build.target.as_deref(), &build.target_root)?;
+    if targets.len() > 1 {
+        build.target = None;
+        build.target_root.clear();
+    }
     let mut options = options(build)?;
     options.tar = Some(false);
     let started = std::time::Instant::now();
-    let plan = relpack::plan(&options)?;
-    for w in plan.warnings() {
+    let plans = match targets.len() {
+        0 | 1 => vec![relpack::plan(&options)?],
+        _ => relpack::image::plan_platforms(&options, &relpack::pair_roots(&targets, &roots)?)?,
+    };
+    for w in plans.iter().flat_map(|p| p.warnings()) {
         eprintln!("relpack: warning: {w}");
     }
+    let plan = &plans[0];
     let format: relpack::image::Format = cmd.format.parse()?;
     let pairs = |specs: &[String], flag: &str| -> anyhow::Result<Vec<(String, String)>> {
         specs
@@ -714,7 +749,7 @@ fn image(cmd: ImageCommand) -> anyhow::Result<()> {
     };
     let build_dir = options.project_dir.join("_build").join(&options.env);
     let image_options = relpack::image::ImageOptions {
-        out: out.unwrap_or_else(|| relpack::image::default_out(&build_dir, &plan, format)),
+        out: out.unwrap_or_else(|| relpack::image::default_out(&build_dir, plan, format)),
         project_dir: options.project_dir.clone(),
         format,
         tag: cmd.tag,
@@ -731,7 +766,7 @@ fn image(cmd: ImageCommand) -> anyhow::Result<()> {
                 .then_some(show_blob as fn(&relpack::image::push::BlobPushed)),
         }),
     };
-    let report = relpack::image::write_image(&plan, &image_options)?;
+    let report = relpack::image::write_images(&plans.iter().collect::<Vec<_>>(), &image_options)?;
     for w in &report.warnings {
         eprintln!("relpack: warning: {w}");
     }
@@ -764,7 +799,7 @@ fn image(cmd: ImageCommand) -> anyhow::Result<()> {
             push.digest,
             push.blobs.len(),
             bytes as f64 / 1e6,
-            if push.referrer.is_some() {
+            if !push.referrers.is_empty() {
                 "; SBOM attached"
             } else {
                 ""

@@ -1192,7 +1192,7 @@ fn push_pull_run_and_push_again_after_a_code_change() {
         );
     }
     // The SBOM's referrer names the pushed manifest.
-    let referrer = report["push"]["referrer"].as_str().expect("a referrer");
+    let referrer = report["push"]["referrers"][0].as_str().expect("a referrer");
     let raw = registry.raw(&format!("{}/relpack/web@{referrer}", registry.host()));
     let manifest: serde_json::Value = serde_json::from_slice(&raw.stdout)
         .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&raw.stderr)));
@@ -1310,4 +1310,132 @@ fn push_failures_are_one_line_and_leave_no_tag() {
     let closed = format!("127.0.0.1:{}/relpack/web:1", free_port());
     let out = registry.push(project.path(), "web", &closed, &good, &[]);
     one_line(&out, "cannot reach the registry");
+}
+
+/// Runs the image `reference` for `platform`, requires `GET /` to answer
+/// the web fixture's page, then stops it cleanly.
+fn serves_web_on(reference: &str, platform: &str, label: &str, cleanup: &mut Cleanup) {
+    let name = unique(label);
+    let port = run_detached(reference, &name, cleanup, &["--platform", platform]);
+    let body = http_get(port, Duration::from_secs(90));
+    assert_eq!(
+        body.as_deref(),
+        Some("hello from web\n"),
+        "{}",
+        podman_ok(&["logs", &name])
+    );
+    stop_cleanly(&name);
+}
+
+/// An arm64 image built here from the arm64 root's OTP: its config says
+/// arm64, every ELF file of every layer (the base's loader, libraries,
+/// shell and tools included) is AArch64, and it serves HTTP under QEMU.
+#[test]
+fn arm64_image_from_the_target_root_serves_http() {
+    let root = arm64_root();
+    let project = compiled_fixture("web");
+    let tag = format!("{}/web:arm64", unique("arm64"));
+    let root_arg = format!("linux/arm64={}", root.display());
+    let (archive, _) = image(
+        project.path(),
+        "web",
+        &tag,
+        &["--platform", "linux/arm64", "--target-root", &root_arg],
+    );
+    let mut elves = 0;
+    for (path, bytes) in layer_files(&archive) {
+        if bytes.starts_with(b"\x7fELF") {
+            let machine = u16::from_le_bytes([bytes[18], bytes[19]]);
+            assert_eq!(machine, 183, "{path} is not AArch64");
+            elves += 1;
+        }
+    }
+    assert!(elves > 20, "only {elves} ELF files");
+    let mut cleanup = Cleanup::default();
+    load(&archive, &tag, &mut cleanup);
+    let arch = podman_ok(&["image", "inspect", &tag, "--format", "{{.Architecture}}"]);
+    assert_eq!(arch.trim(), "arm64");
+    serves_web_on(&tag, "linux/arm64", "web-arm64", &mut cleanup);
+}
+
+/// `--platform linux/amd64,linux/arm64`: one OCI index with a manifest
+/// per platform, the layers both hold byte for byte stored once; podman
+/// pulls each platform from the archive, and each serves HTTP.
+#[test]
+fn multi_platform_image_holds_both_and_each_serves() {
+    let root = arm64_root();
+    let project = compiled_fixture("web");
+    let tag = format!("{}/web:multi", unique("multi"));
+    let root_arg = format!("linux/arm64={}", root.display());
+    let (archive, _) = image(
+        project.path(),
+        "web",
+        &tag,
+        &[
+            "--platform",
+            "linux/amd64,linux/arm64",
+            "--target-root",
+            &root_arg,
+        ],
+    );
+    let unpacked = archive.with_extension("index");
+    std::fs::create_dir_all(&unpacked).unwrap();
+    run_ok(
+        Command::new("tar")
+            .arg("xf")
+            .arg(&archive)
+            .arg("-C")
+            .arg(&unpacked),
+    );
+    let json = |path: &Path| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+    };
+    let blob = |digest: &serde_json::Value| {
+        unpacked
+            .join("blobs/sha256")
+            .join(&digest.as_str().unwrap()["sha256:".len()..])
+    };
+    let top = json(&unpacked.join("index.json"));
+    assert_eq!(
+        top["manifests"][0]["mediaType"],
+        "application/vnd.oci.image.index.v1+json"
+    );
+    let index = json(&blob(&top["manifests"][0]["digest"]));
+    let platforms: Vec<String> = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["platform"]["architecture"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(platforms, ["amd64", "arm64"]);
+    let layers = |m: &serde_json::Value| -> Vec<String> {
+        json(&blob(&m["digest"]))["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["digest"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (amd, arm) = (
+        layers(&index["manifests"][0]),
+        layers(&index["manifests"][1]),
+    );
+    assert!(
+        amd.iter().any(|l| arm.contains(l)),
+        "no layer shared: {amd:?} {arm:?}"
+    );
+    assert_ne!(amd[0], arm[0], "the bases differ");
+
+    let mut cleanup = Cleanup::default();
+    for (platform, arch) in [("linux/arm64", "arm64"), ("linux/amd64", "amd64")] {
+        let source = format!("oci-archive:{}", archive.display());
+        let id = podman_ok(&["pull", "-q", "--platform", platform, &source]);
+        let local = format!("{}/web:{arch}", unique("multi"));
+        podman_ok(&["tag", id.trim(), &local]);
+        cleanup.images.push(local.clone());
+        let found = podman_ok(&["image", "inspect", &local, "--format", "{{.Architecture}}"]);
+        assert_eq!(found.trim(), arch);
+        serves_web_on(&local, platform, &format!("multi-{arch}"), &mut cleanup);
+    }
+    cleanup.images.push(tag);
 }

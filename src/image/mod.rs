@@ -35,6 +35,7 @@ use crate::error::{Error, IoContext, Result};
 use crate::pipeline::inputs::Origin;
 use crate::pipeline::plan::ReleasePlan;
 use crate::util::fs::TempPath;
+use crate::vocab::Target;
 use layer::{file_mode, sha256, Blob, Owner, Source, Tree};
 use push::Upload;
 pub use push::{PushOptions, PushReport};
@@ -138,6 +139,8 @@ pub struct ImageReport {
     pub size: u64,
     /// Bytes of the layers uncompressed (what `podman images` shows).
     pub uncompressed: u64,
+    /// Its platforms (`linux/arm64`), one manifest each.
+    pub platforms: Vec<String>,
     /// Things worth a look: libraries or tools the image lacks.
     pub warnings: Vec<String>,
     /// What `--push` did.
@@ -158,16 +161,67 @@ pub fn default_out(build_dir: &Path, plan: &ReleasePlan, format: Format) -> Path
 /// image of it. Everything that can be checked is checked first: a bad
 /// option or base image leaves nothing written.
 pub fn write_image(plan: &ReleasePlan, options: &ImageOptions) -> Result<ImageReport> {
-    if !plan.launcher {
-        return Err(Error::Option(format!(
-            "the image runs bin/{}, and `include_executables_for` writes none: add :unix to it",
-            plan.name
-        )));
+    write_images(&[plan], options)
+}
+
+/// The plans of a multi-platform image: `options` once per target, each
+/// with its own target root (`None`: this machine's, or `--include-erts`'s
+/// root), each writing its release to its own directory (the first to its
+/// usual one, the others to it with `-<arch>` appended).
+pub fn plan_platforms(
+    options: &crate::BuildOptions,
+    targets: &[(Target, Option<PathBuf>)],
+) -> Result<Vec<ReleasePlan>> {
+    let mut plans: Vec<ReleasePlan> = Vec::new();
+    for (target, root) in targets {
+        if plans.iter().any(|p| p.target.arch == target.arch) {
+            return Err(Error::Option(format!(
+                "--platform {} is given twice",
+                target.platform()
+            )));
+        }
+        let mut one = options.clone();
+        one.target = Some(*target);
+        if root.is_some() {
+            one.target_root = root.clone();
+        }
+        if let Some(first) = plans.first() {
+            let dir = first.output_dir.as_os_str().to_owned();
+            one.output_dir = Some(PathBuf::from(format!(
+                "{}-{}",
+                dir.to_string_lossy(),
+                target.arch.oci()
+            )));
+        }
+        plans.push(crate::plan(&one)?);
     }
+    Ok(plans)
+}
+
+/// One platform's image, made: what the layout and a push need.
+struct Made {
+    target: Target,
+    config: Vec<u8>,
+    manifest: Vec<u8>,
+    layers: Vec<Blob>,
+    sbom: Vec<u8>,
+    referrer: Vec<u8>,
+}
+
+/// Writes each plan's release and one image of them: with one plan, an
+/// image of one platform; with several (one per target, from
+/// [`plan_platforms`]), an OCI image index with one manifest per platform,
+/// the layers they share (byte for byte) stored once. Everything that can
+/// be checked is checked first: a bad option or base image leaves nothing
+/// written.
+pub fn write_images(plans: &[&ReleasePlan], options: &ImageOptions) -> Result<ImageReport> {
+    let Some(&first) = plans.first() else {
+        return Err(Error::Option("an image needs a release".into()));
+    };
     let tag = options
         .tag
         .clone()
-        .unwrap_or_else(|| format!("{}:{}", plan.name, plan.version));
+        .unwrap_or_else(|| format!("{}:{}", first.name, first.version));
     check_tag(&tag)?;
     let ports = options
         .expose
@@ -181,6 +235,190 @@ pub fn write_image(plan: &ReleasePlan, options: &ImageOptions) -> Result<ImageRe
             )));
         }
     }
+    if plans.len() > 1 && options.base.is_some() {
+        return Err(Error::Option(
+            "--base with several platforms: a base archive holds one platform; leave --base out, and each platform's base comes from its target root".into(),
+        ));
+    }
+    let mut warnings = Vec::new();
+    let mut bases = Vec::new();
+    for plan in plans {
+        bases.push(check_plan(plan, options, &mut warnings)?);
+    }
+    // The image's temporary path first: an --out that cannot be written
+    // stops the build before the release is.
+    let tmp = TempPath::beside(&options.out)?;
+    let mut made = Vec::new();
+    for (plan, base) in plans.iter().zip(&bases) {
+        made.push(make(plan, options, base.as_ref(), &ports, &mut warnings)?);
+    }
+    let created = crate::util::time::rfc3339(first.mtime);
+    let blob_path = |digest: &str| format!("blobs/sha256/{}", &digest["sha256:".len()..]);
+    let in_layout = options.format == Format::OciDir;
+    let mut manifests = Vec::new();
+    let mut files: BTreeMap<String, &[u8]> = BTreeMap::new();
+    for m in &made {
+        for l in &m.layers {
+            files.insert(blob_path(&l.digest), &l.bytes);
+        }
+        files.insert(blob_path(&sha256(&m.config)), &m.config);
+        files.insert(blob_path(&sha256(&m.manifest)), &m.manifest);
+        if in_layout {
+            files.insert(blob_path(&sha256(&m.referrer)), &m.referrer);
+            files.insert(blob_path(&sha256(&m.sbom)), &m.sbom);
+            files.insert(blob_path(EMPTY_DIGEST), b"{}");
+        }
+    }
+    // One platform: its manifest, tagged; several: an index of theirs.
+    let platforms = json!({
+        "schemaVersion": 2,
+        "mediaType": INDEX_TYPE,
+        "manifests": made.iter().map(|m| json!({
+            "mediaType": MANIFEST_TYPE,
+            "digest": sha256(&m.manifest),
+            "size": m.manifest.len(),
+            "platform": platform(m.target),
+        })).collect::<Vec<_>>(),
+        "annotations": {"org.opencontainers.image.created": created},
+    });
+    let platforms = serde_json::to_vec(&platforms).expect("JSON values serialize");
+    let (tagged, tagged_type) = match &made[..] {
+        [one] => (&one.manifest, MANIFEST_TYPE),
+        _ => (&platforms, INDEX_TYPE),
+    };
+    if made.len() > 1 {
+        files.insert(blob_path(&sha256(&platforms)), &platforms);
+    }
+    let mut entry = json!({
+        "mediaType": tagged_type,
+        "digest": sha256(tagged),
+        "size": tagged.len(),
+        "annotations": {"org.opencontainers.image.ref.name": tag},
+    });
+    if let [one] = &made[..] {
+        entry["platform"] = platform(one.target);
+    }
+    manifests.push(entry);
+    // A layout directory also holds each SBOM as an OCI 1.1 referrer of
+    // its image; an archive does not, since `podman load` takes only
+    // archives of one manifest.
+    if in_layout {
+        for m in &made {
+            manifests.push(json!({
+                "mediaType": MANIFEST_TYPE,
+                "digest": sha256(&m.referrer),
+                "size": m.referrer.len(),
+                "artifactType": SBOM_MEDIA_TYPE,
+            }));
+        }
+    }
+    let index = json!({
+        "schemaVersion": 2,
+        "mediaType": INDEX_TYPE,
+        "manifests": manifests,
+    });
+    let index = serde_json::to_vec(&index).expect("JSON values serialize");
+    files.insert("index.json".into(), &index);
+    // `docker load`'s own format names one image per tag: a
+    // multi-platform image has only the OCI index.
+    let docker_manifest = match &made[..] {
+        [one] => Some(
+            serde_json::to_vec(&json!([{
+                "Config": blob_path(&sha256(&one.config)),
+                "RepoTags": [tag],
+                "Layers": one.layers.iter().map(|l| blob_path(&l.digest)).collect::<Vec<_>>(),
+            }]))
+            .expect("JSON values serialize"),
+        ),
+        _ => None,
+    };
+    if let Some(docker) = &docker_manifest {
+        files.insert("manifest.json".into(), docker);
+    }
+    files.insert("oci-layout".into(), br#"{"imageLayoutVersion":"1.0.0"}"#);
+    write_layout(tmp, &options.out, options.format, &files, first)?;
+
+    let push = match &options.push {
+        Some(push_options) => {
+            let mut blobs: Vec<(String, &[u8])> = Vec::new();
+            for m in &made {
+                blobs.push((sha256(&m.config), &m.config[..]));
+                blobs.extend(m.layers.iter().map(|l| (l.digest.clone(), &l.bytes[..])));
+            }
+            let upload = Upload {
+                blobs,
+                platforms: match &made[..] {
+                    [_] => Vec::new(),
+                    _ => made.iter().map(|m| &m.manifest[..]).collect(),
+                },
+                manifest: tagged,
+                media_type: tagged_type,
+                referrers: made
+                    .iter()
+                    .map(|m| {
+                        (
+                            &m.referrer[..],
+                            vec![
+                                (sha256(&m.sbom), &m.sbom[..]),
+                                (EMPTY_DIGEST.to_owned(), &b"{}"[..]),
+                            ],
+                        )
+                    })
+                    .collect(),
+            };
+            Some(push::push(&upload, push_options)?)
+        }
+        None => None,
+    };
+    if let Some(report) = &push {
+        warnings.extend(report.warnings.iter().cloned());
+    }
+
+    let mut layers: Vec<LayerInfo> = Vec::new();
+    for m in &made {
+        for l in &m.layers {
+            let comment = match &made[..] {
+                [_] => l.comment.clone(),
+                _ => format!("{}: {}", m.target.platform(), l.comment),
+            };
+            layers.push(LayerInfo {
+                comment,
+                digest: l.digest.clone(),
+                size: l.bytes.len() as u64,
+                uncompressed: l.tar_size,
+            });
+        }
+    }
+    let mut stored: Vec<&Blob> = made.iter().flat_map(|m| &m.layers).collect();
+    stored.sort_by(|a, b| a.digest.cmp(&b.digest));
+    stored.dedup_by(|a, b| a.digest == b.digest);
+    Ok(ImageReport {
+        path: options.out.clone(),
+        tag,
+        digest: sha256(tagged),
+        config_digest: sha256(&made[0].config),
+        platforms: made.iter().map(|m| m.target.platform()).collect(),
+        size: stored.iter().map(|l| l.bytes.len() as u64).sum(),
+        uncompressed: stored.iter().map(|l| l.tar_size).sum(),
+        layers,
+        warnings,
+        push,
+    })
+}
+
+/// Checks what can be checked of `plan`'s image before anything is
+/// written; returns its `--base`, read.
+fn check_plan(
+    plan: &ReleasePlan,
+    options: &ImageOptions,
+    warnings: &mut Vec<String>,
+) -> Result<Option<base::BaseImage>> {
+    if !plan.launcher {
+        return Err(Error::Option(format!(
+            "the image runs bin/{}, and `include_executables_for` writes none: add :unix to it",
+            plan.name
+        )));
+    }
     if plan.dev_mode {
         return Err(Error::Option(
             "dev_mode links the project's applications into the release: an image needs them copied; build the image without dev_mode".into(),
@@ -190,8 +428,6 @@ pub fn write_image(plan: &ReleasePlan, options: &ImageOptions) -> Result<ImageRe
         Some(path) => Some(base::read(path, plan.target.arch.oci())?),
         None => None,
     };
-    let user = app_user(base.as_ref().and_then(|b| b.text("etc/passwd")));
-    let mut warnings = Vec::new();
     if let Some(base) = &base {
         warnings.extend(check_base(
             plan,
@@ -203,17 +439,25 @@ pub fn write_image(plan: &ReleasePlan, options: &ImageOptions) -> Result<ImageRe
             "--include-erts false: the default base has no Erlang; bundle ERTS or give a --base that has it".into(),
         ));
     }
+    Ok(base)
+}
 
-    // The image's temporary path first: an --out that cannot be written
-    // stops the build before the release is.
-    let tmp = TempPath::beside(&options.out)?;
+/// Writes `plan`'s release and makes the image of it.
+fn make(
+    plan: &ReleasePlan,
+    options: &ImageOptions,
+    base: Option<&base::BaseImage>,
+    ports: &[String],
+    warnings: &mut Vec<String>,
+) -> Result<Made> {
+    let user = app_user(base.and_then(|b| b.text("etc/passwd")));
     crate::write(plan)?;
     let mtime = plan.mtime;
     let mut layers: Vec<Blob> = Vec::new();
     let mut runtime = Tree::default();
     // The build machine's files the default base copies, for the SBOM.
     let mut base_paths = Vec::new();
-    match &base {
+    match base {
         Some(base) => {
             layers.extend(base.layers.iter().cloned());
             rootfs::etc_files(
@@ -265,7 +509,7 @@ pub fn write_image(plan: &ReleasePlan, options: &ImageOptions) -> Result<ImageRe
         }
     }
     let (deps, mut app) = release_layers(plan, &options.project_dir, &user, &mut runtime)?;
-    let sbom = image_sbom(plan, options, base.as_ref(), &base_paths)?;
+    let sbom = image_sbom(plan, options, base, &base_paths)?;
     let sbom_path = Path::new(RELEASE_ROOT.trim_start_matches('/'))
         .join(crate::tools::sbom::image_path(&plan.version));
     app.file(
@@ -284,12 +528,12 @@ pub fn write_image(plan: &ReleasePlan, options: &ImageOptions) -> Result<ImageRe
         }
     }
 
-    let config = image_config(plan, options, base.as_ref(), &user, &ports, &layers, mtime);
+    let config = image_config(plan, options, base, &user, ports, &layers, mtime);
     let config = serde_json::to_vec(&config).expect("JSON values serialize");
     let created = crate::util::time::rfc3339(mtime);
     let manifest = json!({
         "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "mediaType": MANIFEST_TYPE,
         "config": {
             "mediaType": "application/vnd.oci.image.config.v1+json",
             "digest": sha256(&config),
@@ -307,98 +551,22 @@ pub fn write_image(plan: &ReleasePlan, options: &ImageOptions) -> Result<ImageRe
         },
     });
     let manifest = serde_json::to_vec(&manifest).expect("JSON values serialize");
-    let mut manifests = vec![json!({
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "digest": sha256(&manifest),
-        "size": manifest.len(),
-        "platform": platform(plan),
-        "annotations": {"org.opencontainers.image.ref.name": tag},
-    })];
-    // A layout directory also holds the SBOM as an OCI 1.1 referrer of
-    // the image; an archive does not, since `podman load` takes only
-    // archives of one manifest.
     let referrer = sbom_referrer(&manifest, &sbom, &created);
-    let in_layout = (options.format == Format::OciDir).then_some(&referrer);
-    if let Some(referrer) = in_layout {
-        manifests.push(json!({
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "digest": sha256(referrer),
-            "size": referrer.len(),
-            "artifactType": SBOM_MEDIA_TYPE,
-        }));
-    }
-    let index = json!({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.index.v1+json",
-        "manifests": manifests,
-    });
-    let blob_path = |digest: &str| format!("blobs/sha256/{}", &digest["sha256:".len()..]);
-    let docker_manifest = json!([{
-        "Config": blob_path(&sha256(&config)),
-        "RepoTags": [tag],
-        "Layers": layers.iter().map(|l| blob_path(&l.digest)).collect::<Vec<_>>(),
-    }]);
-
-    let mut files: BTreeMap<String, &[u8]> = BTreeMap::new();
-    for l in &layers {
-        files.insert(blob_path(&l.digest), &l.bytes);
-    }
-    files.insert(blob_path(&sha256(&config)), &config);
-    files.insert(blob_path(&sha256(&manifest)), &manifest);
-    if let Some(referrer) = in_layout {
-        files.insert(blob_path(&sha256(referrer)), referrer);
-        files.insert(blob_path(&sha256(&sbom)), &sbom);
-        files.insert(blob_path(EMPTY_DIGEST), b"{}");
-    }
-    let index = serde_json::to_vec(&index).expect("JSON values serialize");
-    let docker_manifest = serde_json::to_vec(&docker_manifest).expect("JSON values serialize");
-    files.insert("index.json".into(), &index);
-    files.insert("manifest.json".into(), &docker_manifest);
-    files.insert("oci-layout".into(), br#"{"imageLayoutVersion":"1.0.0"}"#);
-    write_layout(tmp, &options.out, options.format, &files, plan)?;
-    let push = match &options.push {
-        Some(push_options) => {
-            let mut blobs: Vec<(String, &[u8])> = vec![(sha256(&config), &config[..])];
-            blobs.extend(layers.iter().map(|l| (l.digest.clone(), &l.bytes[..])));
-            let upload = Upload {
-                blobs,
-                manifest: &manifest,
-                referrer: Some((
-                    &referrer,
-                    vec![
-                        (sha256(&sbom), &sbom[..]),
-                        (EMPTY_DIGEST.to_owned(), &b"{}"[..]),
-                    ],
-                )),
-            };
-            Some(push::push(&upload, push_options)?)
-        }
-        None => None,
-    };
-    if let Some(report) = &push {
-        warnings.extend(report.warnings.iter().cloned());
-    }
-
-    Ok(ImageReport {
-        path: options.out.clone(),
-        tag,
-        digest: sha256(&manifest),
-        config_digest: sha256(&config),
-        size: layers.iter().map(|l| l.bytes.len() as u64).sum(),
-        uncompressed: layers.iter().map(|l| l.tar_size).sum(),
-        layers: layers
-            .iter()
-            .map(|l| LayerInfo {
-                comment: l.comment.clone(),
-                digest: l.digest.clone(),
-                size: l.bytes.len() as u64,
-                uncompressed: l.tar_size,
-            })
-            .collect(),
-        warnings,
-        push,
+    Ok(Made {
+        target: plan.target,
+        config,
+        manifest,
+        layers,
+        sbom,
+        referrer,
     })
 }
+
+/// An OCI image manifest's media type.
+pub(crate) const MANIFEST_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
+
+/// An OCI image index's media type.
+pub(crate) const INDEX_TYPE: &str = "application/vnd.oci.image.index.v1+json";
 
 /// CycloneDX's JSON media type, the SBOM referrer's artifact type.
 const SBOM_MEDIA_TYPE: &str = "application/vnd.cyclonedx+json";
@@ -453,7 +621,7 @@ fn image_sbom(
 fn sbom_referrer(manifest: &[u8], sbom: &[u8], created: &str) -> Vec<u8> {
     let referrer = json!({
         "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "mediaType": MANIFEST_TYPE,
         "artifactType": SBOM_MEDIA_TYPE,
         "config": {
             "mediaType": "application/vnd.oci.empty.v1+json",
@@ -466,7 +634,7 @@ fn sbom_referrer(manifest: &[u8], sbom: &[u8], created: &str) -> Vec<u8> {
             "size": sbom.len(),
         }],
         "subject": {
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "mediaType": MANIFEST_TYPE,
             "digest": sha256(manifest),
             "size": manifest.len(),
         },
@@ -695,7 +863,7 @@ fn image_config(
             .map(|(k, v)| (k.clone(), json!(v)))
             .collect();
     }
-    let mut image = platform(plan);
+    let mut image = platform(plan.target);
     let fields = json!({
         "created": created,
         "config": config,
@@ -714,11 +882,11 @@ fn image_config(
     image
 }
 
-/// The image's OCI platform (`{"architecture": "arm64", "os": "linux",
+/// The OCI platform of `target` (`{"architecture": "arm64", "os": "linux",
 /// "variant": "v8"}`).
-fn platform(plan: &ReleasePlan) -> serde_json::Value {
-    let mut platform = json!({"architecture": plan.target.arch.oci(), "os": "linux"});
-    if let Some(variant) = plan.target.arch.oci_variant() {
+fn platform(target: Target) -> serde_json::Value {
+    let mut platform = json!({"architecture": target.arch.oci(), "os": "linux"});
+    if let Some(variant) = target.arch.oci_variant() {
         platform["variant"] = json!(variant);
     }
     platform

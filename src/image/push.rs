@@ -78,8 +78,8 @@ pub struct PushReport {
     pub digest: String,
     /// Every blob, in the order sent.
     pub blobs: Vec<BlobPushed>,
-    /// The SBOM referrer's digest, when the registry took it.
-    pub referrer: Option<String>,
+    /// The SBOM referrers' digests (one per platform) the registry took.
+    pub referrers: Vec<String>,
     /// What did not stop the push (a registry that refuses referrers).
     pub warnings: Vec<String>,
 }
@@ -99,11 +99,18 @@ pub(crate) type BlobRef<'a> = (String, &'a [u8]);
 /// the manifest, and the SBOM referrer with its own blobs.
 pub(crate) struct Upload<'a> {
     pub blobs: Vec<BlobRef<'a>>,
+    /// A multi-platform image's manifests, pushed by digest before the
+    /// index that names them.
+    pub platforms: Vec<&'a [u8]>,
+    /// What the tag names: an image manifest or an index.
     pub manifest: &'a [u8],
-    pub referrer: Option<(&'a [u8], Vec<BlobRef<'a>>)>,
+    /// Its media type.
+    pub media_type: &'a str,
+    /// The SBOMs' referrer manifests (by digest) and their blobs.
+    pub referrers: Vec<(&'a [u8], Vec<BlobRef<'a>>)>,
 }
 
-const MANIFEST_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
+use super::MANIFEST_TYPE;
 
 /// Pushes `upload` as `options.reference`.
 pub(crate) fn push(upload: &Upload, options: &PushOptions) -> Result<PushReport> {
@@ -163,7 +170,7 @@ pub(crate) fn push(upload: &Upload, options: &PushOptions) -> Result<PushReport>
         let all = upload
             .blobs
             .iter()
-            .chain(upload.referrer.iter().flat_map(|(_, b)| b.iter()));
+            .chain(upload.referrers.iter().flat_map(|(_, b)| b.iter()));
         for (digest, bytes) in all {
             if blobs.iter().any(|b: &BlobPushed| &b.digest == digest) {
                 continue;
@@ -200,18 +207,33 @@ pub(crate) fn push(upload: &Upload, options: &PushOptions) -> Result<PushReport>
             }
             blobs.push(pushed);
         }
+        for manifest in &upload.platforms {
+            let by_digest = Reference::with_digest(
+                registry.clone(),
+                reference.repository().to_owned(),
+                crate::image::layer::sha256(manifest),
+            );
+            client
+                .push_manifest_raw(
+                    &by_digest,
+                    manifest.to_vec(),
+                    MANIFEST_TYPE.parse().expect("a valid header value"),
+                )
+                .await
+                .map_err(explain)?;
+        }
         client
             .push_manifest_raw(
                 &reference,
                 upload.manifest.to_vec(),
-                MANIFEST_TYPE.parse().expect("a valid header value"),
+                upload.media_type.parse().expect("a valid header value"),
             )
             .await
             .map_err(explain)?;
         let digest = crate::image::layer::sha256(upload.manifest);
         let mut warnings = Vec::new();
-        let mut referrer = None;
-        if let Some((manifest, _)) = &upload.referrer {
+        let mut referrers = Vec::new();
+        for (manifest, _) in &upload.referrers {
             let by_digest = crate::image::layer::sha256(manifest);
             let target = Reference::with_digest(
                 registry.clone(),
@@ -226,7 +248,7 @@ pub(crate) fn push(upload: &Upload, options: &PushOptions) -> Result<PushReport>
                 )
                 .await
             {
-                Ok(_) => referrer = Some(by_digest),
+                Ok(_) => referrers.push(by_digest),
                 Err(e) => warnings.push(format!(
                     "{registry}: the registry refused the SBOM's referrer manifest ({}); the SBOM is still in the image",
                     first_line(&e.to_string())
@@ -237,7 +259,7 @@ pub(crate) fn push(upload: &Upload, options: &PushOptions) -> Result<PushReport>
             reference: options.reference.clone(),
             digest,
             blobs,
-            referrer,
+            referrers,
             warnings,
         })
     })

@@ -18,5 +18,7 @@ pub use erts::IncludeErts;
 pub use hook::Hook;
 pub use names::{is_valid_cookie, validate_cookie, validate_release_name, COOKIE_RULE};
 pub use start_type::StartType;
-pub use target::{Arch, Libc, Target, TargetFile, TARGET_NAMES};
+pub use target::{
+    pair_roots, parse_targets, Arch, Libc, Target, TargetFile, TargetRoot, TARGET_NAMES,
+};
 pub use toolchain::{Chunk, Toolchain, Version};

@@ -152,6 +152,89 @@ impl FromStr for Target {
     }
 }
 
+/// `--target-root [PLATFORM=]DIR`: a target machine's root, for one
+/// platform of a multi-platform image or for whichever target is built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetRoot {
+    /// The platform it is for, when named.
+    pub platform: Option<Target>,
+    /// The root directory.
+    pub dir: PathBuf,
+}
+
+impl FromStr for TargetRoot {
+    type Err = Error;
+
+    fn from_str(text: &str) -> Result<TargetRoot> {
+        let named = text
+            .split_once('=')
+            .and_then(|(platform, dir)| Some((platform.parse::<Target>().ok()?, dir)));
+        Ok(match named {
+            Some((platform, dir)) => TargetRoot {
+                platform: Some(platform),
+                dir: PathBuf::from(dir),
+            },
+            None => TargetRoot {
+                platform: None,
+                dir: PathBuf::from(text),
+            },
+        })
+    }
+}
+
+/// Parses a comma-separated list of targets (`linux/amd64,linux/arm64`).
+pub fn parse_targets(list: &str) -> Result<Vec<Target>> {
+    list.split(',').map(|t| t.trim().parse()).collect()
+}
+
+/// Gives each of `targets` its root among `roots`: the one named for its
+/// platform, else the one unnamed root (for a target other than this
+/// machine), else none (this machine's own files).
+pub fn pair_roots(
+    targets: &[Target],
+    roots: &[TargetRoot],
+) -> Result<Vec<(Target, Option<PathBuf>)>> {
+    for root in roots {
+        if let Some(p) = root.platform {
+            if !targets.iter().any(|t| t.arch == p.arch) {
+                return Err(Error::Option(format!(
+                    "--target-root {}={}: {} is not among the targets",
+                    p.platform(),
+                    root.dir.display(),
+                    p.platform()
+                )));
+            }
+        }
+    }
+    let unnamed: Vec<&TargetRoot> = roots.iter().filter(|r| r.platform.is_none()).collect();
+    let foreign = targets
+        .iter()
+        .filter(|t| Some(**t) != Target::host())
+        .count();
+    if unnamed.len() > 1 || (unnamed.len() == 1 && foreign > 1) {
+        return Err(Error::Option(
+            "several targets: name each --target-root's platform (--target-root linux/arm64=DIR)"
+                .into(),
+        ));
+    }
+    targets
+        .iter()
+        .map(|t| {
+            let named = roots
+                .iter()
+                .find(|r| r.platform.is_some_and(|p| p.arch == t.arch));
+            let root = match (named, unnamed.first()) {
+                (Some(r), _) => Some(r.dir.clone()),
+                (None, Some(r)) if Some(*t) != Target::host() || targets.len() == 1 => {
+                    Some(r.dir.clone())
+                }
+                _ => None,
+            };
+            Ok((*t, root))
+        })
+        .collect()
+}
+
 /// A file of the release replaced by one built for the target
 /// (`--target-file APP/priv/PATH=FILE`): machine code lives in `priv/`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -193,6 +276,32 @@ impl FromStr for TargetFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn roots_go_to_their_platforms() {
+        let arm: Target = "arm64".parse().unwrap();
+        let amd: Target = "amd64".parse().unwrap();
+        let root = |t: &str| t.parse::<TargetRoot>().unwrap();
+        assert_eq!(root("/r").platform, None);
+        assert_eq!(root("linux/arm64=/r").platform, Some(arm));
+        assert_eq!(root("/a=b").dir, PathBuf::from("/a=b"));
+        let pairs =
+            pair_roots(&[amd, arm], &[root("linux/arm64=/arm"), root("amd64=/amd")]).unwrap();
+        assert_eq!(
+            pairs,
+            [(amd, Some("/amd".into())), (arm, Some("/arm".into()))]
+        );
+        assert_eq!(
+            pair_roots(&[arm], &[root("/arm")]).unwrap(),
+            [(arm, Some("/arm".into()))]
+        );
+        assert!(pair_roots(&[arm], &[root("linux/amd64=/x")]).is_err());
+        assert!(pair_roots(&[arm, amd], &[root("/a"), root("/b")]).is_err());
+        assert_eq!(
+            parse_targets("linux/amd64, linux/arm64").unwrap(),
+            [amd, arm]
+        );
+    }
 
     #[test]
     fn target_files_are_read() {
