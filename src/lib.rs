@@ -13,9 +13,11 @@
 //! src/
 //!   error.rs     the typed errors, one kind per cause, each one line
 //!   vocab/       the words every stage shares: start types, the ERTS
-//!                choice, codecs, hooks, release-name and cookie rules
+//!                choice, codecs, hooks, release-name and cookie rules,
+//!                target machines
 //!   util/        helpers that know nothing of releases: cancellation,
-//!                atomic file-system writes, ordered parallel maps, dates
+//!                atomic file-system writes, ordered parallel maps, dates,
+//!                path resolution in another machine's file system
 //!   formats/     the file formats, as codecs: Erlang terms, ETF, .app,
 //!                BEAM chunks, ELF, boot scripts, digests, DEFLATE, OCI
 //!                image layouts
@@ -26,14 +28,15 @@
 //!                templates of the launcher and the other texts
 //!   pipeline/    the build, a file per stage: options, inputs, resolve,
 //!                planner (into the plan), render, sys_config, assemble,
-//!                archive, executable, write; steps runs a release's
-//!                custom `steps:` with the real Mix around them; upgrade/
-//!                plans and packs a hot upgrade within it
+//!                archive, executable, write; target checks that every
+//!                file runs on the machine the release is for; steps runs
+//!                a release's custom `steps:` with the real Mix around
+//!                them; upgrade/ plans and packs a hot upgrade within it
 //!   tools/       built on the pipeline and the formats: check (a release
 //!                directory, tarball, executable or image), inspect, init,
 //!                clean, sbom (CycloneDX)
-//!   image/       a release as a layered OCI image, and its push to a
-//!                registry
+//!   image/       a release as a layered OCI image (one platform or
+//!                several), and its push to a registry
 //!   lib.rs       this page and the public API; main.rs, the CLI over it
 //! ```
 //!

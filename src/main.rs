@@ -656,6 +656,7 @@ fn build(cmd: BuildCommand) -> anyhow::Result<()> {
             "name": report.name,
             "version": report.version,
             "erts_vsn": report.erts_vsn,
+            "target": report.target,
             "apps": report.apps,
             "release_dir": report.release_dir,
             "tarball": report.tarball,
@@ -676,11 +677,12 @@ fn build(cmd: BuildCommand) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&json)?);
     } else if !cmd.quiet {
         println!(
-            "Release {} {} ({} applications, ERTS {}) in {:.2} s",
+            "Release {} {} ({} applications, ERTS {}, {}) in {:.2} s",
             report.name,
             report.version,
             report.apps,
             report.erts_vsn,
+            report.target,
             started.elapsed().as_secs_f64()
         );
         println!("  directory: {}", report.release_dir.display());

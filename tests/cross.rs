@@ -160,16 +160,24 @@ impl Drop for StopOnDrop<'_> {
     }
 }
 
-/// The target's build of Debian's erlang-jiffy, of the version installed
-/// here, as a user would fetch it: `apt-get download erlang-jiffy:arm64`.
+/// The target's build of Debian's erlang-jiffy, of the source version
+/// installed here (an architecture's binary rebuild, `+b1`, aside), as a
+/// user would fetch it: `apt-get download erlang-jiffy:arm64=VERSION`.
 fn arm64_jiffy(scratch: &Scratch) -> PathBuf {
-    let version = run_ok(Command::new("dpkg-query").args(["-W", "-f=${Version}", "erlang-jiffy"]));
+    let source =
+        run_ok(Command::new("dpkg-query").args(["-W", "-f=${source:Version}", "erlang-jiffy"]));
+    let madison = run_ok(Command::new("apt-cache").args(["madison", "erlang-jiffy:arm64"]));
+    let version = madison
+        .lines()
+        .filter_map(|l| Some(l.split('|').nth(1)?.trim().to_owned()))
+        .find(|v| v.split("+b").next() == Some(source.trim()))
+        .unwrap_or_else(|| panic!("no arm64 erlang-jiffy of source {source}: {madison}"));
     let dir = scratch.path().join("arm64-jiffy");
     std::fs::create_dir_all(&dir).unwrap();
     run_ok(
         Command::new("apt-get")
             .args(["download", "-q", "-o", "APT::Sandbox::User=root"])
-            .arg(format!("erlang-jiffy:arm64={}", version.trim()))
+            .arg(format!("erlang-jiffy:arm64={version}"))
             .current_dir(&dir),
     );
     let deb = std::fs::read_dir(&dir)

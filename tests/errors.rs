@@ -251,6 +251,40 @@ fn include_erts_pointing_at_something_else() {
     assert!(err.contains("Erlang/OTP not found: /tmp:"), "{err}");
 }
 
+/// A target this machine's ERTS is not built for, one relpack does not
+/// know, a target root without OTP and a `--target-file` for no
+/// application of the release: one line each, nothing written.
+#[test]
+fn target_errors_are_one_line() {
+    let p = FakeProject::new("bad-target");
+    p.app("foo", &[], "");
+    let other = match std::env::consts::ARCH {
+        "aarch64" => "x86_64-linux-gnu",
+        _ => "aarch64-linux-gnu",
+    };
+    let err = p.fails(&["--target", other]);
+    assert!(
+        err.contains("beam.smp: built for") && err.contains("--target-root DIR"),
+        "{err}"
+    );
+    let err = p.fails(&["--target", "riscv64-linux-gnu"]);
+    assert!(err.contains("not a target relpack knows"), "{err}");
+    let empty = p.root().join("empty-root");
+    std::fs::create_dir_all(&empty).unwrap();
+    let err = p.fails(&["--target-root", empty.to_str().unwrap()]);
+    assert!(
+        err.contains("no Erlang/OTP in usr/lib/erlang or usr/local/lib/erlang"),
+        "{err}"
+    );
+    let err = p.fails(&["--target-file", "ghost/priv/x.so=/bin/sh"]);
+    assert!(
+        err.contains("no application `ghost` in the release"),
+        "{err}"
+    );
+    let err = p.fails(&["--target-file", "foo/ebin/x=/bin/sh"]);
+    assert!(err.contains("expected APP/priv/PATH=FILE"), "{err}");
+}
+
 /// A failing rebuild leaves the previous good release and tarball intact.
 #[test]
 fn failed_rebuild_keeps_the_previous_output() {

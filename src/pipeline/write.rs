@@ -40,6 +40,8 @@ pub struct BuildReport {
     pub version: String,
     /// The ERTS version the release boots with.
     pub erts_vsn: String,
+    /// The machine it is for (`aarch64-linux-gnu`).
+    pub target: String,
     /// Where the release directory was written.
     pub release_dir: PathBuf,
     /// The tarball, if one was written.
@@ -212,6 +214,7 @@ pub fn write_observed(
         phase_done("steps");
     }
     Ok(BuildReport {
+        target: plan.target.to_string(),
         name: plan.name.clone(),
         version: plan.version.clone(),
         erts_vsn: plan.otp.erts_vsn.clone(),
