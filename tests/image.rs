@@ -1439,3 +1439,98 @@ fn multi_platform_image_holds_both_and_each_serves() {
     }
     cleanup.images.push(tag);
 }
+
+/// A two-platform image pushed: the tag names the index, each platform's
+/// manifest is in the registry by digest with its own SBOM referrer, and
+/// podman pulls the arm64 one from the registry and runs it.
+#[test]
+fn multi_platform_push_names_an_index_and_each_platform_runs() {
+    let root = arm64_root();
+    let registry = Registry::start();
+    let project = compiled_fixture("web");
+    let auth = registry.dir.path().join("good-auth.json");
+    let ca = registry.ca();
+    let root_arg = format!("linux/arm64={}", root.display());
+    let extra = [
+        "--registry-ca",
+        ca.to_str().unwrap(),
+        "--platform",
+        "linux/amd64,linux/arm64",
+        "--target-root",
+        &root_arg,
+    ];
+    let reference = format!("{}/relpack/multi:1", registry.host());
+    let out = registry.push(project.path(), "web", &reference, &auth, &extra);
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        registry.log()
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        report["platforms"],
+        serde_json::json!(["linux/amd64", "linux/arm64"])
+    );
+    assert_eq!(report["push"]["referrers"].as_array().unwrap().len(), 2);
+    let raw = registry.raw(&reference);
+    let index: serde_json::Value = serde_json::from_slice(&raw.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&raw.stderr)));
+    assert_eq!(
+        index["mediaType"],
+        "application/vnd.oci.image.index.v1+json"
+    );
+    assert_eq!(index["manifests"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        format!("sha256:{}", sha256_hex(&raw.stdout)),
+        report["push"]["digest"].as_str().unwrap()
+    );
+    for (m, referrer) in index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(report["push"]["referrers"].as_array().unwrap())
+    {
+        let sbom = registry.raw(&format!(
+            "{}/relpack/multi@{}",
+            registry.host(),
+            referrer.as_str().unwrap()
+        ));
+        let sbom: serde_json::Value = serde_json::from_slice(&sbom.stdout).unwrap();
+        assert_eq!(sbom["subject"]["digest"], m["digest"]);
+    }
+
+    let mut cleanup = Cleanup::default();
+    cleanup.images.push(reference.clone());
+    podman_ok(&[
+        "pull",
+        "--platform",
+        "linux/arm64",
+        "--cert-dir",
+        registry.dir.path().join("certs").to_str().unwrap(),
+        "--creds",
+        "relpack:secret",
+        &reference,
+    ]);
+    let arch = podman_ok(&[
+        "image",
+        "inspect",
+        &reference,
+        "--format",
+        "{{.Architecture}}",
+    ]);
+    assert_eq!(arch.trim(), "arm64");
+    serves_web_on(&reference, "linux/arm64", "pushed-arm64", &mut cleanup);
+}
+
+/// The SHA-256 of `bytes`, in hex, by coreutils' `sha256sum`.
+fn sha256_hex(bytes: &[u8]) -> String {
+    let mut child = Command::new("sha256sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(bytes).unwrap();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8_lossy(&out.stdout)[..64].to_owned()
+}
