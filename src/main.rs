@@ -664,7 +664,7 @@ fn build(cmd: BuildCommand) -> anyhow::Result<()> {
             "entries": report.entries,
             "reused": report.reused,
             "phases": phases,
-            "packages": relpack::tools::inspect::packages(&libraries),
+            "packages": plan.system_root().map(|_| relpack::tools::inspect::packages(&libraries)),
             "runtime_deps": libraries,
             "steps": report.steps,
             "warnings": plan.warnings().iter().chain(&report.warnings).collect::<Vec<_>>(),

@@ -369,3 +369,37 @@ fn bytecode_newer_than_the_release_s_otp_is_refused_as_erts_refuses_it() {
     }
     assert!(!project.join("_build/prod/rel/hello").exists());
 }
+
+/// The arm64 OTP copied away from its root (as Distillery users point
+/// `include_erts` at a copied ERTS): the release is built and checked for
+/// arm64, but an image's default base and the packages it needs come
+/// from that machine's files, which are not here: one line each, saying
+/// to give `--target-root`, nothing written.
+#[test]
+fn without_the_target_s_root_image_and_packages_are_refused() {
+    let root = arm64_root();
+    let scratch = compiled_fixture("hello");
+    let project = scratch.path().join("hello");
+    let otp = scratch.path().join("arm64-otp");
+    copy_dir(&root.join("usr/lib/erlang"), &otp);
+    let erts = ["--include-erts", otp.to_str().unwrap()];
+    let mut build = vec!["build"];
+    build.extend(erts);
+    let out = relpack_ok(&project, &build);
+    assert!(out.contains("aarch64-linux-gnu"), "{out}");
+    for command in [&["image"][..], &["inspect", "--packages"][..]] {
+        let mut args = command.to_vec();
+        args.extend(erts);
+        let out = relpack(&project, &args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.contains("the release is for aarch64-linux-gnu")
+                && stderr.contains("--target-root DIR"),
+            "{stderr}"
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).is_empty());
+    }
+    assert!(!project.join("_build/prod/hello-0.1.0-oci.tar").exists());
+}

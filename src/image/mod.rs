@@ -438,6 +438,8 @@ fn check_plan(
         return Err(Error::Option(
             "--include-erts false: the default base has no Erlang; bundle ERTS or give a --base that has it".into(),
         ));
+    } else {
+        plan.require_system_root("the default base's loader, libraries and tools")?;
     }
     Ok(base)
 }
@@ -483,7 +485,7 @@ fn make(
                 .iter()
                 .any(|a| matches!(a.name(), "ssl" | "public_key"));
             let (tree, found) = rootfs::host_base(
-                plan.system_root(),
+                plan.require_system_root("the default base's loader, libraries and tools")?,
                 plan.target,
                 &libraries,
                 &executables,
@@ -593,13 +595,11 @@ fn image_sbom(
                 .and_then(sbom::distro),
         ),
         None => {
-            let names = crate::tools::inspect::debian_packages(
-                plan.system_root(),
-                base_paths.iter().map(String::as_str),
-            )
-            .into_values()
-            .collect();
-            let root = plan.system_root();
+            let root = plan.require_system_root("the base's Debian packages")?;
+            let names =
+                crate::tools::inspect::debian_packages(root, base_paths.iter().map(String::as_str))
+                    .into_values()
+                    .collect();
             let os_release =
                 std::fs::read_to_string(root.join("etc/os-release")).unwrap_or_default();
             (sbom::host_packages(root, &names), sbom::distro(&os_release))

@@ -196,9 +196,24 @@ pub enum PlannedOverlay {
 
 impl ReleasePlan {
     /// The file system of the machine the release is for: its target
-    /// root, else this machine's `/`.
-    pub fn system_root(&self) -> &Path {
-        self.target_root.as_deref().unwrap_or(Path::new("/"))
+    /// root, else this machine's `/` when the release is for this
+    /// machine; `None` when that machine's files are not here.
+    pub fn system_root(&self) -> Option<&Path> {
+        match &self.target_root {
+            Some(root) => Some(root),
+            None => (Target::host() == Some(self.target)).then_some(Path::new("/")),
+        }
+    }
+
+    /// [`Self::system_root`], or the error that says how to give it: what
+    /// needs the target machine's libraries and packages.
+    pub(crate) fn require_system_root(&self, what: &str) -> crate::error::Result<&Path> {
+        self.system_root().ok_or_else(|| {
+            crate::error::Error::Option(format!(
+                "the release is for {}, and {what} come from that machine's files: give its root with --target-root DIR",
+                self.target
+            ))
+        })
     }
 
     /// The machine the release is for.

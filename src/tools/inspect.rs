@@ -109,6 +109,7 @@ pub struct Library {
 
 /// Inspects a plan without writing anything.
 pub fn inspect(plan: &ReleasePlan) -> Result<Inspection> {
+    plan.require_system_root("the libraries and packages it needs")?;
     let boot_apps = plan.boot_apps(false);
     let boot_order = crate::formats::boot::boot_order(&boot_apps)?
         .into_iter()
@@ -333,7 +334,9 @@ pub fn runtime_libraries(plan: &ReleasePlan) -> Vec<Library> {
         .map(|(soname, needed_by)| Library {
             bundled: shipped.contains(&soname),
             package: None,
-            path: find_library(plan.system_root(), plan.target, &soname),
+            path: plan
+                .system_root()
+                .and_then(|root| find_library(root, plan.target, &soname)),
             soname,
             needed_by,
         })
@@ -343,10 +346,10 @@ pub fn runtime_libraries(plan: &ReleasePlan) -> Vec<Library> {
 /// Fills in each library's Debian package on the machine the release is
 /// for (`plan`'s target root, else this one), asking dpkg once for all.
 pub fn add_packages(plan: &ReleasePlan, libraries: &mut [Library]) {
-    let packages = debian_packages(
-        plan.system_root(),
-        libraries.iter().filter_map(|l| l.path.as_deref()),
-    );
+    let Some(root) = plan.system_root() else {
+        return;
+    };
+    let packages = debian_packages(root, libraries.iter().filter_map(|l| l.path.as_deref()));
     for lib in libraries {
         lib.package = lib.path.as_ref().and_then(|p| packages.get(p).cloned());
     }
