@@ -403,3 +403,73 @@ fn without_the_target_s_root_image_and_packages_are_refused() {
     }
     assert!(!project.join("_build/prod/hello-0.1.0-oci.tar").exists());
 }
+
+/// The module's chunks with its `Meta` chunk replaced by one saying it was
+/// compiled with `maybe_expr` (`term_to_binary([{enabled_features,
+/// [maybe_expr]}])`), as OTP 27's compiler writes by default.
+fn with_maybe_expr(beam: &[u8]) -> Vec<u8> {
+    let meta: &[u8] = &[
+        131, 108, 0, 0, 0, 1, 104, 2, 119, 16, 101, 110, 97, 98, 108, 101, 100, 95, 102, 101, 97,
+        116, 117, 114, 101, 115, 108, 0, 0, 0, 1, 119, 10, 109, 97, 121, 98, 101, 95, 101, 120,
+        112, 114, 106, 106,
+    ];
+    let mut body = b"BEAM".to_vec();
+    let mut pos = 12;
+    while pos + 8 <= beam.len() {
+        let size = u32::from_be_bytes(beam[pos + 4..pos + 8].try_into().unwrap()) as usize;
+        let end = pos + 8 + size;
+        if &beam[pos..pos + 4] != b"Meta" {
+            body.extend_from_slice(&beam[pos..end]);
+            body.resize(body.len().div_ceil(4) * 4, 0);
+        }
+        pos = end.div_ceil(4) * 4;
+    }
+    body.extend_from_slice(b"Meta");
+    body.extend_from_slice(&(meta.len() as u32).to_be_bytes());
+    body.extend_from_slice(meta);
+    body.resize(body.len().div_ceil(4) * 4, 0);
+    let mut out = b"FOR1".to_vec();
+    out.extend_from_slice(&(body.len() as u32).to_be_bytes());
+    out.extend(body);
+    out
+}
+
+/// A module compiled with a language feature: relpack builds exactly when
+/// this OTP's code server loads it (OTP 25 refuses `maybe_expr`,
+/// `features_not_allowed`; OTP 27 and later enable it), refusing it
+/// naming the module and the feature.
+#[test]
+fn a_module_with_a_feature_builds_exactly_when_erts_loads_it() {
+    let scratch = compiled_fixture("hello");
+    let project = scratch.path().join("hello");
+    let ebin = project.join("_build/prod/lib/hello/ebin");
+    let beam = ebin.join("Elixir.Hello.beam");
+    std::fs::write(&beam, with_maybe_expr(&std::fs::read(&beam).unwrap())).unwrap();
+    let load = run(Command::new("erl")
+        .args(["-noshell", "-pa"])
+        .arg(&ebin)
+        .args([
+            "-eval",
+            "io:format(\"~p\", [code:load_file('Elixir.Hello')]), halt().",
+        ]));
+    let loaded = String::from_utf8_lossy(&load.stdout).into_owned();
+    let out = relpack(&project, &["build"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if loaded == "{module,'Elixir.Hello'}" {
+        assert!(
+            out.status.success(),
+            "ERTS loads it, relpack refused: {stderr}"
+        );
+    } else {
+        assert!(loaded.contains("maybe_expr"), "{loaded}");
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "ERTS refuses it ({loaded}): {stderr}"
+        );
+        assert!(
+            stderr.contains("Elixir.Hello.beam: compiled with the language feature `maybe_expr`"),
+            "{stderr}"
+        );
+    }
+}

@@ -169,12 +169,24 @@ fn chunks(beam: &[u8]) -> Result<Vec<&[u8]>, BeamError> {
     Ok(out)
 }
 
-/// The highest instruction number a module's code uses, from its `Code`
-/// chunk's header (`sub-size, format, max opcode, ...`): a runtime refuses
-/// modules above its own highest (compiled by a newer OTP). Reads the
-/// chunk headers only, seeking past the rest; a gzip-compressed BEAM is
-/// read whole. `None` when the module has no `Code` chunk.
-pub fn max_opcode(file: &mut (impl Read + std::io::Seek)) -> Result<Option<u32>, BeamError> {
+/// What a runtime checks before it loads a module.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoadNeeds {
+    /// The highest instruction number the code uses, from the `Code`
+    /// chunk's header (`sub-size, format, max opcode, ...`): a runtime
+    /// refuses modules above its own highest (compiled by a newer OTP).
+    /// `None` without a `Code` chunk.
+    pub max_opcode: Option<u32>,
+    /// The language features it was compiled with (`Meta` chunk,
+    /// `enabled_features`): a runtime refuses a module whose features it
+    /// has not enabled (`maybe_expr` from OTP 27's compiler on OTP 25).
+    pub features: Vec<String>,
+}
+
+/// Reads what loading the module needs, from the chunk headers, `Code`'s
+/// header and `Meta`, seeking past the rest; a gzip-compressed BEAM is
+/// read whole.
+pub fn load_needs(file: &mut (impl Read + std::io::Seek)) -> Result<LoadNeeds, BeamError> {
     use std::io::SeekFrom;
     let mut head = [0u8; 12];
     let short = |_| BeamError::NotBeam;
@@ -184,37 +196,46 @@ pub fn max_opcode(file: &mut (impl Read + std::io::Seek)) -> Result<Option<u32>,
         file.read_to_end(&mut all)
             .map_err(|e| BeamError::Gzip(e.to_string()))?;
         let raw = uncompressed(&all)?;
-        return code_max_opcode(chunk(&raw, b"Code")?);
+        return Ok(LoadNeeds {
+            max_opcode: code_max_opcode(chunk(&raw, b"Code")?)?,
+            features: meta_features(chunk(&raw, b"Meta")?),
+        });
     }
     file.read_exact(&mut head[2..]).map_err(short)?;
     if &head[0..4] != b"FOR1" || &head[8..12] != b"BEAM" {
         return Err(BeamError::NotBeam);
     }
     let end = u32::from_be_bytes([head[4], head[5], head[6], head[7]]) as u64 + 8;
+    let mut needs = LoadNeeds::default();
     let mut pos = 12u64;
     while pos + 8 <= end {
+        let bad = BeamError::BadChunk {
+            offset: pos as usize,
+        };
         let mut header = [0u8; 8];
-        file.read_exact(&mut header)
-            .map_err(|_| BeamError::BadChunk {
-                offset: pos as usize,
-            })?;
+        file.read_exact(&mut header).map_err(|_| bad.clone())?;
         let size = u32::from_be_bytes([header[4], header[5], header[6], header[7]]) as u64;
-        if &header[..4] == b"Code" {
-            let mut code = [0u8; 20];
-            let n = size.min(20) as usize;
-            file.read_exact(&mut code[..n])
-                .map_err(|_| BeamError::BadChunk {
-                    offset: pos as usize,
-                })?;
-            return code_max_opcode(Some(&code[..n]));
+        if pos + 8 + size > end {
+            return Err(bad);
+        }
+        match &header[..4] {
+            b"Code" => {
+                let mut code = [0u8; 20];
+                let n = size.min(20) as usize;
+                file.read_exact(&mut code[..n]).map_err(|_| bad.clone())?;
+                needs.max_opcode = code_max_opcode(Some(&code[..n]))?;
+            }
+            b"Meta" => {
+                let mut meta = vec![0u8; size as usize];
+                file.read_exact(&mut meta).map_err(|_| bad.clone())?;
+                needs.features = meta_features(Some(&meta));
+            }
+            _ => {}
         }
         pos = padded((pos + 8 + size) as usize) as u64;
-        file.seek(SeekFrom::Start(pos))
-            .map_err(|_| BeamError::BadChunk {
-                offset: pos as usize,
-            })?;
+        file.seek(SeekFrom::Start(pos)).map_err(|_| bad)?;
     }
-    Ok(None)
+    Ok(needs)
 }
 
 fn code_max_opcode(code: Option<&[u8]>) -> Result<Option<u32>, BeamError> {
@@ -223,6 +244,34 @@ fn code_max_opcode(code: Option<&[u8]>) -> Result<Option<u32>, BeamError> {
         Some(c) if c.len() >= 12 => Ok(Some(u32::from_be_bytes([c[8], c[9], c[10], c[11]]))),
         Some(_) => Err(BeamError::BadChunk { offset: 0 }),
     }
+}
+
+/// `enabled_features` of a `Meta` chunk (`term_to_binary` of a proplist).
+fn meta_features(meta: Option<&[u8]>) -> Vec<String> {
+    use crate::formats::term::Term;
+    let Some(Term::List(props)) = meta.and_then(|m| crate::formats::etf::decode_lossy(m).ok())
+    else {
+        return Vec::new();
+    };
+    props
+        .iter()
+        .find_map(|p| match p {
+            Term::Tuple(kv) if matches!(kv.first(), Some(Term::Atom(k)) if k == "enabled_features") => {
+                match kv.get(1) {
+                    Some(Term::List(fs)) => Some(
+                        fs.iter()
+                            .filter_map(|f| match f {
+                                Term::Atom(a) => Some(a.clone()),
+                                _ => None,
+                            })
+                            .collect(),
+                    ),
+                    _ => None,
+                }
+            }
+            _ => None,
+        })
+        .unwrap_or_default()
 }
 
 fn padded(n: usize) -> usize {
@@ -324,18 +373,28 @@ mod tests {
     }
 
     #[test]
-    fn max_opcode_is_read_from_the_code_header_plain_or_gzipped() {
+    fn load_needs_are_read_from_code_and_meta_plain_or_gzipped() {
         let code = [16u32, 0, 180, 7, 3]
             .iter()
             .flat_map(|n| n.to_be_bytes())
             .collect::<Vec<u8>>();
         let input = beam(&[chunk(b"AtU8", b"atoms"), chunk(b"Code", &code)]);
-        let read = |bytes: &[u8]| max_opcode(&mut std::io::Cursor::new(bytes));
+        let read =
+            |bytes: &[u8]| load_needs(&mut std::io::Cursor::new(bytes)).map(|n| n.max_opcode);
         assert_eq!(read(&input), Ok(Some(180)));
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
         std::io::Write::write_all(&mut gz, &input).unwrap();
         assert_eq!(read(&gz.finish().unwrap()), Ok(Some(180)));
         assert_eq!(read(&beam(&[chunk(b"Attr", b"xy")])), Ok(None));
+        // `term_to_binary([{enabled_features, [maybe_expr]}])`.
+        let meta = [
+            131, 108, 0, 0, 0, 1, 104, 2, 119, 16, 101, 110, 97, 98, 108, 101, 100, 95, 102, 101,
+            97, 116, 117, 114, 101, 115, 108, 0, 0, 0, 1, 119, 10, 109, 97, 121, 98, 101, 95, 101,
+            120, 112, 114, 106, 106,
+        ];
+        let with_meta = beam(&[chunk(b"Code", &code), chunk(b"Meta", &meta)]);
+        let needs = load_needs(&mut std::io::Cursor::new(&with_meta)).unwrap();
+        assert_eq!(needs.features, ["maybe_expr"]);
         for n in 0..input.len() - 20 {
             assert!(read(&input[..n]).is_err(), "prefix {n} accepted");
         }

@@ -13,9 +13,12 @@
 //!   says how to give the target's file (`--target-file`);
 //! - every module from `_build` and Elixir must load on the target's OTP:
 //!   a runtime refuses a module whose `Code` header names an instruction
-//!   above its own highest (a module compiled by a newer OTP). The
+//!   above its own highest (a module compiled by a newer OTP), and one
+//!   compiled with a language feature it does not enable (`maybe_expr`,
+//!   which OTP 27's compiler enables and OTP 25's runtime refuses). The
 //!   target's highest is the highest its own modules use (OTP 25: 180,
-//!   27: 182, 29: 186, measured), so a module within it loads.
+//!   27: 182, 29: 186, measured), its features those its own modules were
+//!   compiled with, so a module within both loads.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -204,7 +207,7 @@ pub(crate) fn check_release(
     for file in machine_files(otp, erts, apps)? {
         check_elf(&file, apps, target)?;
     }
-    let mut highest: Option<u32> = None;
+    let mut loads: Option<OtpLoads> = None;
     for app in apps
         .iter()
         .filter(|a| a.bundled && a.source.origin != Origin::Otp)
@@ -215,16 +218,36 @@ pub(crate) fn check_release(
             if path.extension().is_none_or(|e| e != "beam") {
                 continue;
             }
-            let Some(used) = max_opcode(&path)? else {
+            let needs = load_needs(&path)?;
+            if needs.max_opcode.is_none() && needs.features.is_empty() {
                 continue;
+            }
+            let otp_loads = loads.get_or_insert_with(|| OtpLoads::of(otp));
+            let release = otp.otp_release;
+            let way_out = match app.source.origin {
+                Origin::Elixir => format!(
+                    "use an Elixir compiled with OTP {release} or older, or bundle a newer OTP"
+                ),
+                _ => format!("compile the project with OTP {release}, or bundle a newer OTP"),
             };
-            let limit = *highest.get_or_insert_with(|| otp_highest_opcode(otp));
-            if used > limit {
-                let otp = otp.otp_release;
+            let limit = otp_loads.highest;
+            if let Some(used) = needs.max_opcode.filter(|&used| used > limit) {
                 return Err(Error::Target {
                     path,
                     message: format!(
-                        "compiled by a newer OTP than the release's OTP {otp} loads (instruction {used}, OTP {otp} knows up to {limit}): compile the project with OTP {otp}, or bundle a newer OTP"
+                        "compiled by a newer OTP than the release's OTP {release} loads (instruction {used}, OTP {release} knows up to {limit}): {way_out}"
+                    ),
+                });
+            }
+            if let Some(feature) = needs
+                .features
+                .iter()
+                .find(|f| !otp_loads.features.contains(*f))
+            {
+                return Err(Error::Target {
+                    path,
+                    message: format!(
+                        "compiled with the language feature `{feature}`, which the release's OTP {release} does not enable (none of its own modules is compiled with it): {way_out}"
                     ),
                 });
             }
@@ -233,9 +256,9 @@ pub(crate) fn check_release(
     Ok(())
 }
 
-fn max_opcode(path: &Path) -> Result<Option<u32>> {
+fn load_needs(path: &Path) -> Result<beam::LoadNeeds> {
     let mut file = File::open(path).at(path, "cannot read")?;
-    beam::max_opcode(&mut std::io::BufReader::with_capacity(512, &mut file)).map_err(|e| {
+    beam::load_needs(&mut std::io::BufReader::with_capacity(512, &mut file)).map_err(|e| {
         Error::BadBeam {
             path: path.to_owned(),
             message: e.to_string(),
@@ -243,22 +266,35 @@ fn max_opcode(path: &Path) -> Result<Option<u32>> {
     })
 }
 
-/// The highest instruction the modules of the OTP at `otp` use.
-fn otp_highest_opcode(otp: &OtpInstall) -> u32 {
-    let mut highest = 0;
-    for (_, dir) in otp.libs.values() {
-        let Ok(entries) = std::fs::read_dir(dir.join("ebin")) else {
-            continue;
+/// What the modules of an OTP installation use: the highest instruction
+/// and the language features they were compiled with, which its runtime
+/// therefore loads.
+struct OtpLoads {
+    highest: u32,
+    features: std::collections::BTreeSet<String>,
+}
+
+impl OtpLoads {
+    fn of(otp: &OtpInstall) -> OtpLoads {
+        let mut loads = OtpLoads {
+            highest: 0,
+            features: Default::default(),
         };
-        for path in entries.filter_map(|e| e.ok()).map(|e| e.path()) {
-            if path.extension().is_some_and(|e| e == "beam") {
-                if let Ok(Some(n)) = max_opcode(&path) {
-                    highest = highest.max(n);
+        for (_, dir) in otp.libs.values() {
+            let Ok(entries) = std::fs::read_dir(dir.join("ebin")) else {
+                continue;
+            };
+            for path in entries.filter_map(|e| e.ok()).map(|e| e.path()) {
+                if path.extension().is_some_and(|e| e == "beam") {
+                    if let Ok(needs) = load_needs(&path) {
+                        loads.highest = loads.highest.max(needs.max_opcode.unwrap_or(0));
+                        loads.features.extend(needs.features);
+                    }
                 }
             }
         }
+        loads
     }
-    highest
 }
 
 /// Checks one ELF file of the release against `target`.
