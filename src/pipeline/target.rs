@@ -218,7 +218,11 @@ pub(crate) fn check_release(
             if path.extension().is_none_or(|e| e != "beam") {
                 continue;
             }
-            let needs = load_needs(&path)?;
+            // A file that does not read as a BEAM is stripping's to refuse
+            // (or, with stripping off, the user's to ship).
+            let Ok(needs) = load_needs(&path) else {
+                continue;
+            };
             if needs.max_opcode.is_none() && needs.features.is_empty() {
                 continue;
             }

@@ -87,13 +87,20 @@ impl Arch {
         }
     }
 
-    /// A name ELF-reading messages use: `x86-64`, `AArch64`, else the
-    /// machine number.
+    /// A name ELF-reading messages use: `x86-64`, `AArch64`, `ARM`, ...,
+    /// else the machine number.
     pub fn describe_machine(machine: u16) -> String {
-        match Arch::of_elf_machine(machine) {
-            Some(Arch::X86_64) => "x86-64".into(),
-            Some(Arch::Aarch64) => "AArch64".into(),
-            None => format!("ELF machine {machine}"),
+        // Others met in real release configurations (an ERTS for ARM or
+        // PowerPC boards), named so that a refusal says what it found.
+        match machine {
+            62 => "x86-64".into(),
+            183 => "AArch64".into(),
+            3 => "x86".into(),
+            40 => "ARM".into(),
+            20 => "PowerPC".into(),
+            21 => "PowerPC64".into(),
+            243 => "RISC-V".into(),
+            _ => format!("ELF machine {machine}"),
         }
     }
 }
