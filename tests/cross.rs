@@ -473,3 +473,63 @@ fn a_module_with_a_feature_builds_exactly_when_erts_loads_it() {
         );
     }
 }
+
+/// Distillery's cross-building settings as real projects write them
+/// (`include_erts: System.get_env("ERL_LIB_DIR")`, `include_system_libs:
+/// System.get_env("ERL_SYSTEM_LIB_DIR")`, Nerves' template): pointed at
+/// the arm64 root, an arm64 release that runs there; system libraries
+/// from another OTP than ERTS's, one line naming the setting.
+#[test]
+fn distillery_s_cross_settings_build_for_the_target() {
+    let root = arm64_root();
+    let scratch = compiled_fixture("hello");
+    let project = scratch.path().join("hello");
+    std::fs::create_dir_all(project.join("rel")).unwrap();
+    std::fs::write(
+        project.join("rel/config.exs"),
+        r#"use Distillery.Releases.Config, default_release: :hello, default_environment: Mix.env()
+
+environment :prod do
+  set include_erts: System.get_env("ERL_LIB_DIR")
+  set include_system_libs: System.get_env("ERL_SYSTEM_LIB_DIR")
+  set cookie: :"cross-cookie"
+end
+
+release :hello do
+  set version: current_version(:hello)
+end
+"#,
+    )
+    .unwrap();
+    let otp = root.join("usr/lib/erlang");
+    let build = |libs: &Path| {
+        run(Command::new(env!("CARGO_BIN_EXE_relpack"))
+            .arg("build")
+            .current_dir(&project)
+            .env("ERL_LIB_DIR", &otp)
+            .env("ERL_SYSTEM_LIB_DIR", libs))
+    };
+    let elsewhere = build(Path::new("/usr/lib/erlang/lib"));
+    let stderr = String::from_utf8_lossy(&elsewhere.stderr);
+    assert_eq!(elsewhere.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("rel/config.exs:5: `include_system_libs: \"/usr/lib/erlang/lib\"`"),
+        "{stderr}"
+    );
+    let out = build(&otp.join("lib"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rel = project.join("_build/prod/rel/hello");
+    let f = fixture("hello");
+    let ran = run(&mut in_root(
+        &root,
+        &rel,
+        &node_name("distillery"),
+        "/mnt/bin/hello",
+        &["eval", f.eval.0],
+    ));
+    assert_printed(&ran, f.eval.1);
+}

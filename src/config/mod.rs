@@ -729,7 +729,21 @@ impl ReleaseSettings {
                     r.strip_keep = strip_options(s)?;
                 }
                 "strip_beams" | "strip_debug_info" => r.strip_beams = Some(flag(s, key)?),
-                "include_system_libs" => system_libs = Some((flag(s, key)?, s)),
+                // Distillery's cross-building form: the target OTP's lib/.
+                "include_system_libs" => {
+                    let libs = match text_of(&s.value).as_deref() {
+                        Some("true") => Ok(true),
+                        Some("false") => Ok(false),
+                        Some(path) => Err(dir.join(path)),
+                        None => {
+                            return Err(at(
+                                s,
+                                "`include_system_libs` must be true, false or a path".into(),
+                            ))
+                        }
+                    };
+                    system_libs = Some((libs, s));
+                }
                 // Read below, with the other files of the templates directory.
                 "rel_templates_path" if format == Format::Mix => {}
                 // Only relaxes a check of mix's that relpack does not make.
@@ -776,12 +790,33 @@ impl ReleaseSettings {
                 }
             }
         }
-        // OTP's applications ship exactly when ERTS does.
-        if let Some((wanted, s)) = system_libs {
-            let relpack_does = r.include_erts != Some(IncludeErts::No);
-            if wanted != relpack_does {
-                return Err(at(s, format!("`include_system_libs: {wanted}` with `include_erts: {}` is not supported: OTP's applications ship exactly when ERTS does", !wanted)));
+        // OTP's applications ship exactly when ERTS does, from the OTP
+        // root ERTS comes from.
+        match system_libs {
+            Some((Ok(wanted), s)) => {
+                let relpack_does = r.include_erts != Some(IncludeErts::No);
+                if wanted != relpack_does {
+                    return Err(at(s, format!("`include_system_libs: {wanted}` with `include_erts: {}` is not supported: OTP's applications ship exactly when ERTS does", !wanted)));
+                }
             }
+            Some((Err(libs), s)) => {
+                let root = r.include_erts.as_ref().and_then(IncludeErts::otp_root);
+                let same = root.as_ref().is_some_and(|root| {
+                    let lib = root.join("lib");
+                    libs.components().eq(lib.components())
+                });
+                if !same {
+                    let from = match &root {
+                        Some(root) => format!(
+                            "the OTP root of `include_erts` ({})",
+                            root.join("lib").display()
+                        ),
+                        None => "the OTP of `include_erts`, which names no path".into(),
+                    };
+                    return Err(at(s, format!("`include_system_libs: \"{}\"`: relpack takes OTP's applications from {from}; set include_system_libs to that, or include_erts to the OTP root holding it", libs.display())));
+                }
+            }
+            None => {}
         }
         if format == Format::Mix {
             let rel = match settings.get("rel_templates_path") {

@@ -50,8 +50,12 @@ pub(crate) fn plan_release(options: &BuildOptions) -> Result<ReleasePlan> {
     let mix = project_config.kind == config::ProjectKind::Mix;
     let settled = options.settle(release, mix);
     let include_erts = settled.include_erts.clone();
-    let otp = match (&include_erts, &options.target_root, &options.otp_root) {
-        (IncludeErts::From(path), ..) => OtpInstall::open(&otp_root_of(path))?,
+    let otp = match (
+        include_erts.otp_root(),
+        &options.target_root,
+        &options.otp_root,
+    ) {
+        (Some(root), ..) => OtpInstall::open(&root)?,
         (_, Some(root), _) => OtpInstall::open(&target::otp_in_root(root)?)?,
         (_, _, Some(root)) => OtpInstall::open(root)?,
         _ => OtpInstall::from_path_env()?,
@@ -541,17 +545,6 @@ fn launcher_extras(
     launcher::check_commands(&commands)?;
     launcher::check_hooks(&hooks)?;
     Ok((commands, hooks))
-}
-
-/// An `erts-<vsn>` directory stands for the OTP root holding it.
-fn otp_root_of(path: &Path) -> PathBuf {
-    let is_erts = path
-        .file_name()
-        .is_some_and(|n| n.to_string_lossy().starts_with("erts-"));
-    match path.parent() {
-        Some(parent) if is_erts => parent.to_owned(),
-        _ => path.to_owned(),
-    }
 }
 
 /// The target OTP's preloaded and mandatory modules, from the boot script

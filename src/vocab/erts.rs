@@ -27,4 +27,19 @@ impl IncludeErts {
             path => IncludeErts::From(dir.join(path)),
         }
     }
+
+    /// The OTP root a path names: an `erts-<vsn>` directory stands for the
+    /// OTP root holding it. `None` unless ERTS comes from a path.
+    pub fn otp_root(&self) -> Option<PathBuf> {
+        let IncludeErts::From(path) = self else {
+            return None;
+        };
+        let is_erts = path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("erts-"));
+        Some(match path.parent() {
+            Some(parent) if is_erts => parent.to_owned(),
+            _ => path.to_owned(),
+        })
+    }
 }
