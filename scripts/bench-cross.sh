@@ -60,7 +60,7 @@ for name in hello crypto web; do
   done
   host=$(median <"$work/$name.host")
   arm64=$(median <"$work/$name.arm64")
-  "$relpack" image --path "$dir" --quiet --platform linux/arm64 --target-root "$root" --out "$work/$name-arm64.tar" --json >"$work/$name.image.json"
+  "$relpack" image --path "$dir" --platform linux/arm64 --target-root "$root" --out "$work/$name-arm64.tar" --json >"$work/$name.image.json"
   size=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("%.1f MB (%.1f MB unpacked)" % (r["size"]/1e6, r["uncompressed"]/1e6))' "$work/$name.image.json")
   release=$(find "$dir/_build/prod/rel" -mindepth 1 -maxdepth 1 -type d | head -1)
   bin=$(basename "$release")
