@@ -94,7 +94,7 @@ pub(crate) fn plan_release(options: &BuildOptions) -> Result<ReleasePlan> {
     let mut apps = planned_apps(resolved, include_erts, mix, &toolchain)?;
     let target = target::choose(options.target, &inputs.otp, include_erts)?;
     target::assign_target_files(&mut apps, &options.target_files)?;
-    target::check_release(target, &inputs.otp, include_erts, &apps)?;
+    target::check_release(target, &inputs.otp, include_erts, &apps, settled.jobs)?;
 
     let mut warnings = config_warnings;
     warnings.extend(plan_warnings(&inputs, &apps));

@@ -28,6 +28,7 @@ use crate::formats::{beam, elf};
 use crate::pipeline::inputs::{Origin, OtpInstall};
 use crate::pipeline::plan::PlannedApp;
 use crate::util::fs::tree_files;
+use crate::util::parallel;
 use crate::vocab::{Arch, Target, TargetFile};
 
 /// Where OTP lives in a machine's root, in the order looked at: Debian's
@@ -203,11 +204,12 @@ pub(crate) fn check_release(
     otp: &OtpInstall,
     erts: bool,
     apps: &[PlannedApp],
+    jobs: usize,
 ) -> Result<()> {
     for file in machine_files(otp, erts, apps)? {
         check_elf(&file, apps, target)?;
     }
-    let mut loads: Option<OtpLoads> = None;
+    let mut beams: Vec<(PathBuf, Origin)> = Vec::new();
     for app in apps
         .iter()
         .filter(|a| a.bundled && a.source.origin != Origin::Otp)
@@ -215,49 +217,55 @@ pub(crate) fn check_release(
         let ebin = app.source.dir.join("ebin");
         for entry in std::fs::read_dir(&ebin).at(&ebin, "cannot list")? {
             let path = entry.at(&ebin, "cannot list")?.path();
-            if path.extension().is_none_or(|e| e != "beam") {
-                continue;
+            if path.extension().is_some_and(|e| e == "beam") {
+                beams.push((path, app.source.origin));
             }
-            // A file that does not read as a BEAM is stripping's to refuse
-            // (or, with stripping off, the user's to ship).
-            let Ok(needs) = load_needs(&path) else {
-                continue;
+        }
+    }
+    if beams.is_empty() {
+        return Ok(());
+    }
+    let loads = OtpLoads::of(otp, jobs);
+    let release = otp.otp_release;
+    // Read on every core; checked in order, so the first refusal is the
+    // same on every run.
+    parallel::map_ordered(
+        jobs,
+        &beams,
+        // A file that does not read as a BEAM is stripping's to refuse
+        // (or, with stripping off, the user's to ship).
+        |(path, _)| Ok(load_needs(path).ok()),
+        |i, needs| {
+            let Some(needs) = needs else {
+                return Ok(());
             };
-            if needs.max_opcode.is_none() && needs.features.is_empty() {
-                continue;
-            }
-            let otp_loads = loads.get_or_insert_with(|| OtpLoads::of(otp));
-            let release = otp.otp_release;
-            let way_out = match app.source.origin {
+            let (path, origin) = &beams[i];
+            let way_out = match origin {
                 Origin::Elixir => format!(
                     "use an Elixir compiled with OTP {release} or older, or bundle a newer OTP"
                 ),
                 _ => format!("compile the project with OTP {release}, or bundle a newer OTP"),
             };
-            let limit = otp_loads.highest;
+            let limit = loads.highest;
             if let Some(used) = needs.max_opcode.filter(|&used| used > limit) {
                 return Err(Error::Target {
-                    path,
+                    path: path.clone(),
                     message: format!(
                         "compiled by a newer OTP than the release's OTP {release} loads (instruction {used}, OTP {release} knows up to {limit}): {way_out}"
                     ),
                 });
             }
-            if let Some(feature) = needs
-                .features
-                .iter()
-                .find(|f| !otp_loads.features.contains(*f))
-            {
+            if let Some(feature) = needs.features.iter().find(|f| !loads.features.contains(*f)) {
                 return Err(Error::Target {
-                    path,
+                    path: path.clone(),
                     message: format!(
                         "compiled with the language feature `{feature}`, which the release's OTP {release} does not enable (none of its own modules is compiled with it): {way_out}"
                     ),
                 });
             }
-        }
-    }
-    Ok(())
+            Ok(())
+        },
+    )
 }
 
 fn load_needs(path: &Path) -> Result<beam::LoadNeeds> {
@@ -279,24 +287,35 @@ struct OtpLoads {
 }
 
 impl OtpLoads {
-    fn of(otp: &OtpInstall) -> OtpLoads {
+    fn of(otp: &OtpInstall, jobs: usize) -> OtpLoads {
         let mut loads = OtpLoads {
             highest: 0,
             features: Default::default(),
         };
+        let mut paths = Vec::new();
         for (_, dir) in otp.libs.values() {
             let Ok(entries) = std::fs::read_dir(dir.join("ebin")) else {
                 continue;
             };
-            for path in entries.filter_map(|e| e.ok()).map(|e| e.path()) {
-                if path.extension().is_some_and(|e| e == "beam") {
-                    if let Ok(needs) = load_needs(&path) {
-                        loads.highest = loads.highest.max(needs.max_opcode.unwrap_or(0));
-                        loads.features.extend(needs.features);
-                    }
-                }
-            }
+            paths.extend(
+                entries
+                    .filter_map(|e| e.ok())
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|e| e == "beam")),
+            );
         }
+        let _ = parallel::map_ordered(
+            jobs,
+            &paths,
+            |path| Ok::<_, Error>(load_needs(path).ok()),
+            |_, needs| {
+                if let Some(needs) = needs {
+                    loads.highest = loads.highest.max(needs.max_opcode.unwrap_or(0));
+                    loads.features.extend(needs.features);
+                }
+                Ok(())
+            },
+        );
         loads
     }
 }
