@@ -56,28 +56,9 @@ fn arm64_release_boots_under_qemu_with_the_launcher_and_the_target_s_crypto() {
     let project = build_for_arm64(&scratch, "crypto", &root, &[]);
     let f = fixture("crypto");
     let rel = project.join("_build/prod/rel").join(f.release);
-    let erts = std::fs::read_dir(&rel)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("erts-")
-        })
-        .unwrap();
+    let erts = versioned(&rel, "erts");
     assert_eq!(elf_machine(&erts.join("bin/beam.smp")), AARCH64);
-    let crypto_nif = std::fs::read_dir(rel.join("lib"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("crypto-")
-        })
-        .unwrap()
-        .join("priv/lib/crypto.so");
+    let crypto_nif = versioned(&rel.join("lib"), "crypto").join("priv/lib/crypto.so");
     assert_eq!(elf_machine(&crypto_nif), AARCH64);
 
     let unpacked = scratch.path().join("unpacked");
@@ -150,6 +131,20 @@ fn arm64_release_boots_under_qemu_with_the_launcher_and_the_target_s_crypto() {
     }
 }
 
+/// The one `<name>-<vsn>` directory in `dir` (`erts-13.1.5`, `jiffy-1.1.1`).
+fn versioned(dir: &Path, name: &str) -> PathBuf {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(&format!("{name}-"))
+        })
+        .unwrap_or_else(|| panic!("no {name}-<vsn> in {}", dir.display()))
+}
+
 /// Runs its closure when dropped: a node left running by a failed assert
 /// is stopped.
 struct StopOnDrop<'a>(Box<dyn Fn() + 'a>);
@@ -209,16 +204,7 @@ fn a_dependency_s_host_nif_is_refused_and_the_target_s_one_loads() {
     let scratch = compiled_fixture("nif");
     let project = scratch.path().join("nif");
     let jiffy = installed().otp_root.join("lib");
-    let host_jiffy = std::fs::read_dir(&jiffy)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("jiffy-")
-        })
-        .expect("Debian's erlang-jiffy is installed (scripts/setup.sh)");
+    let host_jiffy = versioned(&jiffy, "jiffy");
     copy_dir(&host_jiffy, &project.join("_build/prod/lib/jiffy"));
 
     let root_arg = root.to_str().unwrap();
@@ -243,16 +229,7 @@ fn a_dependency_s_host_nif_is_refused_and_the_target_s_one_loads() {
     with_nif.extend(["--target-file", &target_file]);
     relpack_ok(&project, &with_nif);
     let rel = project.join("_build/prod/rel/nif_app");
-    let shipped = std::fs::read_dir(rel.join("lib"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("jiffy-")
-        })
-        .unwrap();
+    let shipped = versioned(&rel.join("lib"), "jiffy");
     assert_eq!(elf_machine(&shipped.join("priv/jiffy.so")), AARCH64);
     let out = run(&mut in_root(
         &root,

@@ -61,42 +61,37 @@ pub(crate) fn root_of_otp(otp_root: &Path) -> Option<PathBuf> {
     })
 }
 
-/// The release's target: the one asked for, which the bundled ERTS must
-/// run on, else the one that ERTS was built for, else this machine.
+/// The release's target: the one asked for (which the bundled ERTS must
+/// run on, as every ELF file must: [`check_release`]), else the one that
+/// ERTS was built for, else this machine.
 pub(crate) fn choose(asked: Option<Target>, otp: &OtpInstall, erts: bool) -> Result<Target> {
-    let beam_smp = otp.erts_dir().join("bin").join("beam.smp");
-    let built = if erts {
-        let bytes = std::fs::read(&beam_smp).at(&beam_smp, "cannot read")?;
-        Some(elf::built_for(&bytes).map_err(|e| Error::Target {
-            path: beam_smp.clone(),
-            message: format!("not a program ERTS can be: {e}"),
-        })?)
-    } else {
-        None
-    };
-    match (asked, built) {
-        (Some(target), Some(built)) if !built.runs_on(target) => Err(Error::Target {
-            path: beam_smp,
-            message: format!(
-                "built for {built}, and the release is for {target}: give that machine's OTP with --target-root DIR (its root, holding usr/lib/erlang) or --include-erts PATH"
-            ),
-        }),
-        (Some(target), _) => Ok(target),
-        (None, Some(built)) => match Arch::of_elf_machine(built.machine) {
-            Some(arch) => Ok(Target {
-                arch,
-                libc: built.libc.unwrap_or(crate::vocab::Libc::Gnu),
-            }),
-            None => Err(Error::Target {
-                path: beam_smp,
-                message: format!("built for {built}, a machine relpack does not package for"),
-            }),
-        },
-        (None, None) => Target::host().ok_or_else(|| {
+    // An asked target is checked against ERTS with every other ELF file
+    // (`check_release`): `beam.smp` is read here only to find the target.
+    if let Some(target) = asked {
+        return Ok(target);
+    }
+    if !erts {
+        return Target::host().ok_or_else(|| {
             Error::Option(format!(
                 "this machine is not one relpack knows: give --target ({})",
                 crate::vocab::TARGET_NAMES
             ))
+        });
+    }
+    let beam_smp = otp.erts_dir().join("bin").join("beam.smp");
+    let bytes = std::fs::read(&beam_smp).at(&beam_smp, "cannot read")?;
+    let built = elf::built_for(&bytes).map_err(|e| Error::Target {
+        path: beam_smp.clone(),
+        message: format!("not a program ERTS can be: {e}"),
+    })?;
+    match Arch::of_elf_machine(built.machine) {
+        Some(arch) => Ok(Target {
+            arch,
+            libc: built.libc.unwrap_or(crate::vocab::Libc::Gnu),
+        }),
+        None => Err(Error::Target {
+            path: beam_smp,
+            message: format!("built for {built}, a machine relpack does not package for"),
         }),
     }
 }
@@ -345,7 +340,7 @@ fn check_elf(file: &MachineFile, apps: &[PlannedApp], target: Target) -> Result<
                 rel.display()
             )
         }
-        None => "give the target's OTP with --target-root DIR or --include-erts PATH".into(),
+        None => "give that machine's OTP with --target-root DIR (its root, holding usr/lib/erlang) or --include-erts PATH".into(),
     };
     Err(Error::Target {
         path: file.src.clone(),
